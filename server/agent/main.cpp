@@ -1,0 +1,196 @@
+// day2-agent: serves this node's logs (and, as day2 grows, metrics, tasks and exec) over HTTP.
+#include "agent/agent_identity.h"
+#include "agent/router.h"
+#include "base/log.h"
+#include "base/text.h"
+#include "config/agent_config.h"
+#include "http/server.h"
+#include "logs/logs_service.h"
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <csignal>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#ifndef DAY2_VERSION
+#define DAY2_VERSION "dev"
+#endif
+
+namespace {
+
+using namespace day2;
+
+constexpr int kExitUsage = 2;
+
+void raiseFileLimit() {
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+std::string hostName() {
+    char buf[256] = {};
+    if (gethostname(buf, sizeof buf - 1) != 0)
+        return "unknown";
+    return buf;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"day2-agent " DAY2_VERSION " - serves this node's journal over the logs API of "
+                 "day2 (see the README and API.md).\n\nSettings come from the config file "
+                 "(default /etc/day2/agent.toml, if present), then from these options."};
+    app.get_formatter()->column_width(34);
+    std::string configPath;
+    std::string listen, stateDir, journalNamespace, journalSocket, journalDirectory, logLevel;
+    bool showVersion = false;
+    app.add_option("-c,--config", configPath,
+                   "TOML config file; without it /etc/day2/agent.toml is read when it exists");
+    app.add_option("-l,--listen", listen, "HOST:PORT to serve HTTP on (default 127.0.0.1:61001; "
+                                          "port 0 picks a free one)");
+    app.add_option("-s,--state-dir", stateDir,
+                   "directory for the agent id and task state (default /var/lib/day2)");
+    app.add_option("-n,--journal-namespace", journalNamespace,
+                   "journald namespace to serve (default: the system journal)");
+    app.add_option("--journal-socket", journalSocket,
+                   "journald native socket for writing task lines (default: derived from the "
+                   "namespace, /run/systemd/journal[.NS]/socket)");
+    app.add_option("--journal-directory", journalDirectory,
+                   "read journal files from this directory instead of a namespace");
+    app.add_option("--log-level", logLevel, "debug, info, warning or error (default info)");
+    app.add_flag("-V,--version", showVersion, "print the version and exit");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        app.exit(e);
+        return kExitUsage;
+    }
+    if (showVersion) {
+        std::cout << "day2-agent " << DAY2_VERSION << "\n";
+        return 0;
+    }
+
+    config::AgentConfig cfg;
+    std::string fileToRead = configPath;
+    if (fileToRead.empty() && std::filesystem::exists(config::kDefaultConfigPath))
+        fileToRead = config::kDefaultConfigPath;
+    if (!fileToRead.empty()) {
+        auto loaded = config::loadConfigFile(fileToRead, cfg);
+        if (!loaded) {
+            std::cerr << "day2-agent: bad configuration: " << loaded.error().message << "\n";
+            return kExitUsage;
+        }
+        cfg = *loaded;
+    }
+    if (!listen.empty()) {
+        auto addr = config::parseListenAddress(listen);
+        if (!addr) {
+            std::cerr << "day2-agent: --listen: " << addr.error().message << "\n";
+            return kExitUsage;
+        }
+        cfg.listen = *addr;
+    }
+    if (!stateDir.empty())
+        cfg.stateDir = stateDir;
+    if (!journalNamespace.empty())
+        cfg.journalNamespace = journalNamespace;
+    if (!journalSocket.empty())
+        cfg.journalSocket = journalSocket;
+    if (!journalDirectory.empty())
+        cfg.journalDirectory = journalDirectory;
+    if (!logLevel.empty() && !log::parseLevel(logLevel, cfg.logLevel)) {
+        std::cerr << "day2-agent: --log-level must be debug, info, warning or error\n";
+        return kExitUsage;
+    }
+    log::setLevel(cfg.logLevel);
+
+    std::signal(SIGPIPE, SIG_IGN);
+    raiseFileLimit();
+
+    auto agentId = agent::loadOrCreateAgentId(cfg.stateDir);
+    if (!agentId) {
+        log::error(agentId.error().message);
+        return 1;
+    }
+
+    boost::asio::io_context io(1);
+
+    logs::LogsOptions logsOptions;
+    logsOptions.source = {cfg.journalNamespace, cfg.journalDirectory};
+    logsOptions.ssePing = std::chrono::seconds(cfg.ssePingSeconds);
+    logsOptions.sseRetry = std::chrono::milliseconds(cfg.sseRetryMillis);
+    logsOptions.watch.pollInterval = std::chrono::milliseconds(cfg.followPollMillis);
+    logsOptions.watch.busyWindow = std::chrono::seconds(cfg.followBusySeconds);
+    logsOptions.agentId = *agentId;
+    logs::LogsService logsService(io, logsOptions);
+    if (auto r = logsService.start(); !r)
+        log::error(r.error().message, " (serving anyway; /system/v1/health says journal: error)");
+
+    agent::AgentInfo info;
+    info.agentId = *agentId;
+    info.hostname = hostName();
+    info.version = DAY2_VERSION;
+    info.startedAt = text::rfc3339Seconds(static_cast<uint64_t>(std::time(nullptr)));
+    info.journalSource = logsOptions.source.describe();
+
+    http::Server* serverPtr = nullptr;
+    info.connectionCount = [&serverPtr] { return serverPtr ? serverPtr->connectionCount() : 0; };
+    http::Server server(io, http::ServerOptions::fromConfig(cfg),
+                        agent::makeRouter(info, logsService));
+    serverPtr = &server;
+    auto port = server.bind();
+    if (!port) {
+        log::error(port.error().message);
+        return 1;
+    }
+    server.start();
+    log::info("agent ", *agentId, " serving the ", info.journalSource, " on http://",
+              cfg.listen.host, ":", *port);
+
+    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+    boost::asio::steady_timer graceTimer(io);
+    boost::asio::steady_timer drainTimer(io);
+    std::function<void()> drainCheck = [&] {
+        if (server.connectionCount() == 0) {
+            graceTimer.cancel();
+            return;
+        }
+        drainTimer.expires_after(std::chrono::milliseconds(20));
+        drainTimer.async_wait([&](const boost::system::error_code& ec) {
+            if (!ec)
+                drainCheck();
+        });
+    };
+    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+        if (ec)
+            return;
+        log::info("signal ", sig, ": stopping (waiting up to ", cfg.shutdownGraceSeconds,
+                  " s for responses to end)");
+        server.stop();
+        logsService.stop();
+        graceTimer.expires_after(std::chrono::seconds(cfg.shutdownGraceSeconds));
+        graceTimer.async_wait([&](const boost::system::error_code& tec) {
+            if (!tec) {
+                log::warning("responses still running after the grace period; stopping now");
+                io.stop();
+            }
+        });
+        // Once the last connection is gone, nothing but the grace timer keeps run() going.
+        drainCheck();
+    });
+    io.run();
+    log::info("stopped");
+    return 0;
+}

@@ -1,0 +1,24 @@
+// Maps request paths to the agent's services.
+#pragma once
+
+#include "http/response.h"
+#include "logs/logs_service.h"
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace day2::agent {
+
+struct AgentInfo {
+    std::string agentId;
+    std::string hostname;
+    std::string version;
+    std::string startedAt;  // RFC 3339
+    std::string journalSource;
+    std::function<size_t()> connectionCount;
+};
+
+http::Handler makeRouter(const AgentInfo& info, logs::LogsService& logs);
+
+} // namespace day2::agent

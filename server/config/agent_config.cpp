@@ -1,0 +1,158 @@
+#include "config/agent_config.h"
+
+#include "base/text.h"
+
+#include <toml++/toml.h>
+
+#include <limits>
+
+namespace day2::config {
+
+std::string AgentConfig::effectiveJournalSocket() const {
+    if (!journalSocket.empty())
+        return journalSocket;
+    if (journalNamespace.empty())
+        return "/run/systemd/journal/socket";
+    return "/run/systemd/journal." + journalNamespace + "/socket";
+}
+
+Result<ListenAddress> parseListenAddress(std::string_view text) {
+    auto colon = text.rfind(':');
+    if (colon == std::string_view::npos || colon == 0)
+        return Error{"listen address '" + std::string(text) + "' is not HOST:PORT"};
+    std::string_view host = text.substr(0, colon);
+    if (host.front() == '[') {
+        if (host.back() != ']' || host.size() < 3)
+            return Error{"listen address '" + std::string(text) + "' has a malformed [IPv6] host"};
+        host = host.substr(1, host.size() - 2);
+    }
+    auto port = text::parseUnsigned(text.substr(colon + 1));
+    if (!port || *port > 65535)
+        return Error{"listen address '" + std::string(text) + "' has a port outside 0-65535"};
+    return ListenAddress{std::string(host), static_cast<uint16_t>(*port)};
+}
+
+namespace {
+
+struct Reader {
+    const std::string& path;
+    AgentConfig& cfg;
+    std::string error;
+
+    std::string where(const toml::node& node, std::string_view key) const {
+        return path + ":" + std::to_string(node.source().begin.line) + ": " + std::string(key);
+    }
+
+    bool fail(const toml::node& node, std::string_view key, std::string_view what) {
+        error = where(node, key) + ": " + std::string(what);
+        return false;
+    }
+
+    bool readString(const toml::node& node, std::string_view key, std::string& out) {
+        auto v = node.value<std::string>();
+        if (!node.is_string() || !v)
+            return fail(node, key, "must be a string");
+        out = *v;
+        return true;
+    }
+
+    bool readUnsigned(const toml::node& node, std::string_view key, unsigned& out, int64_t min,
+                      int64_t max) {
+        if (!node.is_integer())
+            return fail(node, key, "must be an integer");
+        int64_t v = *node.value<int64_t>();
+        if (v < min || v > max)
+            return fail(node, key,
+                        "must be between " + std::to_string(min) + " and " + std::to_string(max));
+        out = static_cast<unsigned>(v);
+        return true;
+    }
+
+    bool readTable(const toml::table& root) {
+        for (auto&& [sectionKey, sectionNode] : root) {
+            std::string section(sectionKey.str());
+            const toml::table* table = sectionNode.as_table();
+            if (!table)
+                return fail(sectionNode, section, "must be a table ([" + section + "])");
+            for (auto&& [k, node] : *table) {
+                std::string key = section + "." + std::string(k.str());
+                if (!readKey(key, node))
+                    return false;
+            }
+        }
+        return true;
+    }
+
+    bool readKey(const std::string& key, const toml::node& node) {
+        constexpr int64_t kMaxU = std::numeric_limits<int32_t>::max();
+        if (key == "http.listen") {
+            std::string s;
+            if (!readString(node, key, s))
+                return false;
+            auto addr = parseListenAddress(s);
+            if (!addr)
+                return fail(node, key, addr.error().message);
+            cfg.listen = *addr;
+            return true;
+        }
+        if (key == "http.max_connections")
+            return readUnsigned(node, key, cfg.maxConnections, 1, 1000000);
+        if (key == "http.read_timeout_seconds")
+            return readUnsigned(node, key, cfg.readTimeoutSeconds, 1, 86400);
+        if (key == "http.write_timeout_seconds")
+            return readUnsigned(node, key, cfg.writeTimeoutSeconds, 1, 86400);
+        if (key == "http.header_limit_bytes")
+            return readUnsigned(node, key, cfg.headerLimitBytes, 1024, 1024 * 1024);
+        if (key == "http.body_limit_bytes")
+            return readUnsigned(node, key, cfg.bodyLimitBytes, 0, kMaxU);
+        if (key == "http.shutdown_grace_seconds")
+            return readUnsigned(node, key, cfg.shutdownGraceSeconds, 0, 3600);
+        if (key == "agent.state_dir")
+            return readString(node, key, cfg.stateDir);
+        if (key == "agent.log_level") {
+            std::string s;
+            if (!readString(node, key, s))
+                return false;
+            if (!log::parseLevel(s, cfg.logLevel))
+                return fail(node, key, "must be one of debug, info, warning, error");
+            return true;
+        }
+        if (key == "journal.namespace")
+            return readString(node, key, cfg.journalNamespace);
+        if (key == "journal.socket")
+            return readString(node, key, cfg.journalSocket);
+        if (key == "journal.directory")
+            return readString(node, key, cfg.journalDirectory);
+        if (key == "logs.sse_ping_seconds")
+            return readUnsigned(node, key, cfg.ssePingSeconds, 1, 3600);
+        if (key == "logs.sse_retry_millis")
+            return readUnsigned(node, key, cfg.sseRetryMillis, 0, 3600000);
+        if (key == "logs.follow_poll_millis")
+            return readUnsigned(node, key, cfg.followPollMillis, 0, 10000);
+        if (key == "logs.follow_busy_seconds")
+            return readUnsigned(node, key, cfg.followBusySeconds, 0, 3600);
+        return fail(node, key, "unknown key");
+    }
+};
+
+} // namespace
+
+Result<AgentConfig> loadConfigFile(const std::string& path, AgentConfig base) {
+    toml::table root;
+    try {
+        root = toml::parse_file(path);
+    } catch (const toml::parse_error& e) {
+        const auto& src = e.source();
+        std::string msg = path;
+        if (src.begin.line)
+            msg += ":" + std::to_string(src.begin.line);
+        msg += ": " + std::string(e.description());
+        return Error{msg};
+    }
+    Reader reader{path, base, {}};
+    if (!reader.readTable(root))
+        return Error{reader.error};
+    return base;
+}
+
+} // namespace day2::config

@@ -1,0 +1,51 @@
+// Settings of day2-agent: defaults, /etc/day2/agent.toml, then command-line overrides.
+#pragma once
+
+#include "base/log.h"
+#include "base/result.h"
+
+#include <cstdint>
+#include <string>
+
+namespace day2::config {
+
+inline constexpr const char* kDefaultConfigPath = "/etc/day2/agent.toml";
+
+struct ListenAddress {
+    std::string host;
+    uint16_t port = 0;
+};
+
+struct AgentConfig {
+    // [http]
+    ListenAddress listen{"127.0.0.1", 61001};
+    unsigned maxConnections = 1024;
+    unsigned readTimeoutSeconds = 30;
+    unsigned writeTimeoutSeconds = 60;  // a client that takes no data for this long is dropped
+    unsigned headerLimitBytes = 16 * 1024;
+    unsigned bodyLimitBytes = 1024 * 1024;
+    unsigned shutdownGraceSeconds = 5;
+    // [agent]
+    std::string stateDir = "/var/lib/day2";
+    log::Level logLevel = log::Level::Info;
+    // [journal]
+    std::string journalNamespace;  // empty: the system journal
+    std::string journalSocket;     // empty: derived from the namespace
+    std::string journalDirectory;  // non-empty: read journal files from this directory
+    // [logs]
+    unsigned ssePingSeconds = 15;
+    unsigned sseRetryMillis = 3000;
+    unsigned followPollMillis = 2;      // tail check while a followed journal is busy
+    unsigned followBusySeconds = 2;     // how long "busy" lasts after the last new entry
+
+    // The native-protocol socket of the configured journal.
+    std::string effectiveJournalSocket() const;
+};
+
+// "HOST:PORT", "[v6]:PORT". Port 0 asks the kernel for a free one.
+Result<ListenAddress> parseListenAddress(std::string_view text);
+
+// Reads `path` over `base`. Errors name the file, the line and the key.
+Result<AgentConfig> loadConfigFile(const std::string& path, AgentConfig base);
+
+} // namespace day2::config

@@ -1,0 +1,411 @@
+#include "http/server.h"
+
+#include "base/log.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+
+#include <unordered_set>
+
+namespace day2::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+using Clock = std::chrono::steady_clock;
+
+ServerOptions ServerOptions::fromConfig(const config::AgentConfig& cfg) {
+    ServerOptions o;
+    o.listen = cfg.listen;
+    o.maxConnections = cfg.maxConnections;
+    o.readTimeout = std::chrono::seconds(cfg.readTimeoutSeconds);
+    o.writeTimeout = std::chrono::seconds(cfg.writeTimeoutSeconds);
+    o.headerLimitBytes = cfg.headerLimitBytes;
+    o.bodyLimitBytes = cfg.bodyLimitBytes;
+    return o;
+}
+
+class Connection;
+
+struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
+    asio::io_context& io;
+    ServerOptions options;
+    Handler handler;
+    tcp::acceptor acceptor;
+    std::unordered_set<std::shared_ptr<Connection>> connections;
+    bool stopping = false;
+
+    Impl(asio::io_context& ctx, ServerOptions opts, Handler h)
+        : io(ctx), options(std::move(opts)), handler(std::move(h)), acceptor(ctx) {}
+
+    asio::awaitable<void> acceptLoop();
+    asio::awaitable<void> reject(tcp::socket socket);
+};
+
+class Connection final : public ResponseStream, public std::enable_shared_from_this<Connection> {
+public:
+    Connection(tcp::socket socket, Server::Impl& server)
+        : m_socket(std::move(socket)), m_deadline(m_socket.get_executor()), m_server(server) {}
+
+    asio::awaitable<void> run();
+
+    // ResponseStream
+    asio::awaitable<void> send(Response response) override;
+    asio::awaitable<bool> begin(unsigned status, std::string_view contentType,
+                                Headers headers) override;
+    asio::awaitable<bool> write(std::string_view data) override;
+    asio::awaitable<void> end() override;
+    bool closing() const override { return m_peerGone || m_server.stopping; }
+    void onClosing(std::function<void()> callback) override {
+        m_onClosing = std::move(callback);
+        if (closing())
+            fireClosing();
+        else
+            watchPeer();
+    }
+
+    void serverStopping() {
+        if (m_idle) {
+            error_code ignored;
+            m_socket.cancel(ignored);
+        } else {
+            fireClosing();
+        }
+    }
+
+private:
+    void arm(Clock::duration d) {
+        m_timedOut = false;
+        m_deadline.expires_after(d);
+        m_deadline.async_wait([weak = weak_from_this()](error_code ec) {
+            auto self = weak.lock();
+            if (ec || !self || self->m_deadline.expiry() > Clock::now())
+                return;
+            self->m_timedOut = true;
+            error_code ignored;
+            self->m_socket.cancel(ignored);
+        });
+    }
+    void disarm() { m_deadline.expires_at(Clock::time_point::max()); }
+
+    void fireClosing() {
+        if (auto cb = std::exchange(m_onClosing, nullptr))
+            cb();
+    }
+
+    // A long-lived response: a read on the idle request side tells when the peer goes away.
+    void watchPeer() {
+        if (m_watching)
+            return;
+        m_watching = true;
+        m_socket.async_read_some(asio::buffer(m_peerByte),
+                                 [weak = weak_from_this()](error_code ec, size_t) {
+                                     auto self = weak.lock();
+                                     if (!self)
+                                         return;
+                                     self->m_watching = false;
+                                     // Bytes from the peer during a stream are ignored; EOF or an
+                                     // error means it has gone.
+                                     self->m_peerGone = true;
+                                     self->m_keepAlive = false;
+                                     (void)ec;
+                                     self->fireClosing();
+                                 });
+    }
+
+    asio::awaitable<bool> writeBuffers(auto&& buffers) {
+        error_code ec;
+        arm(m_server.options.writeTimeout);
+        co_await asio::async_write(m_socket, buffers, asio::redirect_error(asio::use_awaitable, ec));
+        disarm();
+        if (ec) {
+            m_keepAlive = false;
+            m_peerGone = true;
+            fireClosing();
+            co_return false;
+        }
+        co_return true;
+    }
+
+    tcp::socket m_socket;
+    asio::steady_timer m_deadline;
+    Server::Impl& m_server;
+    std::function<void()> m_onClosing;
+    char m_peerByte[1] = {};
+    unsigned m_version = 11;
+    bool m_idle = true;
+    bool m_timedOut = false;
+    bool m_peerGone = false;
+    bool m_keepAlive = false;
+    bool m_chunked = true;
+    bool m_began = false;
+    bool m_finished = false;
+    bool m_watching = false;
+};
+
+namespace {
+
+void setCommonHeaders(bhttp::fields& f, std::string_view contentType, const Headers& headers) {
+    f.set(bhttp::field::server, "day2-agent");
+    if (!contentType.empty())
+        f.set(bhttp::field::content_type,
+              beast::string_view(contentType.data(), contentType.size()));
+    for (const auto& [k, v] : headers)
+        f.set(k, v);
+}
+
+} // namespace
+
+asio::awaitable<void> Connection::send(Response response) {
+    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(response.status),
+                                            m_version};
+    setCommonHeaders(res, response.contentType, response.headers);
+    res.body() = std::move(response.body);
+    res.keep_alive(m_keepAlive);
+    res.prepare_payload();
+    m_began = true;
+    error_code ec;
+    arm(m_server.options.writeTimeout);
+    co_await bhttp::async_write(m_socket, res, asio::redirect_error(asio::use_awaitable, ec));
+    disarm();
+    if (ec)
+        m_keepAlive = false;
+    m_finished = true;
+}
+
+asio::awaitable<bool> Connection::begin(unsigned status, std::string_view contentType,
+                                        Headers headers) {
+    bhttp::response<bhttp::empty_body> res{static_cast<bhttp::status>(status), m_version};
+    setCommonHeaders(res, contentType, headers);
+    m_chunked = m_version >= 11;
+    if (m_chunked) {
+        res.chunked(true);
+        res.keep_alive(m_keepAlive);
+    } else {
+        m_keepAlive = false;
+        res.keep_alive(false);
+    }
+    m_began = true;
+    bhttp::response_serializer<bhttp::empty_body> sr{res};
+    error_code ec;
+    arm(m_server.options.writeTimeout);
+    co_await bhttp::async_write_header(m_socket, sr, asio::redirect_error(asio::use_awaitable, ec));
+    disarm();
+    if (ec) {
+        m_keepAlive = false;
+        m_peerGone = true;
+        co_return false;
+    }
+    co_return true;
+}
+
+asio::awaitable<bool> Connection::write(std::string_view data) {
+    if (m_peerGone)
+        co_return false;
+    if (data.empty())
+        co_return true;
+    if (m_chunked)
+        co_return co_await writeBuffers(bhttp::make_chunk(asio::buffer(data.data(), data.size())));
+    co_return co_await writeBuffers(asio::buffer(data.data(), data.size()));
+}
+
+asio::awaitable<void> Connection::end() {
+    if (m_chunked && !m_peerGone)
+        co_await writeBuffers(bhttp::make_chunk_last());
+    else
+        m_keepAlive = false;
+    m_finished = true;
+}
+
+asio::awaitable<void> Connection::run() {
+    auto self = shared_from_this();
+    beast::flat_buffer buffer;
+    std::string remote;
+    {
+        error_code ec;
+        auto ep = m_socket.remote_endpoint(ec);
+        if (!ec)
+            remote = ep.address().to_string() + ":" + std::to_string(ep.port());
+    }
+    for (;;) {
+        bhttp::request_parser<bhttp::string_body> parser;
+        parser.header_limit(m_server.options.headerLimitBytes);
+        parser.body_limit(m_server.options.bodyLimitBytes);
+        m_idle = true;
+        if (m_server.stopping)
+            break;
+        error_code ec;
+        arm(m_server.options.readTimeout);
+        co_await bhttp::async_read(m_socket, buffer, parser,
+                                   asio::redirect_error(asio::use_awaitable, ec));
+        disarm();
+        m_idle = false;
+        m_version = 11;
+        m_keepAlive = false;
+        m_began = m_finished = m_peerGone = false;
+        if (ec) {
+            if (m_timedOut) {
+                if (parser.got_some() || buffer.size() > 0)
+                    co_await send(jsonError(
+                        408, "the request was not complete after " +
+                                 std::to_string(m_server.options.readTimeout.count()) + " s"));
+                break;
+            }
+            if (m_server.stopping || ec == bhttp::error::end_of_stream ||
+                ec == asio::error::eof || ec == asio::error::connection_reset ||
+                ec == asio::error::operation_aborted || ec == bhttp::error::partial_message)
+                break;
+            if (ec == bhttp::error::header_limit)
+                co_await send(jsonError(431, "the request line and headers (the query string "
+                                             "included) exceed " +
+                                                 std::to_string(m_server.options.headerLimitBytes) +
+                                                 " bytes"));
+            else if (ec == bhttp::error::body_limit)
+                co_await send(jsonError(413, "the request body exceeds " +
+                                                 std::to_string(m_server.options.bodyLimitBytes) +
+                                                 " bytes"));
+            else
+                co_await send(jsonError(400, "malformed HTTP request: " + ec.message()));
+            break;
+        }
+        auto& msg = parser.get();
+        Request req;
+        req.method = std::string(msg.method_string());
+        req.target = std::string(msg.target());
+        auto q = req.target.find('?');
+        req.path = req.target.substr(0, q);
+        if (q != std::string::npos)
+            req.query = req.target.substr(q + 1);
+        for (const auto& field : msg)
+            req.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+        req.body = std::move(msg.body());
+        req.remoteAddress = remote;
+        m_version = msg.version();
+        m_keepAlive = msg.keep_alive() && !m_server.stopping;
+
+        bool failed = false;
+        try {
+            co_await m_server.handler(req, *this);
+        } catch (const std::exception& e) {
+            log::error("request ", req.method, " ", req.path, " from ", remote, " failed: ",
+                       e.what());
+            failed = true;
+        }
+        m_onClosing = nullptr;
+        if (failed && !m_began)
+            co_await send(jsonError(500, "internal error while serving the request"));
+        else if (failed)
+            m_keepAlive = false;
+        if (!m_began)
+            co_await send(jsonError(500, "the request produced no response"));
+        if (!m_finished || !m_keepAlive || m_peerGone || m_watching)
+            break;
+    }
+    error_code ignored;
+    m_deadline.cancel();
+    m_socket.shutdown(tcp::socket::shutdown_both, ignored);
+    m_socket.close(ignored);
+    m_server.connections.erase(self);
+}
+
+asio::awaitable<void> Server::Impl::reject(tcp::socket socket) {
+    auto r = jsonError(503, "the agent is serving its maximum of " +
+                                std::to_string(options.maxConnections) +
+                                " connections; try again shortly");
+    bhttp::response<bhttp::string_body> res{bhttp::status::service_unavailable, 11};
+    setCommonHeaders(res, r.contentType, {{"Retry-After", "1"}});
+    res.body() = std::move(r.body);
+    res.keep_alive(false);
+    res.prepare_payload();
+    asio::steady_timer timer(io);
+    timer.expires_after(std::chrono::seconds(2));
+    timer.async_wait([&socket](error_code ec) {
+        if (!ec) {
+            error_code ignored;
+            socket.cancel(ignored);
+        }
+    });
+    error_code ec;
+    co_await bhttp::async_write(socket, res, asio::redirect_error(asio::use_awaitable, ec));
+    timer.cancel();
+    socket.shutdown(tcp::socket::shutdown_both, ec);
+    socket.close(ec);
+}
+
+asio::awaitable<void> Server::Impl::acceptLoop() {
+    auto self = shared_from_this();
+    for (;;) {
+        tcp::socket socket(io);
+        error_code ec;
+        co_await acceptor.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
+        if (stopping || ec == asio::error::operation_aborted)
+            break;
+        if (ec) {
+            // Out of descriptors and the like: say so, breathe, keep serving.
+            log::warning("accept failed: ", ec.message());
+            asio::steady_timer pause(io, std::chrono::milliseconds(50));
+            co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            continue;
+        }
+        if (connections.size() >= options.maxConnections) {
+            asio::co_spawn(io, reject(std::move(socket)), asio::detached);
+            continue;
+        }
+        socket.set_option(tcp::no_delay(true), ec);
+        auto conn = std::make_shared<Connection>(std::move(socket), *this);
+        connections.insert(conn);
+        asio::co_spawn(io, conn->run(), asio::detached);
+    }
+}
+
+Server::Server(asio::io_context& io, ServerOptions options, Handler handler)
+    : m_impl(std::make_shared<Impl>(io, std::move(options), std::move(handler))) {}
+
+Server::~Server() { stop(); }
+
+Result<uint16_t> Server::bind() {
+    error_code ec;
+    auto address = asio::ip::make_address(m_impl->options.listen.host, ec);
+    if (ec)
+        return Error{"listen address '" + m_impl->options.listen.host +
+                     "' is not an IP address: " + ec.message()};
+    tcp::endpoint ep(address, m_impl->options.listen.port);
+    auto& acc = m_impl->acceptor;
+    acc.open(ep.protocol(), ec);
+    if (!ec)
+        acc.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec)
+        acc.bind(ep, ec);
+    if (!ec)
+        acc.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec)
+        return Error{"cannot listen on " + m_impl->options.listen.host + ":" +
+                     std::to_string(m_impl->options.listen.port) + ": " + ec.message()};
+    return acc.local_endpoint().port();
+}
+
+void Server::start() { asio::co_spawn(m_impl->io, m_impl->acceptLoop(), asio::detached); }
+
+void Server::stop() {
+    if (m_impl->stopping)
+        return;
+    m_impl->stopping = true;
+    error_code ignored;
+    m_impl->acceptor.close(ignored);
+    auto conns = m_impl->connections;
+    for (const auto& c : conns)
+        c->serverStopping();
+}
+
+size_t Server::connectionCount() const { return m_impl->connections.size(); }
+
+} // namespace day2::http

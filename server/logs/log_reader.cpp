@@ -1,0 +1,248 @@
+#include "logs/log_reader.h"
+
+#include "logs/grep.h"
+#include "day2/wire/wire.h"
+
+#include <systemd/sd-journal.h>
+
+#include <cstdlib>
+#include <cstring>
+
+namespace day2::logs {
+
+LogReader::LogReader(JournalSource source, LogQuery query, LogMode mode, Format format)
+    : m_source(std::move(source)), m_query(std::move(query)), m_mode(mode), m_format(format) {
+    m_reverse = m_mode == LogMode::Range && m_query.readReverse;
+}
+
+Result<void> LogReader::openJournal() {
+    auto j = Journal::open(m_source);
+    if (!j)
+        return j.error();
+    if (auto r = j->addMatches(m_query); !r)
+        return r;
+    m_journal = std::move(*j);
+    return {};
+}
+
+int LogReader::step() {
+    return m_reverse ? sd_journal_previous(m_journal.get()) : sd_journal_next(m_journal.get());
+}
+
+Result<void> LogReader::start(const std::string& resumeAfter) {
+    if (auto r = openJournal(); !r)
+        return r;
+    sd_journal* j = m_journal.get();
+    auto fail = [&](const char* what, int r) {
+        return Error{std::string(what) + ": " + std::strerror(-r)};
+    };
+    int r = 0;
+    const std::string& cursor = !resumeAfter.empty() ? resumeAfter : m_query.cursor;
+    m_anchorCursor = cursor;
+    bool fromTail = false;
+    if (!cursor.empty()) {
+        if ((r = sd_journal_seek_cursor(j, cursor.c_str())) < 0)
+            return Error{"the cursor is not valid for this journal: " + std::string(std::strerror(-r)),
+                         400};
+        r = step();
+        if (r < 0)
+            return fail("reading the journal", r);
+        m_pending = m_started = r > 0;
+        // Last-Event-ID: the client has that entry; resume with the one after it. (If it was
+        // vacuumed, seek landed on the next entry, which the client has not seen.)
+        if (!resumeAfter.empty() && m_pending && sd_journal_test_cursor(j, cursor.c_str()) > 0)
+            m_pending = false;
+    } else if (m_query.since && !m_reverse) {
+        if ((r = sd_journal_seek_realtime_usec(j, *m_query.since)) < 0)
+            return fail("seeking to 'since'", r);
+        r = step();
+        if (r < 0)
+            return fail("reading the journal", r);
+        m_pending = m_started = r > 0;
+    } else if (m_query.until && m_reverse) {
+        if ((r = sd_journal_seek_realtime_usec(j, *m_query.until + 1)) < 0)
+            return fail("seeking to 'until'", r);
+        r = step();
+        if (r < 0)
+            return fail("reading the journal", r);
+        m_pending = m_started = r > 0;
+    } else if (m_reverse || m_query.skipPrev > 0 || m_mode == LogMode::Stream) {
+        fromTail = true;
+        if ((r = sd_journal_seek_tail(j)) < 0)
+            return fail("seeking to the tail", r);
+        if (m_query.skipPrev > 0) {
+            // From the tail, skip_prev=N lands on the N-th entry from the end: "the last N".
+            r = sd_journal_previous_skip(j, m_query.skipPrev);
+            if (r < 0)
+                return fail("skipping back", r);
+            m_skippedPrev = static_cast<uint64_t>(r);
+            m_pending = m_started = r > 0;
+            if (r == 0 && m_mode == LogMode::Stream)
+                if (auto a = anchorAtEnd(); !a)
+                    return a;
+        } else if (m_reverse) {
+            r = step();
+            if (r < 0)
+                return fail("reading the journal", r);
+            m_pending = m_started = r > 0;
+        } else {
+            // A stream from "now".
+            if (auto a = anchorAtEnd(); !a)
+                return a;
+        }
+    } else {
+        if ((r = sd_journal_seek_head(j)) < 0)
+            return fail("seeking to the head", r);
+        r = step();
+        if (r < 0)
+            return fail("reading the journal", r);
+        m_pending = m_started = r > 0;
+    }
+
+    if (m_query.skipNext > 0 && m_pending) {
+        r = sd_journal_next_skip(j, m_query.skipNext);
+        if (r < 0)
+            return fail("skipping forward", r);
+        m_skippedNext = static_cast<uint64_t>(r);
+        // Fewer than asked: the journal ended inside the skipped range.
+        if (static_cast<uint64_t>(r) < m_query.skipNext)
+            m_pending = false;
+    }
+    if (m_query.skipPrev > 0 && !fromTail && m_pending) {
+        r = sd_journal_previous_skip(j, m_query.skipPrev);
+        if (r < 0)
+            return fail("skipping back", r);
+        m_skippedPrev = static_cast<uint64_t>(r);
+    }
+    if (m_mode == LogMode::Range && !m_pending)
+        m_done = true;
+    return {};
+}
+
+Result<void> LogReader::anchorAtEnd() {
+    // sd-journal resolves a bare "tail" position lazily, at the next sd_journal_next(): entries
+    // appended in between would be skipped. Pin the position to the journal's last entry,
+    // whatever the matches, so that everything after it is read.
+    sd_journal* j = m_journal.get();
+    sd_journal_flush_matches(j);
+    std::string anchor;
+    if (sd_journal_seek_tail(j) >= 0 && sd_journal_previous(j) > 0) {
+        char* c = nullptr;
+        if (sd_journal_get_cursor(j, &c) >= 0) {
+            anchor = c;
+            std::free(c);
+        }
+    }
+    if (auto r = m_journal.addMatches(m_query); !r)
+        return r;
+    m_pending = false;
+    m_started = false;
+    if (anchor.empty()) {
+        sd_journal_seek_head(j);  // an empty journal: everything to come is new
+        return {};
+    }
+    m_anchorCursor = anchor;
+    int r = sd_journal_seek_cursor(j, anchor.c_str());
+    if (r < 0)
+        return Error{std::string("seeking to the end of the journal: ") + std::strerror(-r)};
+    r = sd_journal_next(j);
+    if (r < 0)
+        return Error{std::string("reading the journal: ") + std::strerror(-r)};
+    if (r > 0) {
+        m_started = true;
+        // The anchor itself matched: already "before now". Anything else is new.
+        m_pending = sd_journal_test_cursor(j, anchor.c_str()) <= 0;
+    }
+    return {};
+}
+
+LogReader::Status LogReader::read(std::string& out, size_t targetBytes) {
+    if (m_done)
+        return Status::End;
+    sd_journal* j = m_journal.get();
+    const bool needCursor = m_format != Format::Text || m_mode == LogMode::Stream;
+    while (out.size() < targetBytes) {
+        if (m_query.limit && m_emitted >= *m_query.limit) {
+            m_done = true;
+            return Status::End;
+        }
+        if (!m_pending) {
+            int r = step();
+            if (r < 0) {
+                m_error = std::string("reading the journal: ") + std::strerror(-r);
+                return Status::Failed;
+            }
+            if (r == 0) {
+                if (m_mode == LogMode::Range) {
+                    m_done = true;
+                    return Status::End;
+                }
+                return Status::Idle;
+            }
+            m_started = true;
+        }
+        m_pending = false;
+        uint64_t realtime = 0;
+        if (m_query.since || m_query.until) {
+            if (sd_journal_get_realtime_usec(j, &realtime) < 0)
+                continue;
+            const bool beforeSince = m_query.since && realtime < *m_query.since;
+            const bool afterUntil = m_query.until && realtime > *m_query.until;
+            if ((!m_reverse && afterUntil) || (m_reverse && beforeSince)) {
+                m_done = true;
+                return Status::End;
+            }
+            if (beforeSince || afterUntil)
+                continue;
+        }
+        if (m_query.grep) {
+            const void* data;
+            size_t len;
+            if (sd_journal_get_data(j, "MESSAGE", &data, &len) < 0)
+                continue;
+            std::string_view msg(static_cast<const char*>(data) + 8, len - 8);
+            if (!m_query.grep->matches(msg))
+                continue;
+        }
+        int r = readEntry(j, m_entry, needCursor);
+        if (r < 0) {
+            m_error = std::string("reading an entry: ") + std::strerror(-r);
+            return Status::Failed;
+        }
+        appendEntry(out, m_entry, m_format);
+        ++m_emitted;
+    }
+    return Status::Full;
+}
+
+Result<void> LogReader::reopen() {
+    std::string cursor = m_anchorCursor;
+    if (m_started) {
+        char* c = nullptr;
+        if (sd_journal_get_cursor(m_journal.get(), &c) >= 0) {
+            cursor = c;
+            std::free(c);
+        }
+    }
+    if (auto r = openJournal(); !r)
+        return r;
+    sd_journal* j = m_journal.get();
+    if (cursor.empty()) {
+        // Nothing matched before and there was no cursor: everything that matches now is new.
+        sd_journal_seek_head(j);
+        m_pending = false;
+        return {};
+    }
+    int r = sd_journal_seek_cursor(j, cursor.c_str());
+    if (r < 0)
+        return Error{std::string("seeking back to the last entry after rotation: ") +
+                     std::strerror(-r)};
+    r = sd_journal_next(j);
+    if (r < 0)
+        return Error{std::string("reading the journal after rotation: ") + std::strerror(-r)};
+    // On the last entry sent: skip it. On a later one (the last was vacuumed): send it.
+    m_pending = r > 0 && sd_journal_test_cursor(j, cursor.c_str()) <= 0;
+    return {};
+}
+
+} // namespace day2::logs

@@ -1,0 +1,63 @@
+// Reads the entries a logs query asks for, batch by batch: positioning (cursor, skips, since,
+// tail), direction, limit, time bounds and grep; and, for a stream, reopening after journald
+// rotated or vacuumed files without a gap or a duplicate.
+#pragma once
+
+#include "base/result.h"
+#include "logs/entry_formatter.h"
+#include "logs/journal.h"
+#include "logs/log_query.h"
+
+#include <cstdint>
+#include <string>
+
+namespace day2::logs {
+
+class LogReader {
+public:
+    LogReader(JournalSource source, LogQuery query, LogMode mode, Format format);
+
+    // Opens the journal, applies the matches and seeks. For a stream, `resumeAfter` (the
+    // Last-Event-ID) wins over the query's position: reading resumes right after that entry.
+    Result<void> start(const std::string& resumeAfter = {});
+
+    uint64_t skippedNext() const { return m_skippedNext; }
+    uint64_t skippedPrev() const { return m_skippedPrev; }
+
+    enum class Status {
+        Full,   // `out` reached the size asked for; call again
+        Idle,   // nothing more for now (stream: wait for the journal to change)
+        End,    // the read is complete (limit, until, end of a range)
+        Failed  // a journal error; error() says which
+    };
+    // Appends formatted entries to `out` until it holds at least `targetBytes`.
+    Status read(std::string& out, size_t targetBytes);
+    const std::string& error() const { return m_error; }
+    uint64_t emitted() const { return m_emitted; }
+
+    // After journald added or removed files: reopen and continue after the last entry read.
+    Result<void> reopen();
+
+private:
+    int step();
+    Result<void> anchorAtEnd();
+    Result<void> openJournal();
+
+    JournalSource m_source;
+    LogQuery m_query;
+    LogMode m_mode;
+    Format m_format;
+    Journal m_journal;
+    EntryData m_entry;
+    std::string m_anchorCursor;  // the cursor the read started from, if any
+    std::string m_error;
+    uint64_t m_skippedNext = 0;
+    uint64_t m_skippedPrev = 0;
+    uint64_t m_emitted = 0;
+    bool m_pending = false;  // the journal sits on an entry not yet looked at
+    bool m_started = false;  // the journal has a current entry at all
+    bool m_reverse = false;
+    bool m_done = false;
+};
+
+} // namespace day2::logs

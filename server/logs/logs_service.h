@@ -1,0 +1,46 @@
+// The Logs section of API.md: range, stream, per-task paths, download and fields, served from
+// journald. Handlers are Asio coroutines on the agent's io_context.
+#pragma once
+
+#include "base/result.h"
+#include "http/response.h"
+#include "logs/journal.h"
+#include "logs/journal_watcher.h"
+
+#include <boost/asio/io_context.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace day2::logs {
+
+struct LogsOptions {
+    JournalSource source;
+    std::chrono::seconds ssePing{15};
+    std::chrono::milliseconds sseRetry{3000};
+    JournalWatcher::Options watch;
+    std::string agentId;  // names downloads
+};
+
+class LogsService {
+public:
+    LogsService(boost::asio::io_context& io, LogsOptions options);
+    ~LogsService();
+
+    Result<void> start();
+    void stop();
+    bool journalHealthy() const;
+
+    // `segments`: the path below /system/v1/logs/v1/, decoded.
+    boost::asio::awaitable<void> handle(const http::Request& request,
+                                        const std::vector<std::string>& segments,
+                                        http::ResponseStream& response);
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> m_impl;
+};
+
+} // namespace day2::logs

@@ -1,0 +1,106 @@
+// day2-agent as a program: --help, bad configuration, identity, health, stopping on SIGTERM.
+#include "agent_process.h"
+#include "http_client.h"
+#include "journal_namespace.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <unistd.h>
+#include <fstream>
+#include <sys/wait.h>
+#include <thread>
+
+using namespace day2::test;
+
+namespace {
+struct Run {
+    int exitCode;
+    std::string output;
+};
+Run runAgent(const std::string& args) {
+    std::string cmd = agentBinary() + " " + args + " 2>&1";
+    FILE* p = ::popen(cmd.c_str(), "r");
+    std::string out;
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
+        out.append(buf, n);
+    int st = ::pclose(p);
+    return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+}
+} // namespace
+
+TEST(AgentCli, HelpDocumentsEveryOption) {
+    auto r = runAgent("--help");
+    EXPECT_EQ(r.exitCode, 0);
+    for (const char* opt : {"--config", "--listen", "--state-dir", "--journal-namespace",
+                            "--journal-socket", "--journal-directory", "--log-level", "--version"})
+        EXPECT_NE(r.output.find(opt), std::string::npos) << opt;
+}
+
+TEST(AgentCli, BadConfigNamesFileLineAndKeyAndExitsTwo) {
+    const std::string path = "/tmp/day2-bad-agent.toml";
+    std::ofstream(path) << "[http]\nlisten = \"127.0.0.1:1\"\n\n[logs]\nsse_ping_seconds = \"soon\"\n";
+    auto r = runAgent("--config " + path + " --state-dir /tmp/day2-bad-state");
+    EXPECT_EQ(r.exitCode, 2);
+    EXPECT_NE(r.output.find(path + ":5: logs.sse_ping_seconds: must be an integer"),
+              std::string::npos)
+        << r.output;
+    std::remove(path.c_str());
+}
+
+TEST(AgentCli, UnknownOptionAndBadListenExitTwo) {
+    EXPECT_EQ(runAgent("--no-such-option").exitCode, 2);
+    auto r = runAgent("--listen nonsense --state-dir /tmp/day2-bad-state");
+    EXPECT_EQ(r.exitCode, 2);
+    EXPECT_NE(r.output.find("is not HOST:PORT"), std::string::npos) << r.output;
+    EXPECT_EQ(runAgent("--config /nonexistent.toml").exitCode, 2);
+}
+
+TEST(AgentCli, IdIsPersistentAndHealthAnswers) {
+    std::string why;
+    if (!JournalNamespace::available(&why))
+        GTEST_SKIP() << why;
+    JournalNamespace ns("day2cli");
+    std::string firstId;
+    const std::string stateDir = "/tmp/day2-cli-state-" + std::to_string(::getpid());
+    {
+        AgentProcess agent({"--journal-namespace", ns.name(), "--state-dir", stateDir});
+        auto res = httpGet(agent.port(), "/system/v1/health");
+        ASSERT_EQ(res.status, 200) << res.body;
+        auto j = nlohmann::json::parse(res.body);
+        firstId = j["agent_id"];
+        EXPECT_EQ(firstId.size(), 36u);
+        EXPECT_EQ(j["journal"], "ok");
+        EXPECT_FALSE(j["hostname"].get<std::string>().empty());
+        EXPECT_FALSE(j["started_at"].get<std::string>().empty());
+        EXPECT_EQ(agent.stop(), 0);  // SIGTERM: clean exit
+    }
+    {
+        AgentProcess agent({"--journal-namespace", ns.name(), "--state-dir", stateDir});
+        auto j = nlohmann::json::parse(httpGet(agent.port(), "/system/v1/health").body);
+        EXPECT_EQ(j["agent_id"], firstId);  // kept in the state directory
+    }
+    std::filesystem::remove_all(stateDir);
+}
+
+TEST(AgentCli, SigtermEndsOpenStreamsAndExitsCleanly) {
+    std::string why;
+    if (!JournalNamespace::available(&why))
+        GTEST_SKIP() << why;
+    JournalNamespace ns("day2cli");
+    AgentProcess agent({"--journal-namespace", ns.name()});
+    StreamingGet stream(agent.port(), "/system/v1/logs/v1/stream/",
+                        {{"Accept", "text/event-stream"}});
+    ASSERT_EQ(stream.status(), 200);
+    auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(agent.stop(), 0);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+    // The stream was ended properly (final chunk), not cut.
+    for (int i = 0; i < 50 && !stream.ended(); ++i)
+        stream.readSome(std::chrono::milliseconds(100));
+    EXPECT_TRUE(stream.ended());
+}

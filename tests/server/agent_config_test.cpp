@@ -1,0 +1,83 @@
+#include "config/agent_config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <unistd.h>
+
+using namespace day2::config;
+
+namespace {
+std::string writeTemp(const std::string& content) {
+    char path[] = "/tmp/day2-config-test-XXXXXX";
+    int fd = mkstemp(path);
+    ::close(fd);
+    std::ofstream(path) << content;
+    return path;
+}
+} // namespace
+
+TEST(Config, ReadsEverySection) {
+    auto path = writeTemp(R"([http]
+listen = "0.0.0.0:7000"
+max_connections = 10
+read_timeout_seconds = 3
+[agent]
+state_dir = "/tmp/x"
+log_level = "debug"
+[journal]
+namespace = "ns1"
+[logs]
+sse_ping_seconds = 2
+)");
+    auto cfg = loadConfigFile(path, AgentConfig{});
+    ASSERT_TRUE(cfg) << cfg.error().message;
+    EXPECT_EQ(cfg->listen.host, "0.0.0.0");
+    EXPECT_EQ(cfg->listen.port, 7000);
+    EXPECT_EQ(cfg->maxConnections, 10u);
+    EXPECT_EQ(cfg->readTimeoutSeconds, 3u);
+    EXPECT_EQ(cfg->stateDir, "/tmp/x");
+    EXPECT_EQ(cfg->logLevel, day2::log::Level::Debug);
+    EXPECT_EQ(cfg->journalNamespace, "ns1");
+    EXPECT_EQ(cfg->effectiveJournalSocket(), "/run/systemd/journal.ns1/socket");
+    EXPECT_EQ(cfg->ssePingSeconds, 2u);
+    std::remove(path.c_str());
+}
+
+TEST(Config, ErrorsNameFileLineAndKey) {
+    struct Case {
+        std::string text;
+        std::string expect;
+    } cases[] = {
+        {"[http]\nlisten = 5\n", ":2: http.listen: must be a string"},
+        {"[http]\n\nmax_connections = 0\n", ":3: http.max_connections: must be between 1"},
+        {"[http]\nlisten = \"nohost\"\n", ":2: http.listen: listen address 'nohost' is not HOST:PORT"},
+        {"[agent]\nlog_level = \"loud\"\n", ":2: agent.log_level: must be one of"},
+        {"[journal]\nnamespaces = \"x\"\n", ":2: journal.namespaces: unknown key"},
+        {"[http]\nlisten = \"unterminated\n", ":2:"},
+        {"top = 1\n", ":1: top: must be a table"},
+    };
+    for (const auto& c : cases) {
+        auto path = writeTemp(c.text);
+        auto cfg = loadConfigFile(path, AgentConfig{});
+        ASSERT_FALSE(cfg) << c.text;
+        EXPECT_NE(cfg.error().message.find(path + c.expect), std::string::npos)
+            << cfg.error().message;
+        std::remove(path.c_str());
+    }
+}
+
+TEST(Config, MissingFileIsAnError) {
+    auto cfg = loadConfigFile("/nonexistent/agent.toml", AgentConfig{});
+    ASSERT_FALSE(cfg);
+    EXPECT_NE(cfg.error().message.find("/nonexistent/agent.toml"), std::string::npos);
+}
+
+TEST(Config, ListenAddress) {
+    EXPECT_EQ(parseListenAddress("[::1]:80")->host, "::1");
+    EXPECT_EQ(parseListenAddress("127.0.0.1:0")->port, 0);
+    EXPECT_FALSE(parseListenAddress("127.0.0.1:65536"));
+    EXPECT_FALSE(parseListenAddress("127.0.0.1:"));
+    EXPECT_FALSE(parseListenAddress(":80"));
+}

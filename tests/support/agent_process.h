@@ -1,0 +1,38 @@
+// Runs the real day2-agent binary for a test and stops it by pid.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace day2::test {
+
+class AgentProcess {
+public:
+    // Starts day2-agent with `args` plus --listen 127.0.0.1:0 and a fresh state dir, and waits
+    // until it says where it listens; throws on failure.
+    explicit AgentProcess(std::vector<std::string> args, const std::string& configToml = {});
+    ~AgentProcess();
+    AgentProcess(const AgentProcess&) = delete;
+    AgentProcess& operator=(const AgentProcess&) = delete;
+
+    uint16_t port() const { return m_port; }
+    pid_t pid() const { return m_pid; }
+    bool running();
+    // SIGTERM, then waits; returns the exit status (or -1).
+    int stop();
+    // Everything the agent wrote to stderr so far.
+    std::string log();
+
+private:
+    pid_t m_pid = -1;
+    int m_stderr = -1;
+    uint16_t m_port = 0;
+    std::string m_dir;
+    std::string m_log;
+};
+
+std::string agentBinary();
+
+} // namespace day2::test

@@ -1,0 +1,165 @@
+#include "journal_namespace.h"
+
+#include <atomic>
+#include <cerrno>
+#include <fcntl.h>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+namespace day2::test {
+
+namespace fs = std::filesystem;
+
+namespace {
+constexpr const char* kJournald = "/lib/systemd/systemd-journald";
+
+std::string machineId() {
+    std::ifstream in("/etc/machine-id");
+    std::string id;
+    std::getline(in, id);
+    return id;
+}
+
+int connectStream(const std::string& path) {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) < 0) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+} // namespace
+
+std::string runCommand(const std::string& command) {
+    FILE* p = ::popen(command.c_str(), "r");
+    if (!p)
+        throw std::runtime_error("popen failed: " + command);
+    std::string out;
+    char buf[65536];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
+        out.append(buf, n);
+    int status = ::pclose(p);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        throw std::runtime_error("command failed (" + std::to_string(status) + "): " + command);
+    return out;
+}
+
+bool JournalNamespace::available(std::string* why) {
+    if (::geteuid() != 0) {
+        *why = "needs root to start a private systemd-journald";
+        return false;
+    }
+    if (::access(kJournald, X_OK) != 0) {
+        *why = std::string(kJournald) + " is not installed";
+        return false;
+    }
+    return true;
+}
+
+JournalNamespace::JournalNamespace(const std::string& prefix) {
+    static std::atomic<int> counter{0};
+    m_name = prefix + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+    // No rate limit: tests write tens of thousands of entries in a burst.
+    m_confPath = "/etc/systemd/journald@" + m_name + ".conf";
+    fs::create_directories("/etc/systemd");
+    std::ofstream(m_confPath) << "[Journal]\nRateLimitBurst=0\nStorage=persistent\n";
+    m_pid = ::fork();
+    if (m_pid == 0) {
+        int devnull = ::open("/dev/null", O_RDWR);
+        ::dup2(devnull, 0);
+        ::dup2(devnull, 1);
+        ::dup2(devnull, 2);
+        ::execl(kJournald, kJournald, m_name.c_str(), static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    // Ready when the stdout socket accepts. Keeping one stream open stops this journald from
+    // exiting when idle (namespace instances exit after ~30 s without clients).
+    for (int i = 0; i < 500 && m_keepAlive < 0; ++i) {
+        m_keepAlive = connectStream("/run/systemd/journal." + m_name + "/stdout");
+        if (m_keepAlive < 0)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (m_keepAlive < 0)
+        throw std::runtime_error("systemd-journald " + m_name + " did not start");
+    const std::string header = "day2-test-keepalive\n\n6\n0\n0\n0\n0\n";
+    if (::write(m_keepAlive, header.data(), header.size()) < 0)
+        throw std::runtime_error("journald stdout stream: " + std::string(std::strerror(errno)));
+    auto w = logs::JournalWriter::connect(socketPath());
+    if (!w)
+        throw std::runtime_error(w.error().message);
+    m_writer = new logs::JournalWriter(std::move(*w));
+}
+
+JournalNamespace::~JournalNamespace() {
+    delete m_writer;
+    if (m_keepAlive >= 0)
+        ::close(m_keepAlive);
+    if (m_pid > 0) {
+        ::kill(m_pid, SIGTERM);
+        int status;
+        ::waitpid(m_pid, &status, 0);
+    }
+    std::error_code ec;
+    fs::remove_all("/run/systemd/journal." + m_name, ec);
+    fs::remove_all(directory(), ec);
+    fs::remove_all("/run/log/journal/" + machineId() + "." + m_name, ec);
+    fs::remove(m_confPath, ec);
+}
+
+std::string JournalNamespace::socketPath() const {
+    return "/run/systemd/journal." + m_name + "/socket";
+}
+
+std::string JournalNamespace::directory() const {
+    return "/var/log/journal/" + machineId() + "." + m_name;
+}
+
+void JournalNamespace::write(const logs::JournalFields& fields) {
+    if (auto r = m_writer->send(fields); !r)
+        throw std::runtime_error(r.error().message);
+}
+
+void JournalNamespace::waitForCount(size_t count, const std::string& match) {
+    for (int i = 0; i < 600; ++i) {
+        auto out = runCommand("journalctl --namespace=" + m_name + " -q -o cat --output-fields=_PID '" +
+                              match + "' | wc -l");
+        if (std::stoul(out) >= count)
+            return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    throw std::runtime_error("journald did not store " + std::to_string(count) + " entries of " +
+                             match);
+}
+
+void JournalNamespace::rotate() { runCommand("journalctl --namespace=" + m_name + " --rotate"); }
+
+std::vector<nlohmann::json> JournalNamespace::journalctlJson(const std::string& args) const {
+    std::string out = runCommand("journalctl --namespace=" + m_name + " -q -o json " + args);
+    std::vector<nlohmann::json> entries;
+    size_t pos = 0;
+    while (pos < out.size()) {
+        size_t e = out.find('\n', pos);
+        if (e == std::string::npos)
+            e = out.size();
+        if (e > pos)
+            entries.push_back(nlohmann::json::parse(out.substr(pos, e - pos)));
+        pos = e + 1;
+    }
+    return entries;
+}
+
+} // namespace day2::test

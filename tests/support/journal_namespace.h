@@ -1,0 +1,49 @@
+// A private journald for one test: `systemd-journald <namespace>` (no systemd needed), written
+// to with the native protocol, read with journalctl, removed afterwards.
+#pragma once
+
+#include "logs/journal_writer.h"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace day2::test {
+
+class JournalNamespace {
+public:
+    // Starts journald for a fresh namespace named after `prefix`; throws on failure.
+    explicit JournalNamespace(const std::string& prefix = "day2test");
+    ~JournalNamespace();
+    JournalNamespace(const JournalNamespace&) = delete;
+    JournalNamespace& operator=(const JournalNamespace&) = delete;
+
+    const std::string& name() const { return m_name; }
+    std::string socketPath() const;
+    std::string directory() const;  // where its journal files are
+
+    void write(const logs::JournalFields& fields);
+    // Waits until journalctl sees at least `count` entries matching `match` (e.g.
+    // "SYSLOG_IDENTIFIER=x"); throws after a timeout.
+    void waitForCount(size_t count, const std::string& match);
+    void rotate();
+
+    // journalctl --namespace=<ns> -o json <args>, one parsed object per entry.
+    std::vector<nlohmann::json> journalctlJson(const std::string& args) const;
+
+    static bool available(std::string* why);
+
+private:
+    std::string m_name;
+    std::string m_confPath;
+    pid_t m_pid = -1;
+    int m_keepAlive = -1;
+    logs::JournalWriter* m_writer = nullptr;
+};
+
+// Runs a shell command and returns its standard output; throws if it exits non-zero.
+std::string runCommand(const std::string& command);
+
+} // namespace day2::test

@@ -1,0 +1,63 @@
+// Wire constants of ../shared/design/API.md, defined once for the agent and the clients.
+#pragma once
+
+#include <string_view>
+
+namespace day2::wire {
+
+// Paths (the agent's own; through Adminrouter they sit under /system/v1/agent/<agent_id>/).
+inline constexpr std::string_view kHealthPath = "/system/v1/health";
+inline constexpr std::string_view kLogsPrefix = "/system/v1/logs/v1/";
+
+// Journald fields written on every task line (ARCHITECTURE.md, "Names used everywhere").
+inline constexpr std::string_view kFieldAgentId = "AGENT_ID";
+inline constexpr std::string_view kFieldFrameworkId = "FRAMEWORK_ID";
+inline constexpr std::string_view kFieldFrameworkName = "FRAMEWORK_NAME";
+inline constexpr std::string_view kFieldExecutorId = "EXECUTOR_ID";
+inline constexpr std::string_view kFieldContainerId = "CONTAINER_ID";
+inline constexpr std::string_view kFieldApplicationName = "APPLICATION_NAME";
+inline constexpr std::string_view kFieldStream = "STREAM";
+inline constexpr std::string_view kFieldMessage = "MESSAGE";
+inline constexpr std::string_view kFieldPriority = "PRIORITY";
+inline constexpr std::string_view kFieldSyslogIdentifier = "SYSLOG_IDENTIFIER";
+inline constexpr std::string_view kFieldPid = "_PID";
+inline constexpr std::string_view kFieldSystemdUnit = "_SYSTEMD_UNIT";
+inline constexpr std::string_view kFieldUnit = "UNIT";
+
+// Query parameters of the logs API.
+inline constexpr std::string_view kParamFilter = "filter";
+inline constexpr std::string_view kParamLimit = "limit";
+inline constexpr std::string_view kParamSkipPrev = "skip_prev";
+inline constexpr std::string_view kParamSkipNext = "skip_next";
+inline constexpr std::string_view kParamCursor = "cursor";
+inline constexpr std::string_view kParamReadReverse = "read_reverse";
+inline constexpr std::string_view kParamUnit = "unit";
+inline constexpr std::string_view kParamPriority = "priority";
+inline constexpr std::string_view kParamSince = "since";
+inline constexpr std::string_view kParamUntil = "until";
+inline constexpr std::string_view kParamGrep = "grep";
+
+// Headers.
+inline constexpr std::string_view kHeaderSkipNext = "X-Journal-Skip-Next";
+inline constexpr std::string_view kHeaderSkipPrev = "X-Journal-Skip-Prev";
+inline constexpr std::string_view kHeaderLastEventId = "Last-Event-ID";
+inline constexpr std::string_view kHeaderAccelBuffering = "X-Accel-Buffering";
+
+// Media types.
+inline constexpr std::string_view kMediaText = "text/plain";
+inline constexpr std::string_view kMediaJson = "application/json";
+inline constexpr std::string_view kMediaEventStream = "text/event-stream";
+inline constexpr std::string_view kMediaGzip = "application/gzip";
+
+// JSON keys of a log entry.
+inline constexpr std::string_view kEntryFields = "fields";
+inline constexpr std::string_view kEntryFieldsB64 = "fields_b64";
+inline constexpr std::string_view kEntryCursor = "cursor";
+inline constexpr std::string_view kEntryMonotonic = "monotonic_timestamp";
+inline constexpr std::string_view kEntryRealtime = "realtime_timestamp";
+
+// Ports.
+inline constexpr unsigned short kAgentHttpPort = 61001;
+inline constexpr unsigned short kAgentHttpsPort = 61002;
+
+} // namespace day2::wire
