@@ -81,3 +81,22 @@ TEST(Config, ListenAddress) {
     EXPECT_FALSE(parseListenAddress("127.0.0.1:"));
     EXPECT_FALSE(parseListenAddress(":80"));
 }
+
+TEST(Config, ShippedDefaultFileParsesToTheDefaults) {
+    auto cfg = loadConfigFile(DAY2_SOURCE_DIR "/resources/agent.toml", AgentConfig{});
+    ASSERT_TRUE(cfg) << cfg.error().message;
+    AgentConfig d;
+    EXPECT_EQ(cfg->listen.host, d.listen.host);
+    EXPECT_EQ(cfg->listen.port, d.listen.port);
+    EXPECT_EQ(cfg->maxConnections, d.maxConnections);
+    EXPECT_EQ(cfg->readTimeoutSeconds, d.readTimeoutSeconds);
+    EXPECT_EQ(cfg->writeTimeoutSeconds, d.writeTimeoutSeconds);
+    EXPECT_EQ(cfg->headerLimitBytes, d.headerLimitBytes);
+    EXPECT_EQ(cfg->bodyLimitBytes, d.bodyLimitBytes);
+    EXPECT_EQ(cfg->shutdownGraceSeconds, d.shutdownGraceSeconds);
+    EXPECT_EQ(cfg->stateDir, d.stateDir);
+    EXPECT_EQ(cfg->ssePingSeconds, d.ssePingSeconds);
+    EXPECT_EQ(cfg->sseRetryMillis, d.sseRetryMillis);
+    EXPECT_EQ(cfg->followPollMillis, d.followPollMillis);
+    EXPECT_EQ(cfg->followBusySeconds, d.followBusySeconds);
+}

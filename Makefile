@@ -1,0 +1,40 @@
+# day2: the two commands of the README, and a few helpers.
+#   make test   installs what is missing, builds, runs every test (CTest) and the fuzzers
+#   make demo   installs what is missing, builds, starts a local journald + agent with sample logs
+BUILD      ?= build
+FUZZ_BUILD ?= build-fuzz
+JOBS       ?= 2
+CMAKE_ARGS ?=
+
+.PHONY: all deps configure build test unit fuzz demo bench clean
+
+all: build
+
+deps:
+	@packaging/deps.sh
+
+configure: deps
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS) >/dev/null
+
+build: configure
+	@ninja -C $(BUILD) -j$(JOBS)
+
+unit: build
+	@cd $(BUILD) && ctest --output-on-failure --timeout 900
+
+fuzz: deps
+	@CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DDAY2_BUILD_TESTS=OFF -DDAY2_BUILD_FUZZ=ON >/dev/null
+	@ninja -C $(FUZZ_BUILD) -j$(JOBS) log_query_fuzz
+	@cd $(FUZZ_BUILD) && ctest --output-on-failure
+
+test: unit fuzz
+
+demo: build
+	@packaging/demo/logs-demo.sh $(BUILD)
+
+bench: build
+	@tests/bench/logs_bench.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(FUZZ_BUILD)

@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Writes sample log lines to a journald socket with the native protocol, the way day2's task
+runtime does: a steady web server, a worker with multi-line stack traces, and a host service."""
+import os
+import random
+import socket
+import struct
+import sys
+import time
+
+
+def encode(fields):
+    out = bytearray()
+    for key, value in fields.items():
+        data = value.encode() if isinstance(value, str) else value
+        if b"\n" in data:
+            out += key.encode() + b"\n" + struct.pack("<Q", len(data)) + data + b"\n"
+        else:
+            out += key.encode() + b"=" + data + b"\n"
+    return bytes(out)
+
+
+def task_fields(app, container, stream="STDOUT"):
+    return {
+        "FRAMEWORK_ID": "demo-framework-0001",
+        "FRAMEWORK_NAME": "demo",
+        "EXECUTOR_ID": app + "-executor",
+        "CONTAINER_ID": container,
+        "APPLICATION_NAME": app,
+        "AGENT_ID": os.environ.get("DAY2_AGENT_ID", "demo-agent"),
+        "STREAM": stream,
+        "SYSLOG_IDENTIFIER": app,
+        "PRIORITY": "6" if stream == "STDOUT" else "3",
+    }
+
+
+def main():
+    sock_path, role = sys.argv[1], sys.argv[2]
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    rnd = random.Random(role)
+    n = 0
+    paths = ["/", "/api/v1/items", "/healthz", "/login", "/static/app.js"]
+    while True:
+        n += 1
+        if role == "web":
+            f = task_fields("web", "7c6b1e2a-0000-4000-8000-00000000c0de")
+            code = rnd.choice([200, 200, 200, 200, 304, 404, 500])
+            f["MESSAGE"] = '10.0.0.%d - - "GET %s HTTP/1.1" %d %d' % (
+                rnd.randint(2, 250), rnd.choice(paths), code, rnd.randint(100, 90000))
+            if code == 500:
+                f.update(task_fields("web", f["CONTAINER_ID"], "STDERR"))
+                f["MESSAGE"] = "upstream timed out while reading response header"
+            delay = 0.2
+        elif role == "worker":
+            stderr = n % 7 == 0
+            f = task_fields("worker", "3f9d2b10-0000-4000-8000-0000000b0b01",
+                            "STDERR" if stderr else "STDOUT")
+            if stderr:
+                f["MESSAGE"] = ("Traceback (most recent call last):\n"
+                                '  File "worker.py", line 42, in process\n'
+                                "ValueError: job %d has no payload" % n)
+            else:
+                f["MESSAGE"] = "processed job %d in %d ms" % (n, rnd.randint(3, 900))
+            delay = 0.7
+        else:
+            f = {"SYSLOG_IDENTIFIER": "sshd", "UNIT": "ssh.service",
+                 "_SYSTEMD_UNIT": "ssh.service", "PRIORITY": "5",
+                 "MESSAGE": "Accepted publickey for operator from 192.0.2.%d port %d ssh2" % (
+                     rnd.randint(1, 254), rnd.randint(30000, 60000))}
+            delay = 3.0
+        try:
+            s.sendto(encode(f), sock_path)
+        except OSError as e:
+            print("sample writer %s: %s" % (role, e), file=sys.stderr)
+            time.sleep(1)
+        time.sleep(delay)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,312 @@
+#!/usr/bin/env bash
+# The logs benchmark: day2-agent against systemd-journal-gatewayd, journalctl and a bare
+# sd-journal loop over the same 1,000,000-entry journal, then follow latency and the memory of
+# 200 idle followers. Needs root (it runs a private journald namespace).
+#
+#   tests/bench/logs_bench.sh [BUILD_DIR]     (default: build; build the tools first with
+#                                              `ninja -C BUILD_DIR day2-bench`)
+#
+# Environment: DAY2_BENCH_ENTRIES (default 1000000), DAY2_BENCH_FOLLOW_SECONDS (default 10),
+# DAY2_BENCH_FOLLOWERS (default 200), DAY2_BENCH_GATEWAYD_SECONDS (longest gatewayd may take;
+# past it, its rate is taken from what arrived; default 240).
+#
+# Writes the result table to stdout and to BUILD_DIR/bench/logs_bench.md; the raw output of every
+# tool stays in BUILD_DIR/bench/logs_bench.work/. Every process it starts is stopped on exit.
+set -euo pipefail
+
+BUILD=$(realpath "${1:-build}")
+ENTRIES=${DAY2_BENCH_ENTRIES:-1000000}
+FOLLOW_SECONDS=${DAY2_BENCH_FOLLOW_SECONDS:-10}
+FOLLOWERS=${DAY2_BENCH_FOLLOWERS:-200}
+GATEWAYD_SECONDS=${DAY2_BENCH_GATEWAYD_SECONDS:-240}
+
+AGENT=$BUILD/server/agent/day2-agent
+TOOLS=$BUILD/tests/bench
+JOURNALD=/lib/systemd/systemd-journald
+GATEWAYD=/usr/lib/systemd/systemd-journal-gatewayd
+OUT=$BUILD/bench
+WORK=$OUT/logs_bench.work
+REPORT=$OUT/logs_bench.md
+
+NS=day2bench$$
+MID=$(cat /etc/machine-id)
+JDIR=/var/log/journal/$MID.$NS
+CONF=/etc/systemd/journald@$NS.conf
+STARTED=$(date +%s)
+
+say() { printf '[logs_bench %4ds] %s\n' $(($(date +%s) - STARTED)) "$*" >&2; }
+die() {
+    say "error: $*"
+    exit 1
+}
+
+[[ $EUID -eq 0 ]] || die "needs root (it starts a private systemd-journald)"
+for f in "$AGENT" "$TOOLS/day2-bench-journal-fill" "$TOOLS/day2-bench-bare-loop" \
+    "$TOOLS/day2-bench-http-count" "$TOOLS/day2-bench-follow" "$TOOLS/day2-bench-followers" \
+    "$TOOLS/day2-bench-journald-keepalive" "$JOURNALD" "$GATEWAYD"; do
+    [[ -x $f ]] || die "$f is missing (build with: ninja -C $BUILD day2-bench)"
+done
+command -v systemd-socket-activate > /dev/null || die "systemd-socket-activate is missing"
+command -v journalctl > /dev/null || die "journalctl is missing"
+
+# --- processes: everything started here is stopped on exit, newest first, by pid -------------
+PIDS=()
+stop_pid() {
+    local pid=$1
+    kill -0 "$pid" 2> /dev/null || return 0
+    kill -TERM "$pid" 2> /dev/null || true
+    for _ in $(seq 50); do
+        kill -0 "$pid" 2> /dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2> /dev/null; then
+        say "pid $pid ignored SIGTERM for 5 s: SIGKILL"
+        kill -KILL "$pid" 2> /dev/null || true
+    fi
+    wait "$pid" 2> /dev/null || true
+}
+cleanup() {
+    local rc=$?
+    set +e
+    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+        stop_pid "${PIDS[i]}"
+    done
+    rm -f "$CONF"
+    rm -rf "/run/systemd/journal.$NS" "$JDIR" "/run/log/journal/$MID.$NS"
+    ((rc == 0)) || say "failed (exit $rc); tool output is in $WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Key=value fields of a tool's output line.
+kv() { sed -n "s/.*\\b$2=\\([^ ]*\\).*/\\1/p" "$1" | tail -n 1; }
+# Arithmetic with awk: calc 'expression'.
+calc() { awk "BEGIN { printf \"%s\", $1 }"; }
+fmt_int() { awk -v v="$1" 'BEGIN { printf "%.0f", v }'; }
+
+# Starts an agent on a free loopback port (port 0); sets AGENT_PID and AGENT_PORT from its
+# "serving ... on http://127.0.0.1:PORT" line.
+start_agent() {
+    local name=$1
+    shift
+    local log=$WORK/agent-$name.log
+    mkdir -p "$WORK/state-$name"
+    "$AGENT" --listen 127.0.0.1:0 --state-dir "$WORK/state-$name" "$@" 2> "$log" &
+    AGENT_PID=$!
+    PIDS+=("$AGENT_PID")
+    AGENT_PORT=
+    for _ in $(seq 100); do
+        kill -0 "$AGENT_PID" 2> /dev/null || die "the agent ($name) exited: $(cat "$log")"
+        AGENT_PORT=$(sed -n 's|.* on http://127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' "$log")
+        [[ -n $AGENT_PORT ]] && return 0
+        sleep 0.1
+    done
+    die "the agent ($name) did not start listening: $(cat "$log")"
+}
+
+rm -rf "$WORK"
+mkdir -p "$WORK" "$OUT"
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# --- 1. a journald namespace with ENTRIES entries -------------------------------------------
+say "starting journald namespace $NS"
+mkdir -p /etc/systemd
+printf '[Journal]\nRateLimitBurst=0\nStorage=persistent\n' > "$CONF"
+"$JOURNALD" "$NS" > "$WORK/journald.log" 2>&1 &
+JOURNALD_PID=$!
+PIDS+=("$JOURNALD_PID")
+"$TOOLS/day2-bench-journald-keepalive" --namespace "$NS" > "$WORK/keepalive.log" 2>&1 &
+PIDS+=("$!")
+for _ in $(seq 100); do
+    grep -q connected "$WORK/keepalive.log" 2> /dev/null && break
+    kill -0 "$JOURNALD_PID" 2> /dev/null || die "journald exited: $(cat "$WORK/journald.log")"
+    sleep 0.1
+done
+grep -q connected "$WORK/keepalive.log" || die "journald did not open its sockets"
+
+say "filling $ENTRIES entries"
+"$TOOLS/day2-bench-journal-fill" --namespace "$NS" --count "$ENTRIES" > "$WORK/fill.out"
+JOURNAL_BYTES=$(du -sb "$JDIR" | cut -f1)
+JOURNAL_FILES=$(find "$JDIR" -name '*.journal' | wc -l)
+say "journal: $((JOURNAL_BYTES / 1048576)) MiB in $JOURNAL_FILES files; warming the page cache"
+cat "$JDIR"/*.journal > /dev/null
+
+# --- 2. reading the same files -----------------------------------------------------------------
+say "bare loop (sd_journal_next + sd_journal_enumerate_data)"
+"$TOOLS/day2-bench-bare-loop" --directory "$JDIR" > "$WORK/bare.out"
+BARE_COUNT=$(kv "$WORK/bare.out" entries)
+BARE_RATE=$(kv "$WORK/bare.out" rate)
+say "  $BARE_COUNT entries, $BARE_RATE/s"
+
+say "day2-agent range/ (Accept: application/json, --journal-directory)"
+start_agent range --journal-directory "$JDIR"
+RANGE_PID=$AGENT_PID
+"$TOOLS/day2-bench-http-count" --accept application/json \
+    --url "http://127.0.0.1:$AGENT_PORT/system/v1/logs/v1/range/" > "$WORK/range.out"
+RANGE_COUNT=$(kv "$WORK/range.out" objects)
+RANGE_RATE=$(kv "$WORK/range.out" rate)
+RANGE_RSS_KB=$(awk '/^VmHWM/ { print $2 }' "/proc/$RANGE_PID/status")
+stop_pid "$RANGE_PID"
+say "  $RANGE_COUNT entries, $RANGE_RATE/s"
+
+say "journalctl --directory -o json > /dev/null"
+T0=$(date +%s.%N)
+journalctl --directory="$JDIR" -o json --no-pager > /dev/null
+T1=$(date +%s.%N)
+JCTL_SECONDS=$(calc "$T1 - $T0")
+say "  ${JCTL_SECONDS} s; counting its lines in a second run"
+journalctl --directory="$JDIR" -o json --no-pager |
+    "$TOOLS/day2-bench-http-count" --stdin > "$WORK/journalctl.out"
+JCTL_COUNT=$(kv "$WORK/journalctl.out" objects)
+JCTL_RATE=$(calc "$JCTL_COUNT / $JCTL_SECONDS")
+JCTL_PIPE_RATE=$(kv "$WORK/journalctl.out" rate)
+say "  $JCTL_COUNT entries, $(fmt_int "$JCTL_RATE")/s (piped: $JCTL_PIPE_RATE/s)"
+
+say "systemd-journal-gatewayd /entries (Accept: application/json, --directory)"
+GW_PORT=$("$TOOLS/day2-bench-http-count" --free-port)
+systemd-socket-activate -l "127.0.0.1:$GW_PORT" "$GATEWAYD" --directory="$JDIR" \
+    > "$WORK/gatewayd.log" 2>&1 &
+GW_PID=$!
+PIDS+=("$GW_PID")
+for _ in $(seq 100); do
+    [[ -n $(ss -Hltn "sport = :$GW_PORT") ]] && break
+    kill -0 "$GW_PID" 2> /dev/null || die "systemd-socket-activate exited: $(cat "$WORK/gatewayd.log")"
+    sleep 0.1
+done
+# Without a Range header gatewayd sends every entry (checked against the bare loop's count).
+"$TOOLS/day2-bench-http-count" --accept application/json --max-seconds "$GATEWAYD_SECONDS" \
+    --url "http://127.0.0.1:$GW_PORT/entries" > "$WORK/gatewayd.out"
+GW_COUNT=$(kv "$WORK/gatewayd.out" objects)
+GW_RATE=$(kv "$WORK/gatewayd.out" rate)
+GW_COMPLETE=$(kv "$WORK/gatewayd.out" complete)
+stop_pid "$GW_PID"
+say "  $GW_COUNT entries, $GW_RATE/s$([[ $GW_COMPLETE == 1 ]] || echo " (stopped after ${GATEWAYD_SECONDS} s)")"
+
+# --- 3. follow latency and idle followers on the live namespace ---------------------------------
+say "day2-agent on the live namespace"
+start_agent live --journal-namespace "$NS"
+LIVE_PID=$AGENT_PID
+LIVE_PORT=$AGENT_PORT
+for rate in 1000 20000; do
+    say "follow latency at $rate entries/s for $FOLLOW_SECONDS s (+1 s warm-up)"
+    rc=0
+    "$TOOLS/day2-bench-follow" --url "http://127.0.0.1:$LIVE_PORT" --namespace "$NS" \
+        --rate "$rate" --seconds "$FOLLOW_SECONDS" --warmup 1 > "$WORK/follow-$rate.out" || rc=$?
+    [[ -s $WORK/follow-$rate.out ]] || die "day2-bench-follow failed (exit $rc)"
+    say "  $(cat "$WORK/follow-$rate.out")"
+    sleep 3  # let the agent's busy polling window end
+done
+
+read_rss() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+read_pss() { awk '$1 == "Pss:" { print $2 }' "/proc/$1/smaps_rollup"; }
+IDLE_RSS_KB=$(read_rss "$LIVE_PID" VmRSS)
+IDLE_ANON_KB=$(read_rss "$LIVE_PID" RssAnon)
+say "agent VmRSS before followers: $IDLE_RSS_KB kB; opening $FOLLOWERS idle followers"
+"$TOOLS/day2-bench-followers" --url "http://127.0.0.1:$LIVE_PORT" --count "$FOLLOWERS" \
+    > "$WORK/followers.out" 2>&1 &
+FOLLOWERS_PID=$!
+PIDS+=("$FOLLOWERS_PID")
+for _ in $(seq 300); do
+    grep -q '^ready' "$WORK/followers.out" && break
+    kill -0 "$FOLLOWERS_PID" 2> /dev/null || die "followers: $(cat "$WORK/followers.out")"
+    sleep 0.1
+done
+grep -q '^ready' "$WORK/followers.out" || die "the followers did not connect within 30 s"
+sleep 2
+FOL_RSS_KB=$(read_rss "$LIVE_PID" VmRSS)
+FOL_ANON_KB=$(read_rss "$LIVE_PID" RssAnon)
+FOL_FILE_KB=$(read_rss "$LIVE_PID" RssFile)
+FOL_PSS_KB=$(read_pss "$LIVE_PID")
+FOL_FDS=$(find "/proc/$LIVE_PID/fd" -mindepth 1 | wc -l)
+FOL_MAPS=$(wc -l < "/proc/$LIVE_PID/maps")
+stop_pid "$FOLLOWERS_PID"
+stop_pid "$LIVE_PID"
+say "  VmRSS $FOL_RSS_KB kB (anon $FOL_ANON_KB, file $FOL_FILE_KB, Pss $FOL_PSS_KB)"
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# --- 4. the table -------------------------------------------------------------------------------
+# met LHS OP RHS -> yes/no
+met() { awk -v a="$1" -v b="$3" -v op="$2" 'BEGIN {
+    ok = (op == ">=") ? (a >= b) : (a < b); print ok ? "yes" : "no" }'; }
+COUNTS_OK=yes
+for c in "$RANGE_COUNT" "$JCTL_COUNT"; do
+    [[ $c == "$BARE_COUNT" ]] || COUNTS_OK=no
+done
+[[ $GW_COMPLETE != 1 || $GW_COUNT == "$BARE_COUNT" ]] || COUNTS_OK=no
+
+ratio_row() { # label anchor-rate target
+    local r
+    r=$(calc "$RANGE_RATE / $2")
+    local ok
+    ok=$(met "$r" ">=" "$3")
+    [[ $COUNTS_OK == yes ]] || ok="no (counts differ)"
+    printf '| %s | %s | %s | %.2f× | ≥ %s× | %s |\n' "$1" "$RANGE_RATE" "$(fmt_int "$2")" "$r" "$3" "$ok"
+}
+follow_row() { # rate target-ms
+    local f=$WORK/follow-$1.out
+    local p99 lost dup ok target="none set"
+    [[ -z $2 ]] || target="< $2 ms"
+    p99=$(kv "$f" p99_ms)
+    lost=$(kv "$f" lost)
+    dup=$(kv "$f" dup)
+    if [[ -n $2 ]]; then
+        ok=$(met "$p99" "<" "$2")
+        ((lost == 0 && dup == 0)) || ok="no ($lost lost, $dup duplicated)"
+    else
+        ok="n/a"
+        ((lost == 0 && dup == 0)) || ok="n/a ($lost lost, $dup duplicated)"
+    fi
+    printf '| follow p99 at %s entries/s, write → SSE line (ms) | %s | p50 %s | — | %s | %s |\n' \
+        "$1" "$p99" "$(kv "$f" p50_ms)" "$target" "$ok"
+}
+follow_detail() {
+    local f=$WORK/follow-$1.out
+    printf -- '- follow at %s/s: sent %s (at %s/s), stored by journald %s, received %s, lost %s, ' \
+        "$1" "$(kv "$f" sent)" "$(kv "$f" send_rate)" "$(kv "$f" stored)" "$(kv "$f" received)" \
+        "$(kv "$f" lost)"
+    printf 'duplicated %s, out of order %s; over the %s measured entries p50 %s, p90 %s, p99 %s, ' \
+        "$(kv "$f" dup)" "$(kv "$f" reordered)" "$(kv "$f" measured)" "$(kv "$f" p50_ms)" \
+        "$(kv "$f" p90_ms)" "$(kv "$f" p99_ms)"
+    printf 'p99.9 %s, max %s ms; warm-up second (not in the percentiles): max %s ms, first entry %s ms.\n' \
+        "$(kv "$f" p999_ms)" "$(kv "$f" max_ms)" "$(kv "$f" warmup_max_ms)" "$(kv "$f" first_ms)"
+}
+
+{
+    echo "# day2 logs benchmark"
+    echo
+    echo "$(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -n), $(nproc) CPUs, load average before" \
+        "$LOAD_BEFORE / after $LOAD_AFTER; day2-agent from $BUILD."
+    echo "Journal: $BARE_COUNT entries (day2-bench-journal-fill: $ENTRIES + journald's own)," \
+        "$((JOURNAL_BYTES / 1048576)) MiB in $JOURNAL_FILES files; filled at" \
+        "$(kv "$WORK/fill.out" rate) entries/s."
+    echo
+    echo "| measurement | day2 | anchor | ratio | target | met? |"
+    echo "|---|---|---|---|---|---|"
+    ratio_row "range JSON vs gatewayd /entries JSON (entries/s)" "$GW_RATE" 10
+    ratio_row "range JSON vs journalctl -o json > /dev/null (entries/s)" "$JCTL_RATE" 3
+    ratio_row "range JSON vs bare sd_journal_next + enumerate_data loop (entries/s)" "$BARE_RATE" 0.5
+    follow_row 1000 10
+    follow_row 20000 ""
+    printf '| agent VmRSS with %s idle followers (MiB) | %.1f | %.1f before | — | < 64 MiB | %s |\n' \
+        "$FOLLOWERS" "$(calc "$FOL_RSS_KB / 1024")" "$(calc "$IDLE_RSS_KB / 1024")" \
+        "$(met "$FOL_RSS_KB" "<" 65536)"
+    echo
+    echo "Details:"
+    echo "- Every reader got the same entries: $COUNTS_OK (bare loop $BARE_COUNT, agent $RANGE_COUNT," \
+        "journalctl $JCTL_COUNT, gatewayd $GW_COUNT$([[ $GW_COMPLETE == 1 ]] || echo ", stopped after ${GATEWAYD_SECONDS} s"))."
+    echo "- range: $(kv "$WORK/range.out" bytes) bytes in $(kv "$WORK/range.out" seconds) s" \
+        "(first byte after $(kv "$WORK/range.out" first_byte) s); that agent's peak RSS $((RANGE_RSS_KB / 1024)) MiB."
+    echo "- bare loop: $(kv "$WORK/bare.out" fields) fields, $(kv "$WORK/bare.out" bytes) bytes in" \
+        "$(kv "$WORK/bare.out" seconds) s."
+    echo "- journalctl: $JCTL_SECONDS s to /dev/null; piped into a line counter it ran at" \
+        "$JCTL_PIPE_RATE entries/s."
+    echo "- gatewayd: $(kv "$WORK/gatewayd.out" bytes) bytes in $(kv "$WORK/gatewayd.out" seconds) s."
+    follow_detail 1000
+    follow_detail 20000
+    echo "- $FOLLOWERS idle followers: VmRSS $FOL_RSS_KB kB = RssAnon $FOL_ANON_KB kB + RssFile" \
+        "$FOL_FILE_KB kB (+ shmem); Pss $FOL_PSS_KB kB; $FOL_FDS open descriptors, $FOL_MAPS mappings" \
+        "(before: VmRSS $IDLE_RSS_KB kB, RssAnon $IDLE_ANON_KB kB)."
+} > "$REPORT"
+
+cat "$REPORT"
+say "done in $(($(date +%s) - STARTED)) s; table in $REPORT"
