@@ -53,44 +53,71 @@ bool isValidUtf8(std::string_view s) {
     return true;
 }
 
+namespace {
+
+// SWAR: a byte of `w` needs escaping in JSON (< 0x20, '"' or '\\').
+inline bool needsEscape8(uint64_t w) {
+    constexpr uint64_t kOnes = 0x0101010101010101ULL;
+    constexpr uint64_t kHigh = 0x8080808080808080ULL;
+    auto hasZero = [](uint64_t v) { return (v - kOnes) & ~v & kHigh; };
+    const uint64_t below20 = (w - kOnes * 0x20) & ~w & kHigh;
+    return (below20 | hasZero(w ^ (kOnes * '"')) | hasZero(w ^ (kOnes * '\\'))) != 0;
+}
+
+inline bool needsEscape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
+
+} // namespace
+
 void appendJsonEscaped(std::string& out, std::string_view s) {
     static constexpr char kHex[] = "0123456789abcdef";
-    size_t runStart = 0;
-    for (size_t i = 0; i < s.size(); ++i) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        out.append(s.data() + runStart, i - runStart);
-        runStart = i + 1;
+    const char* p = s.data();
+    const char* const end = p + s.size();
+    const char* run = p;
+    while (p < end) {
+        // Skip eight clean bytes at a time; most log text has nothing to escape.
+        while (end - p >= 8) {
+            uint64_t w;
+            __builtin_memcpy(&w, p, 8);
+            if (needsEscape8(w))
+                break;
+            p += 8;
+        }
+        while (p < end && !needsEscape(static_cast<unsigned char>(*p)))
+            ++p;
+        if (p >= end)
+            break;
+        out.append(run, static_cast<size_t>(p - run));
+        const auto c = static_cast<unsigned char>(*p);
         switch (c) {
         case '"':
-            out += "\\\"";
+            out.append("\\\"", 2);
             break;
         case '\\':
-            out += "\\\\";
+            out.append("\\\\", 2);
             break;
         case '\n':
-            out += "\\n";
+            out.append("\\n", 2);
             break;
         case '\r':
-            out += "\\r";
+            out.append("\\r", 2);
             break;
         case '\t':
-            out += "\\t";
+            out.append("\\t", 2);
             break;
         case '\b':
-            out += "\\b";
+            out.append("\\b", 2);
             break;
         case '\f':
-            out += "\\f";
+            out.append("\\f", 2);
             break;
         default: {
-            char buf[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+            const char buf[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
             out.append(buf, 6);
         }
         }
+        run = ++p;
     }
-    out.append(s.data() + runStart, s.size() - runStart);
+    out.append(run, static_cast<size_t>(end - run));
 }
 
 namespace {

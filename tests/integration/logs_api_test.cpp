@@ -274,7 +274,9 @@ TEST_F(LogsApi, MultiLineNonUtf8AndBinaryValuesArriveExactly) {
                  {"TEST", "bin"},
                  {"LATIN1", latin1},
                  {"BLOB", binary},
-                 {"UTF8", utf8}});
+                 {"UTF8", utf8},
+                 {"DUP", "one"},
+                 {"DUP", "two"}});
     g_ns->waitForCount(1, "TEST=bin");
     auto r = range("filter=TEST:bin");
     ASSERT_EQ(r.size(), 1u);
@@ -282,6 +284,11 @@ TEST_F(LogsApi, MultiLineNonUtf8AndBinaryValuesArriveExactly) {
     EXPECT_EQ(ourValues(r[0], "LATIN1"), std::vector<std::string>{latin1});
     EXPECT_EQ(ourValues(r[0], "BLOB"), std::vector<std::string>{binary});
     EXPECT_EQ(ourValues(r[0], "UTF8"), std::vector<std::string>{utf8});
+    // A field given twice keeps both values, as an array.
+    auto dup = ourValues(r[0], "DUP");
+    std::sort(dup.begin(), dup.end());
+    EXPECT_EQ(dup, (std::vector<std::string>{"one", "two"}));
+    EXPECT_TRUE(r[0]["fields"]["DUP"].is_array());
     EXPECT_TRUE(r[0]["fields_b64"].contains("LATIN1"));
     EXPECT_FALSE(r[0]["fields"].contains("LATIN1"));
     expectSameAsJournalctl("filter=TEST:bin", "TEST=bin");
