@@ -56,8 +56,9 @@ int main(int argc, char** argv) {
     bool showVersion = false;
     app.add_option("-c,--config", configPath,
                    "TOML config file; without it /etc/day2/agent.toml is read when it exists");
-    app.add_option("-l,--listen", listen, "HOST:PORT to serve HTTP on (default 127.0.0.1:61001; "
-                                          "port 0 picks a free one)");
+    app.add_option("-l,--listen", listen,
+                   "HOST:PORT to serve HTTP on (default 127.0.0.1:61001; "
+                   "port 0 picks a free one)");
     app.add_option("-s,--state-dir", stateDir,
                    "directory for the agent id and task state (default /var/lib/day2)");
     app.add_option("-n,--journal-namespace", journalNamespace,

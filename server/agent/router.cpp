@@ -1,8 +1,8 @@
 #include "agent/router.h"
 
 #include "base/text.h"
-#include "http/query.h"
 #include "day2/wire/wire.h"
+#include "http/query.h"
 
 namespace day2::agent {
 
@@ -20,14 +20,14 @@ std::string jsonString(std::string_view s) {
 http::Response health(const AgentInfo& info, const logs::LogsService& logs) {
     http::Response r;
     r.headers.emplace_back("Cache-Control", "no-cache");
-    r.body = "{\"agent_id\":" + jsonString(info.agentId) +
-             ",\"hostname\":" + jsonString(info.hostname) +
-             ",\"version\":" + jsonString(info.version) +
-             ",\"started_at\":" + jsonString(info.startedAt) +
-             ",\"journal\":" + (logs.journalHealthy() ? "\"ok\"" : "\"error\"") +
-             ",\"journal_source\":" + jsonString(info.journalSource) +
-             ",\"connections\":" + std::to_string(info.connectionCount ? info.connectionCount() : 0) +
-             "}\n";
+    r.body =
+        "{\"agent_id\":" + jsonString(info.agentId) + ",\"hostname\":" + jsonString(info.hostname) +
+        ",\"version\":" + jsonString(info.version) +
+        ",\"started_at\":" + jsonString(info.startedAt) +
+        ",\"journal\":" + (logs.journalHealthy() ? "\"ok\"" : "\"error\"") +
+        ",\"journal_source\":" + jsonString(info.journalSource) +
+        ",\"connections\":" + std::to_string(info.connectionCount ? info.connectionCount() : 0) +
+        "}\n";
     return r;
 }
 

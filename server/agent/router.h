@@ -14,7 +14,7 @@ struct AgentInfo {
     std::string agentId;
     std::string hostname;
     std::string version;
-    std::string startedAt;  // RFC 3339
+    std::string startedAt; // RFC 3339
     std::string journalSource;
     std::function<size_t()> connectionCount;
 };

@@ -10,8 +10,12 @@ std::atomic<Level> g_level{Level::Info};
 std::mutex g_writeMutex;
 } // namespace
 
-void setLevel(Level lvl) { g_level = lvl; }
-Level level() { return g_level; }
+void setLevel(Level lvl) {
+    g_level = lvl;
+}
+Level level() {
+    return g_level;
+}
 
 bool parseLevel(std::string_view text, Level& out) {
     if (text == "debug")

@@ -14,28 +14,23 @@ Level level();
 bool parseLevel(std::string_view text, Level& out);
 void write(Level level, std::string_view message);
 
-template <typename... Args>
-void at(Level lvl, const Args&... args) {
+template <typename... Args> void at(Level lvl, const Args&... args) {
     if (lvl < level())
         return;
     std::ostringstream out;
     (out << ... << args);
     write(lvl, out.str());
 }
-template <typename... Args>
-void debug(const Args&... args) {
+template <typename... Args> void debug(const Args&... args) {
     at(Level::Debug, args...);
 }
-template <typename... Args>
-void info(const Args&... args) {
+template <typename... Args> void info(const Args&... args) {
     at(Level::Info, args...);
 }
-template <typename... Args>
-void warning(const Args&... args) {
+template <typename... Args> void warning(const Args&... args) {
     at(Level::Warning, args...);
 }
-template <typename... Args>
-void error(const Args&... args) {
+template <typename... Args> void error(const Args&... args) {
     at(Level::Error, args...);
 }
 

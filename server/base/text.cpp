@@ -64,7 +64,9 @@ inline bool needsEscape8(uint64_t w) {
     return (below20 | hasZero(w ^ (kOnes * '"')) | hasZero(w ^ (kOnes * '\\'))) != 0;
 }
 
-inline bool needsEscape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
+inline bool needsEscape(unsigned char c) {
+    return c < 0x20 || c == '"' || c == '\\';
+}
 
 } // namespace
 
@@ -282,8 +284,8 @@ std::optional<uint64_t> parseTimestampMicros(std::string_view t) {
         }
         return v;
     };
-    if (t.size() < 20 || t[4] != '-' || t[7] != '-' || (t[10] != 'T' && t[10] != 't' && t[10] != ' ') ||
-        t[13] != ':' || t[16] != ':')
+    if (t.size() < 20 || t[4] != '-' || t[7] != '-' ||
+        (t[10] != 'T' && t[10] != 't' && t[10] != ' ') || t[13] != ':' || t[16] != ':')
         return std::nullopt;
     auto y = num(0, 4), mo = num(5, 2), d = num(8, 2), h = num(11, 2), mi = num(14, 2),
          s = num(17, 2);

@@ -21,7 +21,7 @@ struct AgentConfig {
     ListenAddress listen{"127.0.0.1", 61001};
     unsigned maxConnections = 1024;
     unsigned readTimeoutSeconds = 30;
-    unsigned writeTimeoutSeconds = 60;  // a client that takes no data for this long is dropped
+    unsigned writeTimeoutSeconds = 60; // a client that takes no data for this long is dropped
     unsigned headerLimitBytes = 16 * 1024;
     unsigned bodyLimitBytes = 1024 * 1024;
     unsigned shutdownGraceSeconds = 5;
@@ -29,14 +29,14 @@ struct AgentConfig {
     std::string stateDir = "/var/lib/day2";
     log::Level logLevel = log::Level::Info;
     // [journal]
-    std::string journalNamespace;  // empty: the system journal
-    std::string journalSocket;     // empty: derived from the namespace
-    std::string journalDirectory;  // non-empty: read journal files from this directory
+    std::string journalNamespace; // empty: the system journal
+    std::string journalSocket;    // empty: derived from the namespace
+    std::string journalDirectory; // non-empty: read journal files from this directory
     // [logs]
     unsigned ssePingSeconds = 15;
     unsigned sseRetryMillis = 3000;
-    unsigned followPollMillis = 2;      // tail check while a followed journal is busy
-    unsigned followBusySeconds = 2;     // how long "busy" lasts after the last new entry
+    unsigned followPollMillis = 2;  // tail check while a followed journal is busy
+    unsigned followBusySeconds = 2; // how long "busy" lasts after the last new entry
 
     // The native-protocol socket of the configured journal.
     std::string effectiveJournalSocket() const;

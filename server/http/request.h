@@ -15,9 +15,9 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 
 struct Request {
     std::string method;
-    std::string target;  // as sent: path and query
-    std::string path;    // raw (still percent-encoded) path
-    std::string query;   // raw query string without '?'
+    std::string target; // as sent: path and query
+    std::string path;   // raw (still percent-encoded) path
+    std::string query;  // raw query string without '?'
     Headers headers;
     std::string body;
     std::string remoteAddress;

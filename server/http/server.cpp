@@ -125,7 +125,8 @@ private:
     asio::awaitable<bool> writeBuffers(auto&& buffers) {
         error_code ec;
         arm(m_server.options.writeTimeout);
-        co_await asio::async_write(m_socket, buffers, asio::redirect_error(asio::use_awaitable, ec));
+        co_await asio::async_write(m_socket, buffers,
+                                   asio::redirect_error(asio::use_awaitable, ec));
         disarm();
         if (ec) {
             m_keepAlive = false;
@@ -166,8 +167,7 @@ void setCommonHeaders(bhttp::fields& f, std::string_view contentType, const Head
 } // namespace
 
 asio::awaitable<void> Connection::send(Response response) {
-    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(response.status),
-                                            m_version};
+    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(response.status), m_version};
     setCommonHeaders(res, response.contentType, response.headers);
     res.body() = std::move(response.body);
     res.keep_alive(m_keepAlive);
@@ -260,9 +260,9 @@ asio::awaitable<void> Connection::run() {
                                  std::to_string(m_server.options.readTimeout.count()) + " s"));
                 break;
             }
-            if (m_server.stopping || ec == bhttp::error::end_of_stream ||
-                ec == asio::error::eof || ec == asio::error::connection_reset ||
-                ec == asio::error::operation_aborted || ec == bhttp::error::partial_message)
+            if (m_server.stopping || ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+                ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+                ec == bhttp::error::partial_message)
                 break;
             if (ec == bhttp::error::header_limit)
                 co_await send(jsonError(431, "the request line and headers (the query string "
@@ -296,8 +296,8 @@ asio::awaitable<void> Connection::run() {
         try {
             co_await m_server.handler(req, *this);
         } catch (const std::exception& e) {
-            log::error("request ", req.method, " ", req.path, " from ", remote, " failed: ",
-                       e.what());
+            log::error("request ", req.method, " ", req.path, " from ", remote,
+                       " failed: ", e.what());
             failed = true;
         }
         m_onClosing = nullptr;
@@ -370,7 +370,9 @@ asio::awaitable<void> Server::Impl::acceptLoop() {
 Server::Server(asio::io_context& io, ServerOptions options, Handler handler)
     : m_impl(std::make_shared<Impl>(io, std::move(options), std::move(handler))) {}
 
-Server::~Server() { stop(); }
+Server::~Server() {
+    stop();
+}
 
 Result<uint16_t> Server::bind() {
     error_code ec;
@@ -393,7 +395,9 @@ Result<uint16_t> Server::bind() {
     return acc.local_endpoint().port();
 }
 
-void Server::start() { asio::co_spawn(m_impl->io, m_impl->acceptLoop(), asio::detached); }
+void Server::start() {
+    asio::co_spawn(m_impl->io, m_impl->acceptLoop(), asio::detached);
+}
 
 void Server::stop() {
     if (m_impl->stopping)
@@ -406,6 +410,8 @@ void Server::stop() {
         c->serverStopping();
 }
 
-size_t Server::connectionCount() const { return m_impl->connections.size(); }
+size_t Server::connectionCount() const {
+    return m_impl->connections.size();
+}
 
 } // namespace day2::http

@@ -39,7 +39,7 @@ public:
     void stop();
     size_t connectionCount() const;
 
-    struct Impl;  // public so that server.cpp's connections can name it
+    struct Impl; // public so that server.cpp's connections can name it
 
 private:
     std::shared_ptr<Impl> m_impl;

@@ -31,11 +31,12 @@ int readEntry(sd_journal* j, EntryData& e, bool withCursor) {
         const char* p = static_cast<const char*>(data);
         const void* eq = std::memchr(p, '=', len);
         if (!eq)
-            continue;  // not a field; journald never writes such items
+            continue; // not a field; journald never writes such items
         auto nameLen = static_cast<uint32_t>(static_cast<const char*>(eq) - p);
         auto off = static_cast<uint32_t>(e.arena.size());
         e.arena.append(p, len);
-        e.fields.push_back({off, nameLen, off + nameLen + 1, static_cast<uint32_t>(len - nameLen - 1)});
+        e.fields.push_back(
+            {off, nameLen, off + nameLen + 1, static_cast<uint32_t>(len - nameLen - 1)});
     }
     if (r < 0)
         return r;
@@ -73,19 +74,19 @@ void appendJsonString(std::string& out, std::string_view s) {
     out += '"';
 }
 
-// Does any field name occur twice? A 4096-bit filter of name hashes answers "no" for nearly every
+// Does any field name occur twice? A 1024-bit filter of name hashes answers "no" for nearly every
 // entry in O(n); only a filter hit pays for the exact comparison.
 bool hasRepeatedName(const EntryData& e) {
     const size_t n = e.fields.size();
     if (n < 2)
         return false;
-    uint64_t bits[64] = {};
+    uint64_t bits[16] = {};
     bool maybe = false;
     for (const auto& f : e.fields) {
         uint32_t h = 2166136261u;
         for (char c : e.name(f))
             h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
-        h &= 4095;
+        h &= 1023;
         const uint64_t bit = uint64_t{1} << (h & 63);
         if (bits[h >> 6] & bit) {
             maybe = true;
@@ -134,11 +135,13 @@ void appendJsonObject(std::string& out, const EntryData& e) {
                 for (size_t k = i; k < n; ++k)
                     count += bool(binary[k]) == wantBinary && e.name(e.fields[k]) == nm;
             }
+            // Field names are [A-Z0-9_] (journald refuses others): nothing to escape.
             if (!first)
                 out += ',';
             first = false;
-            appendJsonString(out, nm);
-            out += ':';
+            out += '"';
+            out.append(nm);
+            out.append("\":", 2);
             auto emitValue = [&](size_t k) {
                 if (wantBinary) {
                     out += '"';

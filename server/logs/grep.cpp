@@ -32,7 +32,7 @@ Result<std::shared_ptr<Grep>> Grep::compile(std::string_view pattern) {
     std::shared_ptr<Grep> g(new Grep);
     g->m_impl = std::make_unique<Impl>();
     g->m_impl->code = code;
-    pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);  // falls back to the interpreter if refused
+    pcre2_jit_compile(code, PCRE2_JIT_COMPLETE); // falls back to the interpreter if refused
     g->m_impl->data = pcre2_match_data_create_from_pattern(code, nullptr);
     g->m_impl->context = pcre2_match_context_create(nullptr);
     pcre2_set_match_limit(g->m_impl->context, 1000000);
@@ -43,9 +43,9 @@ Result<std::shared_ptr<Grep>> Grep::compile(std::string_view pattern) {
 Grep::~Grep() = default;
 
 bool Grep::matches(std::string_view subject) {
-    int rc = pcre2_match(m_impl->code, reinterpret_cast<PCRE2_SPTR>(subject.data()),
-                         subject.size(), 0, 0, m_impl->data, m_impl->context);
-    return rc >= 0;  // over the match limit counts as no match
+    int rc = pcre2_match(m_impl->code, reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(),
+                         0, 0, m_impl->data, m_impl->context);
+    return rc >= 0; // over the match limit counts as no match
 }
 
 } // namespace day2::logs

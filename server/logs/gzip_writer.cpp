@@ -16,7 +16,9 @@ GzipWriter::GzipWriter() : m_impl(std::make_unique<Impl>()) {
         throw std::runtime_error("deflateInit2 failed");
 }
 
-GzipWriter::~GzipWriter() { deflateEnd(&m_impl->z); }
+GzipWriter::~GzipWriter() {
+    deflateEnd(&m_impl->z);
+}
 
 namespace {
 void pump(z_stream& z, std::string& out, int flush) {

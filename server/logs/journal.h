@@ -12,15 +12,15 @@ struct sd_journal;
 namespace day2::logs {
 
 struct JournalSource {
-    std::string nameSpace;  // empty: the system journal
-    std::string directory;  // non-empty: read the journal files in this directory instead
+    std::string nameSpace; // empty: the system journal
+    std::string directory; // non-empty: read the journal files in this directory instead
     std::string describe() const;
 };
 
 class Journal {
 public:
     static Result<Journal> open(const JournalSource& source);
-    Journal() = default;  // holds nothing until assigned from open()
+    Journal() = default; // holds nothing until assigned from open()
     Journal(Journal&& other) noexcept;
     Journal& operator=(Journal&& other) noexcept;
     ~Journal();

@@ -21,7 +21,9 @@ using Clock = std::chrono::steady_clock;
 JournalWatcher::JournalWatcher(asio::io_context& io, JournalSource source, Options options)
     : m_io(io), m_source(std::move(source)), m_options(options), m_pollTimer(io) {}
 
-JournalWatcher::~JournalWatcher() { stop(); }
+JournalWatcher::~JournalWatcher() {
+    stop();
+}
 
 Result<void> JournalWatcher::start() {
     auto j = Journal::open(m_source);
@@ -102,8 +104,7 @@ void JournalWatcher::kickPoll() {
 }
 
 asio::awaitable<void> JournalWatcher::pollLoop() {
-    while (!m_stopped && !m_waiters.empty() &&
-           Clock::now() - m_lastChange < m_options.busyWindow) {
+    while (!m_stopped && !m_waiters.empty() && Clock::now() - m_lastChange < m_options.busyWindow) {
         m_pollTimer.expires_after(m_options.pollInterval);
         error_code ec;
         co_await m_pollTimer.async_wait(asio::redirect_error(asio::use_awaitable, ec));

@@ -77,7 +77,7 @@ Result<void> JournalWriter::send(const JournalFields& fields) {
         if (errno == EINTR)
             continue;
         if (errno == ENOBUFS || errno == EAGAIN) {
-            ::usleep(1000);  // journald is behind: wait, never drop
+            ::usleep(1000); // journald is behind: wait, never drop
             continue;
         }
         if (errno != EMSGSIZE)

@@ -1,8 +1,8 @@
 #include "logs/log_query.h"
 
 #include "base/text.h"
-#include "logs/grep.h"
 #include "day2/wire/wire.h"
+#include "logs/grep.h"
 
 #include <set>
 

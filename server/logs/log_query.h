@@ -22,16 +22,17 @@ struct FieldMatch {
 };
 
 struct LogQuery {
-    std::vector<FieldMatch> filters;      // filter=FIELD:VALUE; same field ORed, fields ANDed
-    std::vector<FieldMatch> taskMatches;  // from a .../framework/{fw}/executor/{ex}/container/{cid} path
-    std::optional<uint64_t> limit;        // range only
+    std::vector<FieldMatch> filters; // filter=FIELD:VALUE; same field ORed, fields ANDed
+    std::vector<FieldMatch>
+        taskMatches;               // from a .../framework/{fw}/executor/{ex}/container/{cid} path
+    std::optional<uint64_t> limit; // range only
     uint64_t skipPrev = 0;
     uint64_t skipNext = 0;
     std::string cursor;
-    bool readReverse = false;  // range only
+    bool readReverse = false; // range only
     std::string unit;
     std::optional<int> priority;
-    std::optional<uint64_t> since;  // µs since the epoch
+    std::optional<uint64_t> since; // µs since the epoch
     std::optional<uint64_t> until;
     std::shared_ptr<Grep> grep;
 };

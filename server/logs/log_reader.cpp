@@ -1,7 +1,7 @@
 #include "logs/log_reader.h"
 
-#include "logs/grep.h"
 #include "day2/wire/wire.h"
+#include "logs/grep.h"
 
 #include <systemd/sd-journal.h>
 
@@ -42,8 +42,8 @@ Result<void> LogReader::start(const std::string& resumeAfter) {
     bool fromTail = false;
     if (!cursor.empty()) {
         if ((r = sd_journal_seek_cursor(j, cursor.c_str())) < 0)
-            return Error{"the cursor is not valid for this journal: " + std::string(std::strerror(-r)),
-                         400};
+            return Error{
+                "the cursor is not valid for this journal: " + std::string(std::strerror(-r)), 400};
         r = step();
         if (r < 0)
             return fail("reading the journal", r);
@@ -138,7 +138,7 @@ Result<void> LogReader::anchorAtEnd() {
     m_pending = false;
     m_started = false;
     if (anchor.empty()) {
-        sd_journal_seek_head(j);  // an empty journal: everything to come is new
+        sd_journal_seek_head(j); // an empty journal: everything to come is new
         return {};
     }
     m_anchorCursor = anchor;

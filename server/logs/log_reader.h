@@ -25,10 +25,10 @@ public:
     uint64_t skippedPrev() const { return m_skippedPrev; }
 
     enum class Status {
-        Full,   // `out` reached the size asked for; call again
-        Idle,   // nothing more for now (stream: wait for the journal to change)
-        End,    // the read is complete (limit, until, end of a range)
-        Failed  // a journal error; error() says which
+        Full,  // `out` reached the size asked for; call again
+        Idle,  // nothing more for now (stream: wait for the journal to change)
+        End,   // the read is complete (limit, until, end of a range)
+        Failed // a journal error; error() says which
     };
     // Appends formatted entries to `out` until it holds at least `targetBytes`.
     Status read(std::string& out, size_t targetBytes);
@@ -49,13 +49,13 @@ private:
     Format m_format;
     Journal m_journal;
     EntryData m_entry;
-    std::string m_anchorCursor;  // the cursor the read started from, if any
+    std::string m_anchorCursor; // the cursor the read started from, if any
     std::string m_error;
     uint64_t m_skippedNext = 0;
     uint64_t m_skippedPrev = 0;
     uint64_t m_emitted = 0;
-    bool m_pending = false;  // the journal sits on an entry not yet looked at
-    bool m_started = false;  // the journal has a current entry at all
+    bool m_pending = false; // the journal sits on an entry not yet looked at
+    bool m_started = false; // the journal has a current entry at all
     bool m_reverse = false;
     bool m_done = false;
 };

@@ -2,10 +2,10 @@
 
 #include "base/log.h"
 #include "base/text.h"
+#include "day2/wire/wire.h"
 #include "logs/gzip_writer.h"
 #include "logs/log_query.h"
 #include "logs/log_reader.h"
-#include "day2/wire/wire.h"
 
 #include <systemd/sd-journal.h>
 
@@ -86,14 +86,18 @@ LogsService::LogsService(asio::io_context& io, LogsOptions options)
 
 LogsService::~LogsService() = default;
 
-Result<void> LogsService::start() { return m_impl->watcher.start(); }
+Result<void> LogsService::start() {
+    return m_impl->watcher.start();
+}
 
 void LogsService::stop() {
     m_impl->stopped = true;
     m_impl->watcher.stop();
 }
 
-bool LogsService::journalHealthy() const { return m_impl->watcher.healthy(); }
+bool LogsService::journalHealthy() const {
+    return m_impl->watcher.healthy();
+}
 
 asio::awaitable<void> LogsService::handle(const http::Request& req,
                                           const std::vector<std::string>& seg,
@@ -209,7 +213,8 @@ asio::awaitable<void> LogsService::Impl::serveRead(const http::Request& req,
     if (download) {
         gzip = std::make_unique<GzipWriter>();
         const std::string name = "day2-" + (options.agentId.empty() ? "agent" : options.agentId) +
-                                 "-" + text::rfc3339Seconds(static_cast<uint64_t>(std::time(nullptr))) +
+                                 "-" +
+                                 text::rfc3339Seconds(static_cast<uint64_t>(std::time(nullptr))) +
                                  (*format == Format::Json ? ".json.gz" : ".log.gz");
         headers.emplace_back("Content-Disposition", "attachment; filename=\"" + name + "\"");
         contentType = w::kMediaGzip;
@@ -248,7 +253,7 @@ asio::awaitable<void> LogsService::Impl::serveRead(const http::Request& req,
         if (status != LogReader::Status::Full)
             break;
         if (rs.closing() && stopped)
-            co_return;  // agent stopping: an unfinished range is not ended as complete
+            co_return; // agent stopping: an unfinished range is not ended as complete
     }
     co_await rs.end();
 }
@@ -284,7 +289,7 @@ asio::awaitable<void> LogsService::Impl::follow(LogReader& reader, http::Respons
             }
         } while (status == LogReader::Status::Full && !rs.closing());
         if (status == LogReader::Status::End)
-            break;  // 'until' reached
+            break; // 'until' reached
         if (watcher.invalidations() != seenInvalidations) {
             // Files were added or removed. What the old handle could still read has been sent;
             // continue from the last entry in a fresh view of the journal.
@@ -304,8 +309,9 @@ asio::awaitable<void> LogsService::Impl::follow(LogReader& reader, http::Respons
             continue;
         }
         // Without a working watcher, look again every second.
-        auto timeout = watcher.healthy() ? untilPing
-                                         : std::min<Clock::duration>(untilPing, std::chrono::seconds(1));
+        auto timeout = watcher.healthy()
+                           ? untilPing
+                           : std::min<Clock::duration>(untilPing, std::chrono::seconds(1));
         co_await waiter.wait(timeout);
     }
     co_await rs.end();
@@ -325,7 +331,8 @@ asio::awaitable<void> LogsService::Impl::serveFields(const std::string& field,
     }
     int r = sd_journal_query_unique(j->get(), field.c_str());
     if (r < 0) {
-        co_await rs.send(jsonError(500, std::string("sd_journal_query_unique: ") + std::strerror(-r)));
+        co_await rs.send(
+            jsonError(500, std::string("sd_journal_query_unique: ") + std::strerror(-r)));
         co_return;
     }
     std::set<std::string> values;

@@ -21,7 +21,7 @@ struct LogsOptions {
     std::chrono::seconds ssePing{15};
     std::chrono::milliseconds sseRetry{3000};
     JournalWatcher::Options watch;
-    std::string agentId;  // names downloads
+    std::string agentId; // names downloads
 };
 
 class LogsService {

@@ -18,7 +18,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (auto segs = day2::http::splitPath(path)) {
             for (const auto& s : *segs)
                 if (s.empty() || s == "." || s == ".." || s.find('/') != std::string::npos)
-                    __builtin_trap();  // splitPath promised none of these
+                    __builtin_trap(); // splitPath promised none of these
         }
     }
     if (auto params = day2::http::parseQueryString(query)) {

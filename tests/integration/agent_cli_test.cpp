@@ -8,10 +8,10 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <unistd.h>
 #include <fstream>
 #include <sys/wait.h>
 #include <thread>
+#include <unistd.h>
 
 using namespace day2::test;
 
@@ -43,7 +43,8 @@ TEST(AgentCli, HelpDocumentsEveryOption) {
 
 TEST(AgentCli, BadConfigNamesFileLineAndKeyAndExitsTwo) {
     const std::string path = "/tmp/day2-bad-agent.toml";
-    std::ofstream(path) << "[http]\nlisten = \"127.0.0.1:1\"\n\n[logs]\nsse_ping_seconds = \"soon\"\n";
+    std::ofstream(path)
+        << "[http]\nlisten = \"127.0.0.1:1\"\n\n[logs]\nsse_ping_seconds = \"soon\"\n";
     auto r = runAgent("--config " + path + " --state-dir /tmp/day2-bad-state");
     EXPECT_EQ(r.exitCode, 2);
     EXPECT_NE(r.output.find(path + ":5: logs.sse_ping_seconds: must be an integer"),
@@ -77,12 +78,12 @@ TEST(AgentCli, IdIsPersistentAndHealthAnswers) {
         EXPECT_EQ(j["journal"], "ok");
         EXPECT_FALSE(j["hostname"].get<std::string>().empty());
         EXPECT_FALSE(j["started_at"].get<std::string>().empty());
-        EXPECT_EQ(agent.stop(), 0);  // SIGTERM: clean exit
+        EXPECT_EQ(agent.stop(), 0); // SIGTERM: clean exit
     }
     {
         AgentProcess agent({"--journal-namespace", ns.name(), "--state-dir", stateDir});
         auto j = nlohmann::json::parse(httpGet(agent.port(), "/system/v1/health").body);
-        EXPECT_EQ(j["agent_id"], firstId);  // kept in the state directory
+        EXPECT_EQ(j["agent_id"], firstId); // kept in the state directory
     }
     std::filesystem::remove_all(stateDir);
 }

@@ -13,8 +13,8 @@
 #include <map>
 #include <regex>
 #include <set>
-#include <thread>
 #include <sys/socket.h>
+#include <thread>
 #include <unistd.h>
 
 using namespace day2::test;
@@ -27,7 +27,9 @@ AgentProcess* g_agent = nullptr;
 const char* kRange = "/system/v1/logs/v1/range/";
 const char* kStream = "/system/v1/logs/v1/stream/";
 
-uint16_t port() { return g_agent->port(); }
+uint16_t port() {
+    return g_agent->port();
+}
 
 class LogsApi : public ::testing::Test {
 protected:
@@ -173,7 +175,8 @@ void expectSameAsJournalctl(const std::string& query, const std::string& journal
             EXPECT_EQ(a, b) << "field " << key << " of entry " << i;
             ++compared;
         }
-        size_t ourCount = o["fields"].size() + (o.contains("fields_b64") ? o["fields_b64"].size() : 0);
+        size_t ourCount =
+            o["fields"].size() + (o.contains("fields_b64") ? o["fields_b64"].size() : 0);
         EXPECT_EQ(ourCount, compared) << "entry " << i << " has fields journalctl does not";
     }
 }
@@ -309,7 +312,7 @@ TEST_F(LogsApi, SkipCursorLimitAndReverse) {
     {
         auto r = rangeJson("filter=TEST:nav&skip_prev=50");
         EXPECT_EQ(seqs(parseLines(r.body)), iota(0, 20));
-        EXPECT_EQ(r.header("X-Journal-Skip-Prev"), "20");  // how many were actually skipped
+        EXPECT_EQ(r.header("X-Journal-Skip-Prev"), "20"); // how many were actually skipped
     }
     {
         auto r = rangeJson("filter=TEST:nav&skip_next=3&limit=2");
@@ -327,8 +330,8 @@ TEST_F(LogsApi, SkipCursorLimitAndReverse) {
     ASSERT_EQ(all.size(), 20u);
     const std::string c7 = all[7]["cursor"];
     auto q = "filter=TEST:nav&cursor=" + c7;
-    EXPECT_EQ(seqs(range(q)), iota(7, 20));                      // the cursor's entry included
-    EXPECT_EQ(seqs(range(q + "&skip_next=1")), iota(8, 20));     // strictly after it
+    EXPECT_EQ(seqs(range(q)), iota(7, 20));                  // the cursor's entry included
+    EXPECT_EQ(seqs(range(q + "&skip_next=1")), iota(8, 20)); // strictly after it
     EXPECT_EQ(seqs(range(q + "&skip_prev=2&limit=4")), iota(5, 9));
     EXPECT_EQ(seqs(range(q + "&read_reverse=true")), iota(7, -1, -1));
     EXPECT_EQ(seqs(range(q + "&read_reverse=true&skip_prev=2&limit=2")), iota(5, 3, -1));
@@ -361,7 +364,7 @@ TEST_F(LogsApi, StreamReceivesNewEntries) {
     EXPECT_EQ(h["X-Accel-Buffering"], "no");
     EXPECT_EQ(h["Cache-Control"], "no-cache");
     SseParser p;
-    readEvents(s, p, 1, std::chrono::milliseconds(300));  // the retry: line
+    readEvents(s, p, 1, std::chrono::milliseconds(300)); // the retry: line
     writeSeq("live", 50);
     auto events = readEvents(s, p, 50);
     EXPECT_EQ(eventSeqs(events), iota(0, 50));
@@ -392,7 +395,7 @@ TEST_F(LogsApi, ResumeWithLastEventIdAfterMissingTenThousand) {
         auto events = readEvents(s, p, 10);
         ASSERT_EQ(eventSeqs(events), iota(0, 10));
         lastId = events.back().id;
-    }  // the client goes away
+    } // the client goes away
     writeSeq("resume", 10000, 10);
     StreamingGet s(port(), std::string(kStream) + "?filter=TEST:resume",
                    {{"Accept", "text/event-stream"}, {"Last-Event-ID", lastId}});
@@ -412,7 +415,8 @@ TEST_F(LogsApi, RotationDuringAStreamLosesNothing) {
     readEvents(s, p, 1, std::chrono::milliseconds(300));
     std::thread writer([] {
         for (int i = 0; i < 3000; ++i)
-            g_ns->write({{"MESSAGE", "rot " + std::to_string(i)}, {"TEST", "rot"},
+            g_ns->write({{"MESSAGE", "rot " + std::to_string(i)},
+                         {"TEST", "rot"},
                          {"SEQ", std::to_string(i)}});
     });
     std::vector<SseEvent> events;
@@ -434,8 +438,8 @@ TEST_F(LogsApi, DownloadDecompressesToTheRangeOutput) {
     writeSeq("dl", 500);
     for (const std::string accept : {"text/plain", "application/json"}) {
         auto plain = httpGet(port(), std::string(kRange) + "?filter=TEST:dl", {{"Accept", accept}});
-        auto gz = httpGet(port(), std::string(kRange) + "download?filter=TEST:dl",
-                          {{"Accept", accept}});
+        auto gz =
+            httpGet(port(), std::string(kRange) + "download?filter=TEST:dl", {{"Accept", accept}});
         ASSERT_EQ(gz.status, 200);
         EXPECT_EQ(gz.header("Content-Type"), "application/gzip");
         EXPECT_NE(gz.header("Content-Disposition").value_or("").find("attachment; filename="),
@@ -464,8 +468,10 @@ TEST_F(LogsApi, TaskPathsReturnExactlyThatTasksLines) {
     auto dl = httpGet(port(), base + "c-even/download");
     ASSERT_EQ(dl.status, 200);
     EXPECT_EQ(gunzip(dl.body), httpGet(port(), base + "c-even").body);
-    StreamingGet s(port(), "/system/v1/logs/v1/stream/framework/fw-1/executor/ex-1/container/c-odd?skip_prev=2",
-                   {{"Accept", "text/event-stream"}});
+    StreamingGet s(
+        port(),
+        "/system/v1/logs/v1/stream/framework/fw-1/executor/ex-1/container/c-odd?skip_prev=2",
+        {{"Accept", "text/event-stream"}});
     SseParser p;
     EXPECT_EQ(eventSeqs(readEvents(s, p, 2)), (std::vector<int>{37, 39}));
 }
@@ -488,15 +494,23 @@ TEST_F(LogsApi, TextFormatUnitPriorityGrepSinceUntil) {
                    std::chrono::system_clock::now().time_since_epoch())
             .count();
     };
-    g_ns->write({{"MESSAGE", "error: disk full"}, {"TEST", "sel"}, {"PRIORITY", "3"},
-                 {"UNIT", "disk.service"}, {"SYSLOG_IDENTIFIER", "diskd"}});
-    g_ns->write({{"MESSAGE", "all good"}, {"TEST", "sel"}, {"PRIORITY", "6"},
-                 {"UNIT", "disk.service"}, {"SYSLOG_IDENTIFIER", "diskd"}});
+    g_ns->write({{"MESSAGE", "error: disk full"},
+                 {"TEST", "sel"},
+                 {"PRIORITY", "3"},
+                 {"UNIT", "disk.service"},
+                 {"SYSLOG_IDENTIFIER", "diskd"}});
+    g_ns->write({{"MESSAGE", "all good"},
+                 {"TEST", "sel"},
+                 {"PRIORITY", "6"},
+                 {"UNIT", "disk.service"},
+                 {"SYSLOG_IDENTIFIER", "diskd"}});
     g_ns->waitForCount(2, "TEST=sel");
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     auto middle = now();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    g_ns->write({{"MESSAGE", "warning: later"}, {"TEST", "sel"}, {"PRIORITY", "4"},
+    g_ns->write({{"MESSAGE", "warning: later"},
+                 {"TEST", "sel"},
+                 {"PRIORITY", "4"},
                  {"UNIT", "other.service"}});
     g_ns->waitForCount(3, "TEST=sel");
     auto msgs = [](const std::vector<json>& v) {
@@ -507,17 +521,20 @@ TEST_F(LogsApi, TextFormatUnitPriorityGrepSinceUntil) {
     };
     using V = std::vector<std::string>;
     EXPECT_EQ(msgs(range("filter=TEST:sel&priority=4")), (V{"error: disk full", "warning: later"}));
-    EXPECT_EQ(msgs(range("filter=TEST:sel&unit=disk.service")), (V{"error: disk full", "all good"}));
+    EXPECT_EQ(msgs(range("filter=TEST:sel&unit=disk.service")),
+              (V{"error: disk full", "all good"}));
     EXPECT_EQ(msgs(range("filter=TEST:sel&grep=%5E(error|warning)")),
               (V{"error: disk full", "warning: later"}));
-    EXPECT_EQ(msgs(range("filter=TEST:sel&since=" + std::to_string(middle))), (V{"warning: later"}));
+    EXPECT_EQ(msgs(range("filter=TEST:sel&since=" + std::to_string(middle))),
+              (V{"warning: later"}));
     EXPECT_EQ(msgs(range("filter=TEST:sel&until=" + std::to_string(middle))),
               (V{"error: disk full", "all good"}));
     EXPECT_EQ(msgs(range("filter=TEST:sel&grep=good&limit=1")), (V{"all good"}));
     auto text = httpGet(port(), std::string(kRange) + "?filter=TEST:sel&limit=1");
     EXPECT_EQ(text.header("Content-Type"), "text/plain; charset=utf-8");
     EXPECT_TRUE(std::regex_match(
-        text.body, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z diskd\[\d+\]: error: disk full\n)")))
+        text.body,
+        std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z diskd\[\d+\]: error: disk full\n)")))
         << text.body;
 }
 
@@ -540,7 +557,9 @@ TEST_F(LogsApi, BadInputGetsAClearErrorAndChangesNothing) {
         {"/system/v1/logs/v1/nowhere", 404, "no such logs endpoint"},
         {"/system/v1/unknown", 404, "no such endpoint"},
         {"/system/v1/logs/v1/range/../../health", 400, "is not allowed"},
-        {std::string(kStream), 400, "Last-Event-ID is not a journald cursor",
+        {std::string(kStream),
+         400,
+         "Last-Event-ID is not a journald cursor",
          {{"Last-Event-ID", "garbage"}}},
         {std::string(kRange), 406, "Accept must be", {{"Accept", "image/png"}}},
         {std::string(kRange) + "?filter=A:" + std::string(100 * 1024, 'x'), 431,
@@ -627,7 +646,8 @@ TEST_F(LogsApi, ASlowStreamClientDoesNotGrowTheAgentsMemory) {
     g_ns->waitForCount(40000, "TEST=slow");
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     const long during = rssAnonKiB(g_agent->pid());
-    EXPECT_LT(during - before, 16 * 1024) << "anonymous RSS grew from " << before << " to " << during << " KiB";
+    EXPECT_LT(during - before, 16 * 1024)
+        << "anonymous RSS grew from " << before << " to " << during << " KiB";
     // Nothing was dropped: once the client reads again, every entry arrives in order.
     SseParser p;
     auto events = readEvents(s, p, 40000, std::chrono::seconds(60));

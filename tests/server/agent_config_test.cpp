@@ -52,7 +52,8 @@ TEST(Config, ErrorsNameFileLineAndKey) {
     } cases[] = {
         {"[http]\nlisten = 5\n", ":2: http.listen: must be a string"},
         {"[http]\n\nmax_connections = 0\n", ":3: http.max_connections: must be between 1"},
-        {"[http]\nlisten = \"nohost\"\n", ":2: http.listen: listen address 'nohost' is not HOST:PORT"},
+        {"[http]\nlisten = \"nohost\"\n",
+         ":2: http.listen: listen address 'nohost' is not HOST:PORT"},
         {"[agent]\nlog_level = \"loud\"\n", ":2: agent.log_level: must be one of"},
         {"[journal]\nnamespaces = \"x\"\n", ":2: journal.namespaces: unknown key"},
         {"[http]\nlisten = \"unterminated\n", ":2:"},

@@ -13,16 +13,24 @@ const std::string kCursor =
 }
 
 TEST(LogQuery, ParsesEveryParameter) {
-    QueryParams p{{"filter", "A:1"}, {"filter", "A:2"}, {"filter", "B:x:y=z"},
-                  {"limit", "10"},   {"skip_prev", "3"}, {"skip_next", "4"},
-                  {"cursor", kCursor}, {"read_reverse", "true"}, {"unit", "nginx.service"},
-                  {"priority", "4"}, {"since", "2026-01-01T00:00:00Z"}, {"until", "1800000000000000"},
+    QueryParams p{{"filter", "A:1"},
+                  {"filter", "A:2"},
+                  {"filter", "B:x:y=z"},
+                  {"limit", "10"},
+                  {"skip_prev", "3"},
+                  {"skip_next", "4"},
+                  {"cursor", kCursor},
+                  {"read_reverse", "true"},
+                  {"unit", "nginx.service"},
+                  {"priority", "4"},
+                  {"since", "2026-01-01T00:00:00Z"},
+                  {"until", "1800000000000000"},
                   {"grep", "err(or)?"}};
     auto q = parseLogQuery(p, LogMode::Range);
     ASSERT_TRUE(q) << q.error().message;
     ASSERT_EQ(q->filters.size(), 3u);
     EXPECT_EQ(q->filters[2].field, "B");
-    EXPECT_EQ(q->filters[2].value, "x:y=z");  // everything after the first ':'
+    EXPECT_EQ(q->filters[2].value, "x:y=z"); // everything after the first ':'
     EXPECT_EQ(q->limit, 10u);
     EXPECT_EQ(q->skipPrev, 3u);
     EXPECT_EQ(q->skipNext, 4u);
@@ -58,7 +66,8 @@ TEST(LogQuery, RefusesBadInputWithTheParameterNamed) {
         {{{"grep", "(unclosed"}}, LogMode::Range, "'grep': invalid regular expression"},
         {{{"priority", "8"}}, LogMode::Range, "'priority' must be 0 (emerg) to 7"},
         {{{"since", "yesterday"}}, LogMode::Range, "'since' must be an RFC 3339 time"},
-        {{{"since", "2026-01-02T00:00:00Z"}, {"until", "2026-01-01T00:00:00Z"}}, LogMode::Range,
+        {{{"since", "2026-01-02T00:00:00Z"}, {"until", "2026-01-01T00:00:00Z"}},
+         LogMode::Range,
          "'since' is after 'until'"},
         {{{"limit", "1"}, {"limit", "2"}}, LogMode::Range, "'limit' is given more than once"},
         {{{"colour", "red"}}, LogMode::Range, "unknown parameter 'colour'"},
@@ -75,8 +84,8 @@ TEST(LogQuery, CursorShape) {
     EXPECT_TRUE(isWellFormedCursor(kCursor));
     EXPECT_TRUE(isWellFormedCursor("t=6610a3201cf62"));
     EXPECT_FALSE(isWellFormedCursor(""));
-    EXPECT_FALSE(isWellFormedCursor("s=abc"));             // seqnum id without seqnum
-    EXPECT_FALSE(isWellFormedCursor("s=abc;s=abc;i=1"));   // repeated key
+    EXPECT_FALSE(isWellFormedCursor("s=abc"));           // seqnum id without seqnum
+    EXPECT_FALSE(isWellFormedCursor("s=abc;s=abc;i=1")); // repeated key
     EXPECT_FALSE(isWellFormedCursor("q=1"));
     EXPECT_FALSE(isWellFormedCursor(std::string(600, 'a')));
 }

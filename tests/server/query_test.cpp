@@ -24,8 +24,8 @@ TEST(Query, RefusesBrokenEscapes) {
 TEST(Path, SplitsAndDecodesSegments) {
     auto p = splitPath("/system/v1//logs/v1/range/framework/f%20x/");
     ASSERT_TRUE(p);
-    EXPECT_EQ(*p, (std::vector<std::string>{"system", "v1", "logs", "v1", "range", "framework",
-                                            "f x"}));
+    EXPECT_EQ(
+        *p, (std::vector<std::string>{"system", "v1", "logs", "v1", "range", "framework", "f x"}));
     EXPECT_FALSE(splitPath("/a/%2e%2e/b"));
     EXPECT_FALSE(splitPath("/a/../b"));
     EXPECT_FALSE(splitPath("/a/x%2Fy"));

@@ -10,11 +10,11 @@ TEST(Utf8, AcceptsWellFormedAndRefusesBroken) {
     EXPECT_TRUE(isValidUtf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
     EXPECT_TRUE(isValidUtf8(std::string("nul\0inside", 10)));
     EXPECT_FALSE(isValidUtf8("\xff"));
-    EXPECT_FALSE(isValidUtf8("abc\xc3"));               // truncated
-    EXPECT_FALSE(isValidUtf8("\xc0\xaf"));              // overlong '/'
-    EXPECT_FALSE(isValidUtf8("\xed\xa0\x80"));          // surrogate
-    EXPECT_FALSE(isValidUtf8("\xf4\x90\x80\x80"));      // above U+10FFFF
-    EXPECT_FALSE(isValidUtf8("12345678\x80"));          // after the ASCII fast path
+    EXPECT_FALSE(isValidUtf8("abc\xc3"));          // truncated
+    EXPECT_FALSE(isValidUtf8("\xc0\xaf"));         // overlong '/'
+    EXPECT_FALSE(isValidUtf8("\xed\xa0\x80"));     // surrogate
+    EXPECT_FALSE(isValidUtf8("\xf4\x90\x80\x80")); // above U+10FFFF
+    EXPECT_FALSE(isValidUtf8("12345678\x80"));     // after the ASCII fast path
 }
 
 TEST(Json, EscapesControlsQuotesAndBackslashes) {

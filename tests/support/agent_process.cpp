@@ -15,7 +15,9 @@
 
 namespace day2::test {
 
-std::string agentBinary() { return DAY2_AGENT_BINARY; }
+std::string agentBinary() {
+    return DAY2_AGENT_BINARY;
+}
 
 AgentProcess::AgentProcess(std::vector<std::string> args, const std::string& configToml) {
     char tmpl[] = "/tmp/day2-agent-test-XXXXXX";

@@ -160,7 +160,9 @@ StreamingGet::StreamingGet(uint16_t port, const std::string& target,
     }
 }
 
-StreamingGet::~StreamingGet() { close(); }
+StreamingGet::~StreamingGet() {
+    close();
+}
 
 void StreamingGet::close() {
     if (m_fd >= 0)
@@ -199,7 +201,8 @@ std::string StreamingGet::readSome(std::chrono::milliseconds timeout) {
             // Decode as many whole pieces of chunked framing as are buffered.
             for (;;) {
                 if (m_inChunk) {
-                    size_t take = static_cast<size_t>(std::min<uint64_t>(m_chunkLeft, m_raw.size()));
+                    size_t take =
+                        static_cast<size_t>(std::min<uint64_t>(m_chunkLeft, m_raw.size()));
                     out += m_raw.substr(0, take);
                     m_raw.erase(0, take);
                     m_chunkLeft -= take;
@@ -207,7 +210,7 @@ std::string StreamingGet::readSome(std::chrono::milliseconds timeout) {
                         break;
                     if (m_raw.size() < 2)
                         break;
-                    m_raw.erase(0, 2);  // CRLF after the chunk
+                    m_raw.erase(0, 2); // CRLF after the chunk
                     m_inChunk = false;
                 }
                 size_t e = m_raw.find("\r\n");
@@ -268,6 +271,8 @@ void SseParser::feed(const std::string& bytes) {
     }
 }
 
-std::vector<SseEvent> SseParser::take() { return std::exchange(m_events, {}); }
+std::vector<SseEvent> SseParser::take() {
+    return std::exchange(m_events, {});
+}
 
 } // namespace day2::test

@@ -16,7 +16,7 @@ struct HttpResponse {
     int status = 0;
     std::vector<std::pair<std::string, std::string>> headers;
     std::string body;
-    bool complete = false;  // the body ended as framed (final chunk or Content-Length)
+    bool complete = false; // the body ended as framed (final chunk or Content-Length)
     std::optional<std::string> header(const std::string& name) const;
 };
 
@@ -51,7 +51,7 @@ private:
     int m_fd = -1;
     int m_status = 0;
     std::vector<std::pair<std::string, std::string>> m_headers;
-    std::string m_raw;        // undecoded bytes after the headers
+    std::string m_raw; // undecoded bytes after the headers
     bool m_chunked = false;
     bool m_ended = false;
     uint64_t m_chunkLeft = 0;

@@ -2,11 +2,11 @@
 
 #include <atomic>
 #include <cerrno>
-#include <fcntl.h>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -135,8 +135,8 @@ void JournalNamespace::write(const logs::JournalFields& fields) {
 
 void JournalNamespace::waitForCount(size_t count, const std::string& match) {
     for (int i = 0; i < 600; ++i) {
-        auto out = runCommand("journalctl --namespace=" + m_name + " -q -o cat --output-fields=_PID '" +
-                              match + "' | wc -l");
+        auto out = runCommand("journalctl --namespace=" + m_name +
+                              " -q -o cat --output-fields=_PID '" + match + "' | wc -l");
         if (std::stoul(out) >= count)
             return;
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -145,7 +145,9 @@ void JournalNamespace::waitForCount(size_t count, const std::string& match) {
                              match);
 }
 
-void JournalNamespace::rotate() { runCommand("journalctl --namespace=" + m_name + " --rotate"); }
+void JournalNamespace::rotate() {
+    runCommand("journalctl --namespace=" + m_name + " --rotate");
+}
 
 std::vector<nlohmann::json> JournalNamespace::journalctlJson(const std::string& args) const {
     std::string out = runCommand("journalctl --namespace=" + m_name + " -q -o json " + args);

@@ -22,7 +22,7 @@ public:
 
     const std::string& name() const { return m_name; }
     std::string socketPath() const;
-    std::string directory() const;  // where its journal files are
+    std::string directory() const; // where its journal files are
 
     void write(const logs::JournalFields& fields);
     // Waits until journalctl sees at least `count` entries matching `match` (e.g.
