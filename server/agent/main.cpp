@@ -134,6 +134,7 @@ int main(int argc, char** argv) {
     logsOptions.sseRetry = std::chrono::milliseconds(cfg.sseRetryMillis);
     logsOptions.watch.pollInterval = std::chrono::milliseconds(cfg.followPollMillis);
     logsOptions.watch.busyWindow = std::chrono::seconds(cfg.followBusySeconds);
+    logsOptions.followRelease = std::chrono::seconds(cfg.followReleaseSeconds);
     logsOptions.agentId = *agentId;
     logs::LogsService logsService(io, logsOptions);
     if (auto r = logsService.start(); !r)

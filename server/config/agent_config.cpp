@@ -129,6 +129,8 @@ struct Reader {
             return readUnsigned(node, key, cfg.sseRetryMillis, 0, 3600000);
         if (key == "logs.follow_poll_millis")
             return readUnsigned(node, key, cfg.followPollMillis, 0, 10000);
+        if (key == "logs.follow_release_seconds")
+            return readUnsigned(node, key, cfg.followReleaseSeconds, 0, 86400);
         if (key == "logs.follow_busy_seconds")
             return readUnsigned(node, key, cfg.followBusySeconds, 0, 3600);
         return fail(node, key, "unknown key");

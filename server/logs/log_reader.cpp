@@ -1,5 +1,6 @@
 #include "logs/log_reader.h"
 
+#include "base/log.h"
 #include "day2/wire/wire.h"
 #include "logs/grep.h"
 
@@ -159,6 +160,12 @@ Result<void> LogReader::anchorAtEnd() {
 LogReader::Status LogReader::read(std::string& out, size_t targetBytes) {
     if (m_done)
         return Status::End;
+    if (!m_journal.get()) {
+        if (auto r = reopen(); !r) {
+            m_error = r.error().message;
+            return Status::Failed;
+        }
+    }
     sd_journal* j = m_journal.get();
     const bool needCursor = m_format != Format::Text || m_mode == LogMode::Stream;
     while (out.size() < targetBytes) {
@@ -215,9 +222,26 @@ LogReader::Status LogReader::read(std::string& out, size_t targetBytes) {
     return Status::Full;
 }
 
+void LogReader::suspend() {
+    if (!m_journal.get())
+        return;
+    if (m_started) {
+        char* c = nullptr;
+        if (sd_journal_get_cursor(m_journal.get(), &c) >= 0) {
+            m_anchorCursor = c;
+            std::free(c);
+        }
+    }
+    m_journal = Journal();
+    m_started = false;
+    m_pending = false;
+    log::debug("follower released its journal at ",
+               m_anchorCursor.empty() ? "(head)" : m_anchorCursor);
+}
+
 Result<void> LogReader::reopen() {
     std::string cursor = m_anchorCursor;
-    if (m_started) {
+    if (m_started && m_journal.get()) {
         char* c = nullptr;
         if (sd_journal_get_cursor(m_journal.get(), &c) >= 0) {
             cursor = c;
@@ -227,20 +251,22 @@ Result<void> LogReader::reopen() {
     if (auto r = openJournal(); !r)
         return r;
     sd_journal* j = m_journal.get();
+    m_started = false;
     if (cursor.empty()) {
         // Nothing matched before and there was no cursor: everything that matches now is new.
         sd_journal_seek_head(j);
         m_pending = false;
         return {};
     }
+    m_anchorCursor = cursor;
     int r = sd_journal_seek_cursor(j, cursor.c_str());
     if (r < 0)
-        return Error{std::string("seeking back to the last entry after rotation: ") +
-                     std::strerror(-r)};
+        return Error{std::string("seeking back to the last entry read: ") + std::strerror(-r)};
     r = sd_journal_next(j);
     if (r < 0)
-        return Error{std::string("reading the journal after rotation: ") + std::strerror(-r)};
+        return Error{std::string("reading the journal after reopening it: ") + std::strerror(-r)};
     // On the last entry sent: skip it. On a later one (the last was vacuumed): send it.
+    m_started = r > 0;
     m_pending = r > 0 && sd_journal_test_cursor(j, cursor.c_str()) <= 0;
     return {};
 }

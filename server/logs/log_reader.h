@@ -37,6 +37,10 @@ public:
 
     // After journald added or removed files: reopen and continue after the last entry read.
     Result<void> reopen();
+    // Closes the journal (its files stay unmapped) but keeps the position; the next read()
+    // reopens it. An idle follower costs a cursor, not a set of mapped journal files.
+    void suspend();
+    bool suspended() const { return !m_journal.get(); }
 
 private:
     int step();

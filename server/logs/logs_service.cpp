@@ -270,10 +270,15 @@ asio::awaitable<void> LogsService::Impl::follow(LogReader& reader, http::Respons
     }
     uint64_t seenInvalidations = watcher.invalidations();
     auto lastWrite = Clock::now();
+    auto lastEntry = Clock::now();
+    uint64_t emitted = reader.emitted();
     for (;;) {
         if (rs.closing() || stopped)
             break;
-        // Drain what is there now.
+        // Drain what is there now. (A suspended reader reopens here; it then stays open for a
+        // full release period, so a busy journal does not make it open and close each time.)
+        if (reader.suspended())
+            lastEntry = Clock::now();
         LogReader::Status status;
         do {
             batch.clear();
@@ -287,10 +292,14 @@ asio::awaitable<void> LogsService::Impl::follow(LogReader& reader, http::Respons
                     co_return;
                 lastWrite = Clock::now();
             }
+            if (reader.emitted() != emitted) {
+                emitted = reader.emitted();
+                lastEntry = Clock::now();
+            }
         } while (status == LogReader::Status::Full && !rs.closing());
         if (status == LogReader::Status::End)
             break; // 'until' reached
-        if (watcher.invalidations() != seenInvalidations) {
+        if (watcher.invalidations() != seenInvalidations && !reader.suspended()) {
             // Files were added or removed. What the old handle could still read has been sent;
             // continue from the last entry in a fresh view of the journal.
             seenInvalidations = watcher.invalidations();
@@ -300,6 +309,12 @@ asio::awaitable<void> LogsService::Impl::follow(LogReader& reader, http::Respons
             }
             continue;
         }
+        if (watcher.invalidations() != seenInvalidations)
+            seenInvalidations = watcher.invalidations();  // a suspended reader reopens anyway
+        // Quiet for a while: let go of the journal files until something changes.
+        if (!reader.suspended() && options.followRelease.count() > 0 &&
+            Clock::now() - lastEntry >= options.followRelease)
+            reader.suspend();
         auto silence = Clock::now() - lastWrite;
         auto untilPing = options.ssePing - silence;
         if (untilPing <= Clock::duration::zero()) {

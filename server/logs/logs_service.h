@@ -21,6 +21,8 @@ struct LogsOptions {
     std::chrono::seconds ssePing{15};
     std::chrono::milliseconds sseRetry{3000};
     JournalWatcher::Options watch;
+    // A follower that sent nothing for this long closes its journal until the next change.
+    std::chrono::milliseconds followRelease{5000};
     std::string agentId; // names downloads
 };
 

@@ -672,3 +672,29 @@ TEST_F(LogsApi, KeepAliveServesSeveralRequestsOnOneConnection) {
         ++count;
     EXPECT_EQ(count, 3u) << got;
 }
+
+TEST_F(LogsApi, AnIdleFollowerLetsGoOfTheJournalAndResumesExactly) {
+    // This agent releases a follower's journal after 1 s without entries.
+    AgentProcess agent({"--journal-namespace", g_ns->name(), "--log-level", "debug"},
+                       "[logs]\nfollow_release_seconds = 1\nsse_ping_seconds = 1\n");
+    StreamingGet started(agent.port(), std::string(kStream) + "?filter=TEST:release",
+                         {{"Accept", "text/event-stream"}});
+    StreamingGet empty(agent.port(), std::string(kStream) + "?filter=TEST:release2",
+                       {{"Accept", "text/event-stream"}});
+    SseParser p1, p2;
+    readEvents(empty, p2, 1, std::chrono::milliseconds(200));
+    writeSeq("release", 5);
+    EXPECT_EQ(eventSeqs(readEvents(started, p1, 5)), iota(0, 5));
+    // Both go quiet, release their journals, then new entries arrive: nothing lost, no repeat.
+    readEvents(started, p1, 1, std::chrono::milliseconds(2500));
+    writeSeq("release", 5, 5);
+    writeSeq("release2", 3);
+    EXPECT_EQ(eventSeqs(readEvents(started, p1, 5)), iota(5, 10));
+    EXPECT_EQ(eventSeqs(readEvents(empty, p2, 3)), iota(0, 3));
+    // And after a rotation while released.
+    readEvents(started, p1, 1, std::chrono::milliseconds(2500));
+    g_ns->rotate();
+    writeSeq("release", 3, 10);
+    EXPECT_EQ(eventSeqs(readEvents(started, p1, 3)), iota(10, 13));
+    EXPECT_NE(agent.log().find("follower released its journal"), std::string::npos);
+}

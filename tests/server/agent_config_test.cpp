@@ -100,4 +100,5 @@ TEST(Config, ShippedDefaultFileParsesToTheDefaults) {
     EXPECT_EQ(cfg->sseRetryMillis, d.sseRetryMillis);
     EXPECT_EQ(cfg->followPollMillis, d.followPollMillis);
     EXPECT_EQ(cfg->followBusySeconds, d.followBusySeconds);
+    EXPECT_EQ(cfg->followReleaseSeconds, d.followReleaseSeconds);
 }
