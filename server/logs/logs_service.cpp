@@ -323,10 +323,14 @@ asio::awaitable<void> LogsService::Impl::follow(LogReader& reader, http::Respons
             lastWrite = Clock::now();
             continue;
         }
+        Clock::duration timeout = untilPing;
+        if (!reader.suspended() && options.followRelease.count() > 0)
+            timeout = std::min<Clock::duration>(
+                timeout, options.followRelease - (Clock::now() - lastEntry) +
+                             std::chrono::milliseconds(1));
         // Without a working watcher, look again every second.
-        auto timeout = watcher.healthy()
-                           ? untilPing
-                           : std::min<Clock::duration>(untilPing, std::chrono::seconds(1));
+        if (!watcher.healthy())
+            timeout = std::min<Clock::duration>(timeout, std::chrono::seconds(1));
         co_await waiter.wait(timeout);
     }
     co_await rs.end();
