@@ -136,6 +136,7 @@ int main(int argc, char** argv) {
     logsOptions.watch.busyWindow = std::chrono::seconds(cfg.followBusySeconds);
     logsOptions.followRelease = std::chrono::seconds(cfg.followReleaseSeconds);
     logsOptions.agentId = *agentId;
+    logsOptions.parallelRange = cfg.parallelRange;
     logs::LogsService logsService(io, logsOptions);
     if (auto r = logsService.start(); !r)
         log::error(r.error().message, " (serving anyway; /system/v1/health says journal: error)");

@@ -129,6 +129,12 @@ struct Reader {
             return readUnsigned(node, key, cfg.sseRetryMillis, 0, 3600000);
         if (key == "logs.follow_poll_millis")
             return readUnsigned(node, key, cfg.followPollMillis, 0, 10000);
+        if (key == "logs.parallel_range") {
+            if (!node.is_boolean())
+                return fail(node, key, "must be true or false");
+            cfg.parallelRange = *node.value<bool>();
+            return true;
+        }
         if (key == "logs.follow_release_seconds")
             return readUnsigned(node, key, cfg.followReleaseSeconds, 0, 86400);
         if (key == "logs.follow_busy_seconds")

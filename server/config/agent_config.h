@@ -35,9 +35,10 @@ struct AgentConfig {
     // [logs]
     unsigned ssePingSeconds = 15;
     unsigned sseRetryMillis = 3000;
-    unsigned followPollMillis = 2;  // tail check while a followed journal is busy
-    unsigned followBusySeconds = 2; // how long "busy" lasts after the last new entry
+    unsigned followPollMillis = 2;     // tail check while a followed journal is busy
+    unsigned followBusySeconds = 2;    // how long "busy" lasts after the last new entry
     unsigned followReleaseSeconds = 5; // an idle follower closes its journal after this
+    bool parallelRange = true;         // large range reads format on two threads
 
     // The native-protocol socket of the configured journal.
     std::string effectiveJournalSocket() const;

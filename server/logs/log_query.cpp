@@ -141,6 +141,7 @@ Result<LogQuery> parseLogQuery(const http::QueryParams& params, LogMode mode) {
             if (!g)
                 return Error{"parameter 'grep': " + g.error().message};
             q.grep = std::move(*g);
+            q.grepPattern = value;
         } else {
             return Error{"unknown parameter '" + key.substr(0, 64) + "'"};
         }

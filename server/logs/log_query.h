@@ -34,7 +34,8 @@ struct LogQuery {
     std::optional<int> priority;
     std::optional<uint64_t> since; // µs since the epoch
     std::optional<uint64_t> until;
-    std::shared_ptr<Grep> grep;
+    std::shared_ptr<Grep> grep; // compiled; not thread-safe
+    std::string grepPattern;    // its source, to compile another for another thread
 };
 
 // Journald's rules for a field name: [A-Z0-9_], not starting with a digit, at most 64 bytes.

@@ -6,6 +6,7 @@
 
 #include <systemd/sd-journal.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
@@ -158,6 +159,32 @@ Result<void> LogReader::anchorAtEnd() {
 }
 
 LogReader::Status LogReader::read(std::string& out, size_t targetBytes) {
+    size_t steps = 0;
+    return readSteps(out, targetBytes, SIZE_MAX, nullptr, steps);
+}
+
+uint64_t LogReader::skipEntries(uint64_t n) {
+    if (n == 0 || m_done || !m_journal.get())
+        return 0;
+    uint64_t moved = 0;
+    if (m_pending) {
+        m_pending = false;
+        moved = 1;
+    }
+    if (moved < n) {
+        const auto rest = n - moved;
+        int r = m_reverse ? sd_journal_previous_skip(m_journal.get(), rest)
+                          : sd_journal_next_skip(m_journal.get(), rest);
+        if (r > 0) {
+            moved += static_cast<uint64_t>(r);
+            m_started = true;
+        }
+    }
+    return moved;
+}
+
+LogReader::Status LogReader::readSteps(std::string& out, size_t targetBytes, size_t maxSteps,
+                                       std::vector<uint32_t>* ends, size_t& steps) {
     if (m_done)
         return Status::End;
     if (!m_journal.get()) {
@@ -173,6 +200,9 @@ LogReader::Status LogReader::read(std::string& out, size_t targetBytes) {
             m_done = true;
             return Status::End;
         }
+        if (steps >= maxSteps)
+            return Status::Full;
+        ++steps;
         if (!m_pending) {
             int r = step();
             if (r < 0) {
@@ -217,9 +247,22 @@ LogReader::Status LogReader::read(std::string& out, size_t targetBytes) {
             return Status::Failed;
         }
         appendEntry(out, m_entry, m_format);
+        if (ends)
+            ends->push_back(static_cast<uint32_t>(out.size()));
         ++m_emitted;
     }
     return Status::Full;
+}
+
+std::string LogReader::currentCursor() const {
+    std::string out;
+    char* c = nullptr;
+    if (m_journal.get() && (m_started || m_pending) &&
+        sd_journal_get_cursor(m_journal.get(), &c) >= 0) {
+        out = c;
+        std::free(c);
+    }
+    return out;
 }
 
 void LogReader::suspend() {

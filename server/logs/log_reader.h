@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace day2::logs {
 
@@ -32,6 +33,15 @@ public:
     };
     // Appends formatted entries to `out` until it holds at least `targetBytes`.
     Status read(std::string& out, size_t targetBytes);
+    // The same, looking at no more than `maxSteps` journal entries (counted in `steps`, emitted
+    // or not), recording where each emitted entry ends in `out` when `ends` is given. The
+    // parallel range reader cuts the journal into chunks of a fixed number of entries with it.
+    Status readSteps(std::string& out, size_t targetBytes, size_t maxSteps,
+                     std::vector<uint32_t>* ends, size_t& steps);
+    // Moves past `n` journal entries without reading them; returns how many there were.
+    uint64_t skipEntries(uint64_t n);
+    // The cursor of the entry the reader sits on, or empty.
+    std::string currentCursor() const;
     const std::string& error() const { return m_error; }
     uint64_t emitted() const { return m_emitted; }
 

@@ -6,6 +6,7 @@
 #include "logs/gzip_writer.h"
 #include "logs/log_query.h"
 #include "logs/log_reader.h"
+#include "logs/parallel_range.h"
 
 #include <systemd/sd-journal.h>
 
@@ -70,6 +71,7 @@ struct LogsService::Impl {
     LogsOptions options;
     JournalWatcher watcher;
     bool stopped = false;
+    bool parallelBusy = false; // one parallel range at a time; others read on the io thread
 
     Impl(asio::io_context& ctx, LogsOptions opts)
         : io(ctx), options(std::move(opts)), watcher(ctx, options.source, options.watch) {}
@@ -77,6 +79,9 @@ struct LogsService::Impl {
     asio::awaitable<void> serveRead(const http::Request& req, http::ResponseStream& rs,
                                     LogMode mode, std::vector<FieldMatch> task, bool download);
     asio::awaitable<void> follow(LogReader& reader, http::ResponseStream& rs, Format format);
+    asio::awaitable<bool> writeParallel(http::ResponseStream& rs, LogQuery query,
+                                        std::string startCursor, Format format,
+                                        std::optional<uint64_t> limit, GzipWriter* gzip);
     asio::awaitable<void> serveFields(const std::string& field, http::ResponseStream& rs);
     Result<bool> taskHasEntries(const std::vector<FieldMatch>& task);
 };
@@ -198,6 +203,13 @@ asio::awaitable<void> LogsService::Impl::serveRead(const http::Request& req,
         query->taskMatches = std::move(task);
     }
 
+    const std::optional<uint64_t> limit = query->limit;
+    LogQuery parallelQuery;
+    const bool parallel = mode == LogMode::Range && req.method != "HEAD" && !parallelBusy &&
+                          options.parallelRange &&
+                          (!limit || *limit > 4 * ParallelRange::kChunkEntries);
+    if (parallel)
+        parallelQuery = *query;
     LogReader reader(options.source, std::move(*query), mode, *format);
     if (auto r = reader.start(resume); !r) {
         co_await rs.send(jsonError(r.error().status ? r.error().status : 503, r.error().message));
@@ -229,6 +241,18 @@ asio::awaitable<void> LogsService::Impl::serveRead(const http::Request& req,
         co_await follow(reader, rs, *format);
         co_return;
     }
+    if (parallel) {
+        const std::string startCursor = reader.currentCursor();
+        if (!startCursor.empty()) {
+            parallelBusy = true;
+            bool ok = co_await writeParallel(rs, std::move(parallelQuery), startCursor, *format,
+                                             limit, gzip.get());
+            parallelBusy = false;
+            if (ok)
+                co_await rs.end();
+            co_return;
+        }
+    }
     std::string batch;
     std::string compressed;
     batch.reserve(kRangeBatchBytes + 64 * 1024);
@@ -256,6 +280,44 @@ asio::awaitable<void> LogsService::Impl::serveRead(const http::Request& req,
             co_return; // agent stopping: an unfinished range is not ended as complete
     }
     co_await rs.end();
+}
+
+asio::awaitable<bool> LogsService::Impl::writeParallel(http::ResponseStream& rs, LogQuery query,
+                                                       std::string startCursor, Format format,
+                                                       std::optional<uint64_t> limit,
+                                                       GzipWriter* gzip) {
+    ParallelRange pr(io, options.source, std::move(query), std::move(startCursor), format);
+    pr.start();
+    uint64_t emitted = 0;
+    std::string compressed;
+    for (;;) {
+        auto part = co_await pr.next();
+        if (!part) {
+            log::error("range read failed: ", pr.error());
+            co_return false; // dropped, never ended as if complete
+        }
+        std::string_view data = part->data;
+        bool last = part->last;
+        if (limit && emitted + part->ends.size() >= *limit) {
+            const size_t take = *limit - emitted;
+            data = take ? data.substr(0, part->ends[take - 1]) : std::string_view{};
+            last = true;
+        }
+        emitted += part->ends.size();
+        if (gzip) {
+            compressed.clear();
+            gzip->write(data, compressed);
+            if (last)
+                gzip->finish(compressed);
+            data = compressed;
+        }
+        if (!data.empty() && !co_await rs.write(data))
+            co_return false;
+        if (last)
+            co_return true;
+        if (rs.closing() && stopped)
+            co_return false;
+    }
 }
 
 asio::awaitable<void> LogsService::Impl::follow(LogReader& reader, http::ResponseStream& rs,
@@ -310,7 +372,7 @@ asio::awaitable<void> LogsService::Impl::follow(LogReader& reader, http::Respons
             continue;
         }
         if (watcher.invalidations() != seenInvalidations)
-            seenInvalidations = watcher.invalidations();  // a suspended reader reopens anyway
+            seenInvalidations = watcher.invalidations(); // a suspended reader reopens anyway
         // Quiet for a while: let go of the journal files until something changes.
         if (!reader.suspended() && options.followRelease.count() > 0 &&
             Clock::now() - lastEntry >= options.followRelease)
@@ -325,9 +387,9 @@ asio::awaitable<void> LogsService::Impl::follow(LogReader& reader, http::Respons
         }
         Clock::duration timeout = untilPing;
         if (!reader.suspended() && options.followRelease.count() > 0)
-            timeout = std::min<Clock::duration>(
-                timeout, options.followRelease - (Clock::now() - lastEntry) +
-                             std::chrono::milliseconds(1));
+            timeout = std::min<Clock::duration>(timeout, options.followRelease -
+                                                             (Clock::now() - lastEntry) +
+                                                             std::chrono::milliseconds(1));
         // Without a working watcher, look again every second.
         if (!watcher.healthy())
             timeout = std::min<Clock::duration>(timeout, std::chrono::seconds(1));

@@ -23,7 +23,8 @@ struct LogsOptions {
     JournalWatcher::Options watch;
     // A follower that sent nothing for this long closes its journal until the next change.
     std::chrono::milliseconds followRelease{5000};
-    std::string agentId; // names downloads
+    std::string agentId;       // names downloads
+    bool parallelRange = true; // large range reads format on two threads
 };
 
 class LogsService {

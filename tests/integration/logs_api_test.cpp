@@ -698,3 +698,30 @@ TEST_F(LogsApi, AnIdleFollowerLetsGoOfTheJournalAndResumesExactly) {
     EXPECT_EQ(eventSeqs(readEvents(started, p1, 3)), iota(10, 13));
     EXPECT_NE(agent.log().find("follower released its journal"), std::string::npos);
 }
+
+TEST_F(LogsApi, LargeRangesReadOnTwoThreadsMatchTheSerialReader) {
+    // More than a few chunks of 1,024 entries, so both workers of the parallel reader take turns.
+    writeSeq("par", 9000);
+    AgentProcess serial({"--journal-namespace", g_ns->name()}, "[logs]\nparallel_range = false\n");
+    auto both = [&](const std::string& q, const std::string& accept) {
+        auto a = httpGet(port(), std::string(kRange) + q, {{"Accept", accept}});
+        auto b = httpGet(serial.port(), std::string(kRange) + q, {{"Accept", accept}});
+        EXPECT_EQ(a.status, 200);
+        EXPECT_TRUE(a.complete && b.complete);
+        EXPECT_EQ(a.body, b.body) << q << " " << accept;
+        return a.body;
+    };
+    EXPECT_EQ(seqs(parseLines(both("?filter=TEST:par", "application/json"))), iota(0, 9000));
+    EXPECT_EQ(seqs(parseLines(both("?filter=TEST:par&limit=5000", "application/json"))),
+              iota(0, 5000));
+    EXPECT_EQ(seqs(parseLines(both("?filter=TEST:par&read_reverse=true", "application/json"))),
+              iota(8999, -1, -1));
+    auto odd = seqs(parseLines(both("?filter=TEST:par&grep=%5B13579%5D%20of", "application/json")));
+    EXPECT_EQ(odd, iota(1, 9000, 2));
+    auto skipped = both("?filter=TEST:par&skip_next=2500", "text/plain");
+    EXPECT_EQ(std::count(skipped.begin(), skipped.end(), '\n'), 6500);
+    both("?filter=TEST:par", "text/event-stream");
+    auto gz = httpGet(port(), std::string(kRange) + "download?filter=TEST:par");
+    EXPECT_EQ(gunzip(gz.body), both("?filter=TEST:par", "text/plain"));
+    expectSameAsJournalctl("filter=TEST:par", "TEST=par");
+}
