@@ -254,10 +254,10 @@ LogReader::Status LogReader::readSteps(std::string& out, size_t targetBytes, siz
     return Status::Full;
 }
 
-std::string LogReader::currentCursor() const {
+std::string LogReader::pendingCursor() const {
     std::string out;
     char* c = nullptr;
-    if (m_journal.get() && (m_started || m_pending) &&
+    if (m_journal.get() && m_pending && !m_done &&
         sd_journal_get_cursor(m_journal.get(), &c) >= 0) {
         out = c;
         std::free(c);

@@ -40,8 +40,8 @@ public:
                      std::vector<uint32_t>* ends, size_t& steps);
     // Moves past `n` journal entries without reading them; returns how many there were.
     uint64_t skipEntries(uint64_t n);
-    // The cursor of the entry the reader sits on, or empty.
-    std::string currentCursor() const;
+    // The cursor of the entry the next read() starts with, or empty when there is none.
+    std::string pendingCursor() const;
     const std::string& error() const { return m_error; }
     uint64_t emitted() const { return m_emitted; }
 

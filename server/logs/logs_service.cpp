@@ -242,7 +242,7 @@ asio::awaitable<void> LogsService::Impl::serveRead(const http::Request& req,
         co_return;
     }
     if (parallel) {
-        const std::string startCursor = reader.currentCursor();
+        const std::string startCursor = reader.pendingCursor();
         if (!startCursor.empty()) {
             parallelBusy = true;
             bool ok = co_await writeParallel(rs, std::move(parallelQuery), startCursor, *format,
@@ -334,55 +334,59 @@ asio::awaitable<void> LogsService::Impl::follow(LogReader& reader, http::Respons
     auto lastWrite = Clock::now();
     auto lastEntry = Clock::now();
     uint64_t emitted = reader.emitted();
+    bool changed = true;
     for (;;) {
         if (rs.closing() || stopped)
             break;
-        // Drain what is there now. (A suspended reader reopens here; it then stays open for a
-        // full release period, so a busy journal does not make it open and close each time.)
-        if (reader.suspended())
-            lastEntry = Clock::now();
-        LogReader::Status status;
-        do {
-            batch.clear();
-            status = reader.read(batch, kStreamBatchBytes);
-            if (status == LogReader::Status::Failed) {
-                log::error("stream read failed: ", reader.error());
-                co_return;
-            }
-            if (!batch.empty()) {
-                if (!co_await rs.write(batch))
-                    co_return;
-                lastWrite = Clock::now();
-            }
-            if (reader.emitted() != emitted) {
-                emitted = reader.emitted();
+        // A suspended reader reopens only when the journal changed (not for a ping), and then
+        // stays open for a full release period, so a busy journal does not make it open and
+        // close each time.
+        if (changed || !reader.suspended()) {
+            if (reader.suspended())
                 lastEntry = Clock::now();
+            LogReader::Status status;
+            do {
+                batch.clear();
+                status = reader.read(batch, kStreamBatchBytes);
+                if (status == LogReader::Status::Failed) {
+                    log::error("stream read failed: ", reader.error());
+                    co_return;
+                }
+                if (!batch.empty()) {
+                    if (!co_await rs.write(batch))
+                        co_return;
+                    lastWrite = Clock::now();
+                }
+                if (reader.emitted() != emitted) {
+                    emitted = reader.emitted();
+                    lastEntry = Clock::now();
+                }
+            } while (status == LogReader::Status::Full && !rs.closing());
+            if (status == LogReader::Status::End)
+                break; // 'until' reached
+            if (watcher.invalidations() != seenInvalidations) {
+                // Files were added or removed. What the old handle could still read has been
+                // sent; continue from the last entry in a fresh view of the journal.
+                seenInvalidations = watcher.invalidations();
+                if (auto r = reader.reopen(); !r) {
+                    log::error("stream could not reopen the journal: ", r.error().message);
+                    co_return;
+                }
+                changed = true;
+                continue;
             }
-        } while (status == LogReader::Status::Full && !rs.closing());
-        if (status == LogReader::Status::End)
-            break; // 'until' reached
-        if (watcher.invalidations() != seenInvalidations && !reader.suspended()) {
-            // Files were added or removed. What the old handle could still read has been sent;
-            // continue from the last entry in a fresh view of the journal.
-            seenInvalidations = watcher.invalidations();
-            if (auto r = reader.reopen(); !r) {
-                log::error("stream could not reopen the journal: ", r.error().message);
-                co_return;
-            }
-            continue;
         }
-        if (watcher.invalidations() != seenInvalidations)
-            seenInvalidations = watcher.invalidations(); // a suspended reader reopens anyway
+        seenInvalidations = watcher.invalidations(); // a suspended reader reopens anyway
         // Quiet for a while: let go of the journal files until something changes.
         if (!reader.suspended() && options.followRelease.count() > 0 &&
             Clock::now() - lastEntry >= options.followRelease)
             reader.suspend();
-        auto silence = Clock::now() - lastWrite;
-        auto untilPing = options.ssePing - silence;
+        auto untilPing = options.ssePing - (Clock::now() - lastWrite);
         if (untilPing <= Clock::duration::zero()) {
             if (format == Format::Sse && !co_await rs.write(": ping\n\n"))
                 co_return;
             lastWrite = Clock::now();
+            changed = false;
             continue;
         }
         Clock::duration timeout = untilPing;
@@ -393,7 +397,7 @@ asio::awaitable<void> LogsService::Impl::follow(LogReader& reader, http::Respons
         // Without a working watcher, look again every second.
         if (!watcher.healthy())
             timeout = std::min<Clock::duration>(timeout, std::chrono::seconds(1));
-        co_await waiter.wait(timeout);
+        changed = co_await waiter.wait(timeout) || !watcher.healthy();
     }
     co_await rs.end();
 }

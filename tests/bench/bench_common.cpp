@@ -1,6 +1,7 @@
 #include "bench_common.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -46,7 +47,9 @@ uint64_t nowNanos() {
     return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
 }
 
-double nowSeconds() { return static_cast<double>(nowNanos()) / 1e9; }
+double nowSeconds() {
+    return static_cast<double>(nowNanos()) / 1e9;
+}
 
 void die(const std::string& message) {
     std::cerr << "error: " << message << std::endl;
@@ -140,7 +143,8 @@ Url parseUrl(std::string_view url) {
         out.host = std::string(authority);
     } else {
         out.host = std::string(authority.substr(0, colon));
-        out.port = static_cast<uint16_t>(std::atoi(std::string(authority.substr(colon + 1)).c_str()));
+        out.port =
+            static_cast<uint16_t>(std::atoi(std::string(authority.substr(colon + 1)).c_str()));
     }
     return out;
 }
@@ -272,9 +276,9 @@ HttpGet::Read HttpGet::readBody(const Sink& sink, double timeoutSeconds) {
             return Read::End;
         case State::Data:
             if (!have.empty()) {
-                size_t n = m_untilClose ? have.size()
-                                        : static_cast<size_t>(std::min<uint64_t>(have.size(),
-                                                                                 m_remaining));
+                size_t n = m_untilClose
+                               ? have.size()
+                               : static_cast<size_t>(std::min<uint64_t>(have.size(), m_remaining));
                 sink(have.substr(0, n));
                 m_begin += n;
                 if (!m_untilClose && (m_remaining -= n) == 0)

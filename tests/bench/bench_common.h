@@ -43,7 +43,7 @@ double percentile(const std::vector<double>& sorted, double p);
 struct Url {
     std::string host;
     uint16_t port = 80;
-    std::string target;  // path and query
+    std::string target; // path and query
 };
 
 // http://HOST:PORT/path?query (IPv4 literal or a name resolvable by getaddrinfo).

@@ -6,8 +6,9 @@
 // The first --warmup seconds are sent and checked but left out of the percentiles: after an idle
 // spell journald announces appends only every 250 ms, so the first entries of a burst measure
 // journald's timer rather than the follower. Their worst latency is reported as warmup_max_ms.
-// Lost (never received), duplicated and out-of-order entries are counted; with --namespace the
-// tool also counts how many of them journald stored, to tell journald's losses from the agent's.
+// Lost (never received; how many runs of consecutive entries, first and last), duplicated and
+// out-of-order entries are counted, and how many of them journald stored, to tell journald's
+// losses from the agent's.
 #include "bench_common.h"
 
 #include <systemd/sd-journal.h>
@@ -50,8 +51,7 @@ public:
     Receiver(HttpGet& stream, size_t total) : m_stream(stream), m_latency(total, kNotReceived) {}
 
     // Reads the stream until every entry arrived, or the writer is done and `grace` has passed.
-    void run(const std::atomic<uint64_t>& sent, const std::atomic<bool>& writerDone,
-             double grace) {
+    void run(const std::atomic<uint64_t>& sent, const std::atomic<bool>& writerDone, double grace) {
         double doneAt = 0;
         const HttpGet::Sink sink = [this](std::string_view data) { consume(data, nowNanos()); };
         for (;;) {
@@ -206,7 +206,8 @@ int run(int argc, char** argv) {
             maxBehindNs = std::max(maxBehindNs, now - due);
         }
         message = "day2 follow bench entry " + std::to_string(seq) + " ";
-        message.append(padding, 0, messageBytes > message.size() ? messageBytes - message.size() : 0);
+        message.append(padding, 0,
+                       messageBytes > message.size() ? messageBytes - message.size() : 0);
         payload.clear();
         appendField(payload, "MESSAGE", message);
         appendField(payload, "SYSLOG_IDENTIFIER", "day2-bench-follow");
@@ -225,8 +226,16 @@ int run(int argc, char** argv) {
     std::vector<double> measured;
     double warmupMax = 0;
     uint64_t lost = 0;
+    uint64_t lostRuns = 0;
+    uint64_t lostFirst = 0;
+    uint64_t lostLast = 0;
     for (uint64_t seq = 0; seq < total; ++seq) {
         if (lat[seq] == kNotReceived) {
+            if (lost == 0)
+                lostFirst = seq;
+            if (seq == 0 || lat[seq - 1] != kNotReceived)
+                ++lostRuns;
+            lostLast = seq;
             ++lost;
             continue;
         }
@@ -241,15 +250,16 @@ int run(int argc, char** argv) {
     const double firstMs = lat[0] == kNotReceived ? -1 : static_cast<double>(lat[0]) / 1e6;
 
     std::printf("rate=%.0f sent=%" PRIu64 " send_rate=%.0f max_behind_ms=%.2f stored=%" PRIu64
-                " received=%" PRIu64 " lost=%" PRIu64 " dup=%" PRIu64 " reordered=%" PRIu64
-                " foreign=%" PRIu64 " measured=%zu p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f"
+                " received=%" PRIu64 " lost=%" PRIu64 " lost_runs=%" PRIu64 " lost_seqs=%" PRIu64
+                "-%" PRIu64 " dup=%" PRIu64 " reordered=%" PRIu64 " foreign=%" PRIu64
+                " measured=%zu p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f"
                 " p999_ms=%.3f max_ms=%.3f first_ms=%.3f warmup_max_ms=%.3f\n",
                 rate, total, static_cast<double>(total) / sendSeconds,
-                static_cast<double>(maxBehindNs) / 1e6, stored, receiver.unique(), lost,
-                receiver.duplicates(), receiver.reordered(), receiver.foreign(), measured.size(),
-                percentile(measured, 50), percentile(measured, 90), percentile(measured, 99),
-                percentile(measured, 99.9), measured.empty() ? 0.0 : measured.back(), firstMs,
-                warmupMax);
+                static_cast<double>(maxBehindNs) / 1e6, stored, receiver.unique(), lost, lostRuns,
+                lostFirst, lostLast, receiver.duplicates(), receiver.reordered(),
+                receiver.foreign(), measured.size(), percentile(measured, 50),
+                percentile(measured, 90), percentile(measured, 99), percentile(measured, 99.9),
+                measured.empty() ? 0.0 : measured.back(), firstMs, warmupMax);
     if (receiver.ended())
         std::fprintf(stderr, "follow: the agent ended the stream early\n");
     return lost == 0 && receiver.duplicates() == 0 && !receiver.ended() ? 0 : 1;
@@ -258,4 +268,6 @@ int run(int argc, char** argv) {
 } // namespace
 } // namespace day2::bench
 
-int main(int argc, char** argv) { return day2::bench::run(argc, argv); }
+int main(int argc, char** argv) {
+    return day2::bench::run(argc, argv);
+}

@@ -15,7 +15,9 @@ namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
 
-void onSignal(int) { g_stop = 1; }
+void onSignal(int) {
+    g_stop = 1;
+}
 
 int run(int argc, char** argv) {
     Args args(argc, argv,
@@ -39,7 +41,8 @@ int run(int argc, char** argv) {
     std::vector<std::unique_ptr<HttpGet>> streams;
     const auto discard = [](std::string_view) {};
     for (uint64_t i = 0; i < count && !g_stop; ++i) {
-        auto s = std::make_unique<HttpGet>(url, std::vector<std::string>{"Accept: text/event-stream"});
+        auto s =
+            std::make_unique<HttpGet>(url, std::vector<std::string>{"Accept: text/event-stream"});
         if (int status = s->readHead(10); status != 200)
             die("stream " + std::to_string(i) + " answered " + std::to_string(status));
         if (s->readBody(discard, 10) != HttpGet::Read::Data)
@@ -73,4 +76,6 @@ int run(int argc, char** argv) {
 } // namespace
 } // namespace day2::bench
 
-int main(int argc, char** argv) { return day2::bench::run(argc, argv); }
+int main(int argc, char** argv) {
+    return day2::bench::run(argc, argv);
+}

@@ -137,4 +137,6 @@ int run(int argc, char** argv) {
 } // namespace
 } // namespace day2::bench
 
-int main(int argc, char** argv) { return day2::bench::run(argc, argv); }
+int main(int argc, char** argv) {
+    return day2::bench::run(argc, argv);
+}

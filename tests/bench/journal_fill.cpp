@@ -10,12 +10,13 @@
 
 #include <systemd/sd-journal.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
-#include <iostream>
 #include <string>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -49,7 +50,7 @@ struct Service {
     Kind kind;
     const char* ident;
     bool task;
-    const char* facility;  // SYSLOG_FACILITY, or nullptr
+    const char* facility; // SYSLOG_FACILITY, or nullptr
 };
 
 constexpr std::array<Service, 8> kServices{{
@@ -80,8 +81,8 @@ struct Task {
 
 std::string uuid(Random& rng) {
     char buf[40];
-    std::snprintf(buf, sizeof buf, "%08" PRIx64 "-%04" PRIx64 "-4%03" PRIx64 "-%04" PRIx64
-                                   "-%012" PRIx64,
+    std::snprintf(buf, sizeof buf,
+                  "%08" PRIx64 "-%04" PRIx64 "-4%03" PRIx64 "-%04" PRIx64 "-%012" PRIx64,
                   rng.next() & 0xFFFFFFFF, rng.next() & 0xFFFF, rng.next() & 0xFFF,
                   (rng.next() & 0x3FFF) | 0x8000, rng.next() & 0xFFFFFFFFFFFF);
     return buf;
@@ -91,7 +92,7 @@ class EntryGenerator {
 public:
     EntryGenerator(uint64_t seed, std::vector<Service> services)
         : m_rng(seed), m_services(std::move(services)) {
-        Random ids(0xDA72);  // the same frameworks in every writer
+        Random ids(0xDA72); // the same frameworks in every writer
         std::vector<std::string> frameworks;
         for (int i = 0; i < 3; ++i)
             frameworks.push_back(uuid(ids) + "-000" + std::to_string(i));
@@ -184,12 +185,14 @@ private:
         }
         if (r < 12) {
             // A stack trace.
-            m_message = "Exception in thread \"worker-" + std::to_string(num(32)) +
-                        "\" java.lang.IllegalStateException: " + kWords[m_rng.below(kWords.size())] +
-                        " " + kWords[m_rng.below(kWords.size())] + " failed";
+            m_message =
+                "Exception in thread \"worker-" + std::to_string(num(32)) +
+                "\" java.lang.IllegalStateException: " + kWords[m_rng.below(kWords.size())] + " " +
+                kWords[m_rng.below(kWords.size())] + " failed";
             const uint64_t lines = 4 + m_rng.below(20);
             for (uint64_t i = 0; i < lines; ++i)
-                m_message += "\n\tat com.example." + std::string(kWords[m_rng.below(kWords.size())]) +
+                m_message += "\n\tat com.example." +
+                             std::string(kWords[m_rng.below(kWords.size())]) +
                              ".Handler.process(Handler.java:" + std::to_string(10 + num(990)) + ")";
             return;
         }
@@ -197,18 +200,21 @@ private:
         char buf[256];
         switch (s.kind) {
         case Kind::Sshd:
-            std::snprintf(buf, sizeof buf, "Accepted publickey for deploy%" PRIu64
-                          " from 10.%" PRIu64 ".%" PRIu64 ".%" PRIu64 " port %" PRIu64 " ssh2",
+            std::snprintf(buf, sizeof buf,
+                          "Accepted publickey for deploy%" PRIu64 " from 10.%" PRIu64 ".%" PRIu64
+                          ".%" PRIu64 " port %" PRIu64 " ssh2",
                           num(20), num(256), num(256), num(256), 1024 + num(60000));
             break;
         case Kind::Nginx:
-            std::snprintf(buf, sizeof buf, "10.0.%" PRIu64 ".%" PRIu64 " - - \"GET /api/v1/items/%"
-                          PRIu64 "?page=%" PRIu64 " HTTP/1.1\" %d %" PRIu64,
+            std::snprintf(buf, sizeof buf,
+                          "10.0.%" PRIu64 ".%" PRIu64 " - - \"GET /api/v1/items/%" PRIu64
+                          "?page=%" PRIu64 " HTTP/1.1\" %d %" PRIu64,
                           num(256), num(256), num(100000), num(50), priority <= 4 ? 502 : 200,
                           num(90000));
             break;
         case Kind::Postgres:
-            std::snprintf(buf, sizeof buf, "LOG:  duration: %" PRIu64 ".%03" PRIu64
+            std::snprintf(buf, sizeof buf,
+                          "LOG:  duration: %" PRIu64 ".%03" PRIu64
                           " ms  statement: SELECT * FROM orders WHERE customer_id = %" PRIu64,
                           num(2000), num(1000), num(10000000));
             break;
@@ -217,21 +223,26 @@ private:
                           num(200), num(900));
             break;
         case Kind::Cron:
-            std::snprintf(buf, sizeof buf, "(root) CMD (/usr/local/bin/backup --incremental %" PRIu64
-                          ")", num(1000));
+            std::snprintf(buf, sizeof buf,
+                          "(root) CMD (/usr/local/bin/backup --incremental %" PRIu64 ")",
+                          num(1000));
             break;
         case Kind::AppApi:
-            std::snprintf(buf, sizeof buf, "level=%s request_id=%s method=GET path=/v1/users/%" PRIu64
-                          " status=%d duration_ms=%" PRIu64, priority <= 4 ? "error" : "info",
-                          hex(16).c_str(), num(1000000), priority <= 4 ? 500 : 200, num(1500));
+            std::snprintf(buf, sizeof buf,
+                          "level=%s request_id=%s method=GET path=/v1/users/%" PRIu64
+                          " status=%d duration_ms=%" PRIu64,
+                          priority <= 4 ? "error" : "info", hex(16).c_str(), num(1000000),
+                          priority <= 4 ? 500 : 200, num(1500));
             break;
         case Kind::AppWorker:
-            std::snprintf(buf, sizeof buf, "processed job %" PRIu64 " queue=emails attempts=%" PRIu64,
+            std::snprintf(buf, sizeof buf,
+                          "processed job %" PRIu64 " queue=emails attempts=%" PRIu64,
                           num(100000000), 1 + num(5));
             break;
         case Kind::SparkExecutor:
-            std::snprintf(buf, sizeof buf, "INFO Executor: Finished task %" PRIu64 ".0 in stage %"
-                          PRIu64 ".0 (TID %" PRIu64 "). %" PRIu64 " bytes result sent to driver",
+            std::snprintf(buf, sizeof buf,
+                          "INFO Executor: Finished task %" PRIu64 ".0 in stage %" PRIu64
+                          ".0 (TID %" PRIu64 "). %" PRIu64 " bytes result sent to driver",
                           num(400), num(60), num(100000), num(10000));
             break;
         }
@@ -366,4 +377,6 @@ int run(int argc, char** argv) {
 } // namespace
 } // namespace day2::bench
 
-int main(int argc, char** argv) { return day2::bench::run(argc, argv); }
+int main(int argc, char** argv) {
+    return day2::bench::run(argc, argv);
+}

@@ -4,6 +4,7 @@
 #include "bench_common.h"
 
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -17,7 +18,9 @@ namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
 
-void onSignal(int) { g_stop = 1; }
+void onSignal(int) {
+    g_stop = 1;
+}
 
 int connectStream(const std::string& path) {
     sockaddr_un a{};
@@ -63,4 +66,6 @@ int run(int argc, char** argv) {
 } // namespace
 } // namespace day2::bench
 
-int main(int argc, char** argv) { return day2::bench::run(argc, argv); }
+int main(int argc, char** argv) {
+    return day2::bench::run(argc, argv);
+}

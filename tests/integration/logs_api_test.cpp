@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <zlib.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -673,10 +674,23 @@ TEST_F(LogsApi, KeepAliveServesSeveralRequestsOnOneConnection) {
     EXPECT_EQ(count, 3u) << got;
 }
 
+// How many of the agent's descriptors are journal files.
+size_t journalFdsOf(pid_t pid) {
+    size_t n = 0;
+    for (const auto& e :
+         std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
+        std::error_code ec;
+        auto target = std::filesystem::read_symlink(e.path(), ec).string();
+        n += !ec && target.find(".journal") != std::string::npos;
+    }
+    return n;
+}
+
 TEST_F(LogsApi, AnIdleFollowerLetsGoOfTheJournalAndResumesExactly) {
     // This agent releases a follower's journal after 1 s without entries.
     AgentProcess agent({"--journal-namespace", g_ns->name(), "--log-level", "debug"},
                        "[logs]\nfollow_release_seconds = 1\nsse_ping_seconds = 1\n");
+    const size_t watcherFds = journalFdsOf(agent.pid());
     StreamingGet started(agent.port(), std::string(kStream) + "?filter=TEST:release",
                          {{"Accept", "text/event-stream"}});
     StreamingGet empty(agent.port(), std::string(kStream) + "?filter=TEST:release2",
@@ -685,8 +699,12 @@ TEST_F(LogsApi, AnIdleFollowerLetsGoOfTheJournalAndResumesExactly) {
     readEvents(empty, p2, 1, std::chrono::milliseconds(200));
     writeSeq("release", 5);
     EXPECT_EQ(eventSeqs(readEvents(started, p1, 5)), iota(0, 5));
-    // Both go quiet, release their journals, then new entries arrive: nothing lost, no repeat.
-    readEvents(started, p1, 1, std::chrono::milliseconds(2500));
+    EXPECT_GT(journalFdsOf(agent.pid()), watcherFds);
+    // Both go quiet and release their journals, and pings do not reopen them; then new entries
+    // arrive: nothing lost, nothing repeated.
+    readEvents(started, p1, 1, std::chrono::milliseconds(3500));
+    EXPECT_GE(p1.comments(), 2);
+    EXPECT_EQ(journalFdsOf(agent.pid()), watcherFds);
     writeSeq("release", 5, 5);
     writeSeq("release2", 3);
     EXPECT_EQ(eventSeqs(readEvents(started, p1, 5)), iota(5, 10));
