@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <zlib.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -594,20 +595,38 @@ TEST_F(LogsApi, ARequestThatNeverFinishesItsHeadersTimesOut) {
 
 TEST_F(LogsApi, TwoThousandConnectionsAtOnce) {
     std::vector<int> fds;
+    const auto start = std::chrono::steady_clock::now();
     for (int i = 0; i < 2000; ++i) {
         int fd = connectLoopback(port());
         ASSERT_GE(fd, 0) << "connection " << i;
         fds.push_back(fd);
     }
-    // Over the limit of 1024, connections are answered 503 with a reason, then closed.
+    const auto opened = std::chrono::steady_clock::now() - start;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    // Over the limit of 1024, connections are answered 503 with a reason, then closed; the
+    // others wait for their request.
     int rejected = 0;
-    for (size_t i = 1500; i < fds.size(); ++i) {
+    int waiting = 0;
+    for (int fd : fds) {
         char buf[2048];
-        ssize_t n = ::recv(fds[i], buf, sizeof buf, 0);
-        if (n > 0 && std::string(buf, static_cast<size_t>(n)).find("HTTP/1.1 503") == 0)
+        ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n > 0 && std::string(buf, static_cast<size_t>(n)).find("HTTP/1.1 503") == 0 &&
+            std::string(buf, static_cast<size_t>(n)).find("maximum of 1024") != std::string::npos)
             ++rejected;
+        else if (n < 0 && errno == EAGAIN)
+            ++waiting;
     }
-    EXPECT_EQ(rejected, 500);
+    // Idle connections are closed after the 2 s read timeout; if opening took that long, some
+    // slots were freed and reused, so only then is the split less exact.
+    if (opened < std::chrono::milliseconds(1500)) {
+        // (A stream of an earlier test may still be winding down and hold a slot or two.)
+        EXPECT_EQ(waiting + rejected, 2000);
+        EXPECT_LE(waiting, 1024);
+        EXPECT_GE(waiting, 1014);
+    } else {
+        EXPECT_GT(rejected, 0);
+        EXPECT_LE(waiting, 1024);
+    }
     for (int fd : fds)
         ::close(fd);
     // The agent frees them and serves again.
