@@ -4,6 +4,7 @@
 
 #include <systemd/sd-journal.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <utility>
 
@@ -15,6 +16,16 @@ std::string JournalSource::describe() const {
     if (!nameSpace.empty())
         return "journal namespace " + nameSpace;
     return "system journal";
+}
+
+std::string cursorOf(sd_journal* j) {
+    std::string out;
+    char* c = nullptr;
+    if (j && sd_journal_get_cursor(j, &c) >= 0) {
+        out = c;
+        std::free(c);
+    }
+    return out;
 }
 
 Result<Journal> Journal::open(const JournalSource& source) {

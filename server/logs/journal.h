@@ -17,6 +17,9 @@ struct JournalSource {
     std::string describe() const;
 };
 
+// The cursor of the entry `j` sits on, or empty when it sits on none.
+std::string cursorOf(sd_journal* j);
+
 class Journal {
 public:
     static Result<Journal> open(const JournalSource& source);

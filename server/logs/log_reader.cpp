@@ -128,13 +128,8 @@ Result<void> LogReader::anchorAtEnd() {
     sd_journal* j = m_journal.get();
     sd_journal_flush_matches(j);
     std::string anchor;
-    if (sd_journal_seek_tail(j) >= 0 && sd_journal_previous(j) > 0) {
-        char* c = nullptr;
-        if (sd_journal_get_cursor(j, &c) >= 0) {
-            anchor = c;
-            std::free(c);
-        }
-    }
+    if (sd_journal_seek_tail(j) >= 0 && sd_journal_previous(j) > 0)
+        anchor = cursorOf(j);
     if (auto r = m_journal.addMatches(m_query); !r)
         return r;
     m_pending = false;
@@ -143,19 +138,7 @@ Result<void> LogReader::anchorAtEnd() {
         sd_journal_seek_head(j); // an empty journal: everything to come is new
         return {};
     }
-    m_anchorCursor = anchor;
-    int r = sd_journal_seek_cursor(j, anchor.c_str());
-    if (r < 0)
-        return Error{std::string("seeking to the end of the journal: ") + std::strerror(-r)};
-    r = sd_journal_next(j);
-    if (r < 0)
-        return Error{std::string("reading the journal: ") + std::strerror(-r)};
-    if (r > 0) {
-        m_started = true;
-        // The anchor itself matched: already "before now". Anything else is new.
-        m_pending = sd_journal_test_cursor(j, anchor.c_str()) <= 0;
-    }
-    return {};
+    return resumeAfter(anchor);
 }
 
 LogReader::Status LogReader::read(std::string& out, size_t targetBytes) {
@@ -255,26 +238,15 @@ LogReader::Status LogReader::readSteps(std::string& out, size_t targetBytes, siz
 }
 
 std::string LogReader::pendingCursor() const {
-    std::string out;
-    char* c = nullptr;
-    if (m_journal.get() && m_pending && !m_done &&
-        sd_journal_get_cursor(m_journal.get(), &c) >= 0) {
-        out = c;
-        std::free(c);
-    }
-    return out;
+    return m_pending && !m_done ? cursorOf(m_journal.get()) : std::string();
 }
 
 void LogReader::suspend() {
     if (!m_journal.get())
         return;
-    if (m_started) {
-        char* c = nullptr;
-        if (sd_journal_get_cursor(m_journal.get(), &c) >= 0) {
-            m_anchorCursor = c;
-            std::free(c);
-        }
-    }
+    if (m_started)
+        if (auto c = cursorOf(m_journal.get()); !c.empty())
+            m_anchorCursor = std::move(c);
     m_journal = Journal();
     m_started = false;
     m_pending = false;
@@ -284,13 +256,9 @@ void LogReader::suspend() {
 
 Result<void> LogReader::reopen() {
     std::string cursor = m_anchorCursor;
-    if (m_started && m_journal.get()) {
-        char* c = nullptr;
-        if (sd_journal_get_cursor(m_journal.get(), &c) >= 0) {
-            cursor = c;
-            std::free(c);
-        }
-    }
+    if (m_started && m_journal.get())
+        if (auto c = cursorOf(m_journal.get()); !c.empty())
+            cursor = std::move(c);
     if (auto r = openJournal(); !r)
         return r;
     sd_journal* j = m_journal.get();
@@ -301,14 +269,21 @@ Result<void> LogReader::reopen() {
         m_pending = false;
         return {};
     }
+    return resumeAfter(cursor);
+}
+
+Result<void> LogReader::resumeAfter(const std::string& cursor) {
+    // Sits on the first entry after `cursor`: if the journal still has the cursor's entry (and
+    // it matches), it is skipped; if not (vacuumed, or it never matched), whatever seek landed
+    // on comes after it and is read next.
+    sd_journal* j = m_journal.get();
     m_anchorCursor = cursor;
     int r = sd_journal_seek_cursor(j, cursor.c_str());
     if (r < 0)
-        return Error{std::string("seeking back to the last entry read: ") + std::strerror(-r)};
+        return Error{std::string("seeking to ") + cursor + ": " + std::strerror(-r)};
     r = sd_journal_next(j);
     if (r < 0)
-        return Error{std::string("reading the journal after reopening it: ") + std::strerror(-r)};
-    // On the last entry sent: skip it. On a later one (the last was vacuumed): send it.
+        return Error{std::string("reading the journal: ") + std::strerror(-r)};
     m_started = r > 0;
     m_pending = r > 0 && sd_journal_test_cursor(j, cursor.c_str()) <= 0;
     return {};

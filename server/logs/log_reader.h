@@ -55,6 +55,7 @@ public:
 private:
     int step();
     Result<void> anchorAtEnd();
+    Result<void> resumeAfter(const std::string& cursor);
     Result<void> openJournal();
 
     JournalSource m_source;

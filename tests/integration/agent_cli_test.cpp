@@ -16,20 +16,8 @@
 using namespace day2::test;
 
 namespace {
-struct Run {
-    int exitCode;
-    std::string output;
-};
-Run runAgent(const std::string& args) {
-    std::string cmd = agentBinary() + " " + args + " 2>&1";
-    FILE* p = ::popen(cmd.c_str(), "r");
-    std::string out;
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
-        out.append(buf, n);
-    int st = ::pclose(p);
-    return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+CommandResult runAgent(const std::string& args) {
+    return runCapture(agentBinary() + " " + args + " 2>&1");
 }
 } // namespace
 

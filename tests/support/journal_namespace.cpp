@@ -43,19 +43,25 @@ int connectStream(const std::string& path) {
 }
 } // namespace
 
-std::string runCommand(const std::string& command) {
+CommandResult runCapture(const std::string& command) {
     FILE* p = ::popen(command.c_str(), "r");
     if (!p)
         throw std::runtime_error("popen failed: " + command);
-    std::string out;
+    CommandResult result;
     char buf[65536];
     size_t n;
     while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
-        out.append(buf, n);
+        result.output.append(buf, n);
     int status = ::pclose(p);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        throw std::runtime_error("command failed (" + std::to_string(status) + "): " + command);
-    return out;
+    result.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return result;
+}
+
+std::string runCommand(const std::string& command) {
+    auto r = runCapture(command);
+    if (r.exitCode != 0)
+        throw std::runtime_error("command failed (" + std::to_string(r.exitCode) + "): " + command);
+    return r.output;
 }
 
 bool JournalNamespace::available(std::string* why) {

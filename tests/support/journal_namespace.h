@@ -43,7 +43,13 @@ private:
     logs::JournalWriter* m_writer = nullptr;
 };
 
-// Runs a shell command and returns its standard output; throws if it exits non-zero.
+struct CommandResult {
+    int exitCode = -1; // -1 when it did not exit normally
+    std::string output;
+};
+// Runs a shell command and returns its exit code and standard output.
+CommandResult runCapture(const std::string& command);
+// The same, throwing if it exits non-zero.
 std::string runCommand(const std::string& command);
 
 } // namespace day2::test
