@@ -602,30 +602,38 @@ TEST_F(LogsApi, TwoThousandConnectionsAtOnce) {
         fds.push_back(fd);
     }
     const auto opened = std::chrono::steady_clock::now() - start;
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
     // Over the limit of 1024, connections are answered 503 with a reason, then closed; the
-    // others wait for their request.
+    // others are accepted and wait for their request. Read until the agent has answered them
+    // all (a slow build takes a while to work through its backlog).
+    std::vector<int> state(fds.size(), 0); // 0 unknown, 1 rejected, 2 accepted then closed
     int rejected = 0;
-    int waiting = 0;
-    for (int fd : fds) {
-        char buf[2048];
-        ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-        if (n > 0 && std::string(buf, static_cast<size_t>(n)).find("HTTP/1.1 503") == 0 &&
-            std::string(buf, static_cast<size_t>(n)).find("maximum of 1024") != std::string::npos)
-            ++rejected;
-        else if (n < 0 && errno == EAGAIN)
-            ++waiting;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (rejected < 2000 - 1024 && std::chrono::steady_clock::now() < deadline) {
+        for (size_t i = 0; i < fds.size(); ++i) {
+            if (state[i])
+                continue;
+            char buf[2048];
+            ssize_t n = ::recv(fds[i], buf, sizeof buf, MSG_DONTWAIT);
+            if (n > 0) {
+                std::string got(buf, static_cast<size_t>(n));
+                EXPECT_EQ(got.find("HTTP/1.1 503"), 0u) << got;
+                EXPECT_NE(got.find("maximum of 1024"), std::string::npos) << got;
+                state[i] = 1;
+                ++rejected;
+            } else if (n == 0) {
+                state[i] = 2;
+            }
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     // Idle connections are closed after the 2 s read timeout; if opening took that long, some
-    // slots were freed and reused, so only then is the split less exact.
+    // slots were freed and reused, so only then is the split less exact. (A stream of an
+    // earlier test may still be winding down and hold a slot or two.)
     if (opened < std::chrono::milliseconds(1500)) {
-        // (A stream of an earlier test may still be winding down and hold a slot or two.)
-        EXPECT_EQ(waiting + rejected, 2000);
-        EXPECT_LE(waiting, 1024);
-        EXPECT_GE(waiting, 1014);
+        EXPECT_GE(rejected, 2000 - 1024 - 10);
+        EXPECT_LE(rejected, 2000 - 1024);
     } else {
         EXPECT_GT(rejected, 0);
-        EXPECT_LE(waiting, 1024);
     }
     for (int fd : fds)
         ::close(fd);
@@ -666,7 +674,12 @@ TEST_F(LogsApi, ASlowStreamClientDoesNotGrowTheAgentsMemory) {
     g_ns->waitForCount(40000, "TEST=slow");
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     const long during = rssAnonKiB(g_agent->pid());
-    EXPECT_LT(during - before, 16 * 1024)
+#if defined(__SANITIZE_ADDRESS__)
+    const long allowed = 1024 * 1024; // ASan's quarantine keeps freed memory resident
+#else
+    const long allowed = 16 * 1024;
+#endif
+    EXPECT_LT(during - before, allowed)
         << "anonymous RSS grew from " << before << " to " << during << " KiB";
     // Nothing was dropped: once the client reads again, every entry arrives in order.
     SseParser p;
