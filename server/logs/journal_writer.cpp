@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -48,30 +49,49 @@ JournalWriter::~JournalWriter() {
         ::close(m_fd);
 }
 
+void JournalWriter::appendField(std::string& out, std::string_view name, std::string_view value) {
+    out += name;
+    if (value.find('\n') == std::string_view::npos) {
+        out += '=';
+        out += value;
+    } else {
+        // Binary-safe form: NAME\n<little-endian 64-bit length><bytes>
+        out += '\n';
+        uint64_t n = value.size();
+        for (int i = 0; i < 8; ++i)
+            out += static_cast<char>((n >> (8 * i)) & 0xFF);
+        out += value;
+    }
+    out += '\n';
+}
+
 std::string JournalWriter::encode(const JournalFields& fields) {
     std::string out;
-    for (const auto& [name, value] : fields) {
-        out += name;
-        if (value.find('\n') == std::string::npos) {
-            out += '=';
-            out += value;
-        } else {
-            // Binary-safe form: NAME\n<little-endian 64-bit length><bytes>
-            out += '\n';
-            uint64_t n = value.size();
-            for (int i = 0; i < 8; ++i)
-                out += static_cast<char>((n >> (8 * i)) & 0xFF);
-            out += value;
-        }
-        out += '\n';
-    }
+    for (const auto& [name, value] : fields)
+        appendField(out, name, value);
     return out;
 }
 
 Result<void> JournalWriter::send(const JournalFields& fields) {
     const std::string payload = encode(fields);
+    return sendEncoded({payload});
+}
+
+Result<void> JournalWriter::sendEncoded(const std::vector<std::string_view>& pieces) {
+    iovec iov[16];
+    if (pieces.size() > 16)
+        return Error{"too many pieces for one journal entry"};
+    size_t total = 0;
+    for (size_t i = 0; i < pieces.size(); ++i) {
+        iov[i].iov_base = const_cast<char*>(pieces[i].data());
+        iov[i].iov_len = pieces[i].size();
+        total += pieces[i].size();
+    }
+    msghdr mh{};
+    mh.msg_iov = iov;
+    mh.msg_iovlen = pieces.size();
     for (;;) {
-        ssize_t n = ::send(m_fd, payload.data(), payload.size(), MSG_NOSIGNAL);
+        ssize_t n = ::sendmsg(m_fd, &mh, MSG_NOSIGNAL);
         if (n >= 0)
             return {};
         if (errno == EINTR)
@@ -84,6 +104,10 @@ Result<void> JournalWriter::send(const JournalFields& fields) {
             return Error{"sending to journald at " + m_path + ": " + std::strerror(errno)};
         break;
     }
+    std::string payload;
+    payload.reserve(total);
+    for (auto p : pieces)
+        payload.append(p);
     // Too large for a datagram: pass a sealed memfd holding the payload.
     int mfd = ::memfd_create("day2-journal", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (mfd < 0)

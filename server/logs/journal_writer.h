@@ -24,6 +24,11 @@ public:
 
     // Field names must be valid journald names; values may hold any bytes.
     Result<void> send(const JournalFields& fields);
+    // Sends one entry whose payload is the concatenation of `pieces` (each already in the
+    // native format), without copying them when they fit in a datagram.
+    Result<void> sendEncoded(const std::vector<std::string_view>& pieces);
+    // Appends one field in the native format (binary-safe when the value has a '\n').
+    static void appendField(std::string& out, std::string_view name, std::string_view value);
 
     // The datagram payload for `fields` (exposed for tests and the fuzzer).
     static std::string encode(const JournalFields& fields);

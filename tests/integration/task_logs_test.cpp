@@ -1,0 +1,146 @@
+// The task supervisor against a real private journald: every line of a task's stdout and
+// stderr arrives exactly once, in order, with the task's fields; long lines as marked parts;
+// backpressure instead of loss.
+#include "journal_namespace.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+using namespace day2::test;
+using nlohmann::json;
+
+namespace {
+
+std::string supervisor() {
+    return DAY2_SUPERVISOR_BINARY;
+}
+
+class TaskLogs : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::string why;
+        if (!JournalNamespace::available(&why))
+            GTEST_SKIP() << why;
+        m_ns = std::make_unique<JournalNamespace>("day2tasks");
+    }
+    // Runs `shell` under the supervisor as container `cid`; returns its exit code.
+    int runTask(const std::string& cid, const std::string& shell) {
+        std::string cmd = supervisor() + " --journal-socket " + m_ns->socketPath() +
+                          " --agent-id agent-1 --framework-id fw-1 --framework-name demo"
+                          " --executor-id ex-1 --application-name app-" +
+                          cid + " --container-id " + cid + " --status-file /tmp/day2-status-" +
+                          cid + " -- /bin/sh -c '" + shell + "'";
+        return runCapture(cmd).exitCode;
+    }
+    std::vector<json> entries(const std::string& cid) {
+        // --all: without it journalctl shows fields over 4 KiB as null.
+        return m_ns->journalctlJson("--all CONTAINER_ID=" + cid);
+    }
+    static std::string bytes(const json& v) {
+        if (v.is_string())
+            return v.get<std::string>();
+        std::string s;
+        for (const auto& b : v)
+            s += static_cast<char>(b.get<int>());
+        return s;
+    }
+    std::unique_ptr<JournalNamespace> m_ns;
+};
+
+} // namespace
+
+TEST_F(TaskLogs, EveryLineOnceInOrderWithTheTasksFields) {
+    ASSERT_EQ(runTask("c200k", "seq 1 200000"), 0);
+    m_ns->waitForCount(200000, "CONTAINER_ID=c200k");
+    auto e = entries("c200k");
+    ASSERT_EQ(e.size(), 200000u);
+    for (size_t i = 0; i < e.size(); ++i)
+        ASSERT_EQ(e[i]["MESSAGE"], std::to_string(i + 1)) << i;
+    const auto& f = e[0];
+    EXPECT_EQ(f["AGENT_ID"], "agent-1");
+    EXPECT_EQ(f["FRAMEWORK_ID"], "fw-1");
+    EXPECT_EQ(f["FRAMEWORK_NAME"], "demo");
+    EXPECT_EQ(f["EXECUTOR_ID"], "ex-1");
+    EXPECT_EQ(f["APPLICATION_NAME"], "app-c200k");
+    EXPECT_EQ(f["SYSLOG_IDENTIFIER"], "app-c200k");
+    EXPECT_EQ(f["STREAM"], "STDOUT");
+    EXPECT_EQ(f["PRIORITY"], "6");
+}
+
+TEST_F(TaskLogs, StdoutAndStderrAreToldApartAndTheExitStatusIsKept) {
+    EXPECT_EQ(runTask("cerr", "echo out; echo err >&2; exit 3"), 3);
+    m_ns->waitForCount(2, "CONTAINER_ID=cerr");
+    auto e = entries("cerr");
+    ASSERT_EQ(e.size(), 2u);
+    std::map<std::string, json> byStream;
+    for (const auto& x : e)
+        byStream[x["STREAM"]] = x;
+    EXPECT_EQ(byStream["STDOUT"]["MESSAGE"], "out");
+    EXPECT_EQ(byStream["STDOUT"]["PRIORITY"], "6");
+    EXPECT_EQ(byStream["STDERR"]["MESSAGE"], "err");
+    EXPECT_EQ(byStream["STDERR"]["PRIORITY"], "3");
+    EXPECT_EQ(runCommand("cat /tmp/day2-status-cerr"), "{\"exit_code\":3}\n");
+}
+
+TEST_F(TaskLogs, AOneMebibyteLineArrivesAsMarkedParts) {
+    ASSERT_EQ(runTask("cbig", "head -c 1048576 /dev/zero | tr \"\\\\0\" a; echo; echo after"), 0);
+    // 1 MiB / 48 KiB = 21 full parts and a 16 KiB last part, then the next line.
+    m_ns->waitForCount(23, "CONTAINER_ID=cbig");
+    auto e = entries("cbig");
+    ASSERT_EQ(e.size(), 23u);
+    std::string joined;
+    for (size_t i = 0; i < 22; ++i) {
+        EXPECT_EQ(e[i]["LINE_PART"], std::to_string(i + 1));
+        EXPECT_EQ(e[i].contains("LINE_BREAK"), i < 21) << i;
+        joined += bytes(e[i]["MESSAGE"]);
+    }
+    EXPECT_EQ(joined.size(), 1048576u);
+    EXPECT_TRUE(joined == std::string(1048576, 'a')); // (not EXPECT_EQ: no 1 MiB diff on failure)
+    EXPECT_EQ(e[22]["MESSAGE"], "after");
+    EXPECT_FALSE(e[22].contains("LINE_PART"));
+}
+
+TEST_F(TaskLogs, FinalLineWithoutNewlineNulAndInvalidUtf8ArriveIntact) {
+    ASSERT_EQ(runTask("craw", "printf \"x\\\\000y\\\\377z\\\\nlast\""), 0);
+    m_ns->waitForCount(2, "CONTAINER_ID=craw");
+    auto e = entries("craw");
+    ASSERT_EQ(e.size(), 2u);
+    EXPECT_EQ(bytes(e[0]["MESSAGE"]), std::string("x\0y\xffz", 5));
+    EXPECT_EQ(bytes(e[1]["MESSAGE"]), "last");
+    EXPECT_EQ(e[1]["LINE_BREAK"], "eof");
+}
+
+TEST_F(TaskLogs, AMissingCommandIsReportedNotHung) {
+    std::string cmd = supervisor() + " --journal-socket " + m_ns->socketPath() +
+                      " --container-id cmiss -- /nonexistent/day2-command";
+    EXPECT_EQ(runCapture(cmd).exitCode, 127);
+    m_ns->waitForCount(1, "CONTAINER_ID=cmiss");
+    auto e = entries("cmiss");
+    ASSERT_EQ(e.size(), 1u);
+    EXPECT_NE(e[0]["MESSAGE"].get<std::string>().find("cannot run '/nonexistent/day2-command'"),
+              std::string::npos);
+    EXPECT_EQ(e[0]["STREAM"], "STDERR");
+}
+
+TEST_F(TaskLogs, ASlowJournaldBlocksTheTaskInsteadOfLosingLines) {
+    // 250,000 lines of ~100 bytes (25 MB) are more than the pipe and both socket buffers hold.
+    pid_t journald = std::stoi(runCommand("pgrep -f 'systemd-journald " + m_ns->name() + "$'"));
+    ASSERT_EQ(::kill(journald, SIGSTOP), 0);
+    std::thread task([&] {
+        runTask("cslow", "yes 0123456789012345678901234567890123456789012345678901234567890123"
+                         "4567890123456789012345678901234 | head -n 250000");
+    });
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    // The task is still running: its writes block while journald does not read.
+    auto running = runCapture("pgrep -f 'head -n 250000'");
+    EXPECT_EQ(running.exitCode, 0) << "the task finished although journald was stopped";
+    ::kill(journald, SIGCONT);
+    task.join();
+    m_ns->waitForCount(250000, "CONTAINER_ID=cslow");
+    EXPECT_EQ(entries("cslow").size(), 250000u);
+}
