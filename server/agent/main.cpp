@@ -168,6 +168,7 @@ int main(int argc, char** argv) {
     std::function<void()> drainCheck = [&] {
         if (server.connectionCount() == 0) {
             graceTimer.cancel();
+            signals.cancel(); // nothing left to wait for
             return;
         }
         drainTimer.expires_after(std::chrono::milliseconds(20));
@@ -176,9 +177,16 @@ int main(int argc, char** argv) {
                 drainCheck();
         });
     };
-    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    std::function<void(const boost::system::error_code&, int)> onSignal;
+    onSignal = [&](const boost::system::error_code& ec, int sig) {
         if (ec)
             return;
+        if (server.stopping()) {
+            log::warning("second signal ", sig, ": stopping now");
+            io.stop();
+            return;
+        }
+        signals.async_wait(onSignal);
         log::info("signal ", sig, ": stopping (waiting up to ", cfg.shutdownGraceSeconds,
                   " s for responses to end)");
         server.stop();
@@ -192,7 +200,8 @@ int main(int argc, char** argv) {
         });
         // Once the last connection is gone, nothing but the grace timer keeps run() going.
         drainCheck();
-    });
+    };
+    signals.async_wait(onSignal);
     io.run();
     log::info("stopped");
     return 0;

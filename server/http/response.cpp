@@ -36,6 +36,8 @@ std::string_view reasonPhrase(unsigned status) {
         return "Internal Server Error";
     case 503:
         return "Service Unavailable";
+    case 505:
+        return "HTTP Version Not Supported";
     default:
         return "Error";
     }

@@ -103,21 +103,23 @@ private:
     }
 
     // A long-lived response: a read on the idle request side tells when the peer goes away.
+    // Bytes the peer sends meanwhile are read and ignored; EOF or an error means it has gone.
     void watchPeer() {
         if (m_watching)
             return;
         m_watching = true;
-        m_socket.async_read_some(asio::buffer(m_peerByte),
+        m_socket.async_read_some(asio::buffer(m_peerBytes),
                                  [weak = weak_from_this()](error_code ec, size_t) {
                                      auto self = weak.lock();
                                      if (!self)
                                          return;
                                      self->m_watching = false;
-                                     // Bytes from the peer during a stream are ignored; EOF or an
-                                     // error means it has gone.
+                                     if (!ec && !self->m_peerGone) {
+                                         self->watchPeer();
+                                         return;
+                                     }
                                      self->m_peerGone = true;
                                      self->m_keepAlive = false;
-                                     (void)ec;
                                      self->fireClosing();
                                  });
     }
@@ -141,7 +143,7 @@ private:
     asio::steady_timer m_deadline;
     Server::Impl& m_server;
     std::function<void()> m_onClosing;
-    char m_peerByte[1] = {};
+    char m_peerBytes[512] = {};
     unsigned m_version = 11;
     bool m_idle = true;
     bool m_timedOut = false;
@@ -151,6 +153,8 @@ private:
     bool m_began = false;
     bool m_finished = false;
     bool m_watching = false;
+    bool m_head = false;     // HEAD: headers only, never a body
+    bool m_streamed = false; // a streamed response was started on this connection
 };
 
 namespace {
@@ -184,17 +188,21 @@ asio::awaitable<void> Connection::send(Response response) {
 
 asio::awaitable<bool> Connection::begin(unsigned status, std::string_view contentType,
                                         Headers headers) {
+    if (m_version < 11) {
+        // Without chunked framing a body ends when the connection closes, so a read that fails
+        // half-way would look complete. Streamed answers need HTTP/1.1.
+        m_keepAlive = false;
+        co_await send(jsonError(505, "this response is streamed with chunked encoding; "
+                                     "send the request as HTTP/1.1"));
+        co_return false;
+    }
     bhttp::response<bhttp::empty_body> res{static_cast<bhttp::status>(status), m_version};
     setCommonHeaders(res, contentType, headers);
-    m_chunked = m_version >= 11;
-    if (m_chunked) {
-        res.chunked(true);
-        res.keep_alive(m_keepAlive);
-    } else {
-        m_keepAlive = false;
-        res.keep_alive(false);
-    }
+    m_chunked = true;
+    res.chunked(true);
+    res.keep_alive(m_keepAlive);
     m_began = true;
+    m_streamed = true;
     bhttp::response_serializer<bhttp::empty_body> sr{res};
     error_code ec;
     arm(m_server.options.writeTimeout);
@@ -211,7 +219,7 @@ asio::awaitable<bool> Connection::begin(unsigned status, std::string_view conten
 asio::awaitable<bool> Connection::write(std::string_view data) {
     if (m_peerGone)
         co_return false;
-    if (data.empty())
+    if (data.empty() || m_head)
         co_return true;
     if (m_chunked)
         co_return co_await writeBuffers(bhttp::make_chunk(asio::buffer(data.data(), data.size())));
@@ -219,10 +227,13 @@ asio::awaitable<bool> Connection::write(std::string_view data) {
 }
 
 asio::awaitable<void> Connection::end() {
-    if (m_chunked && !m_peerGone)
+    if (m_head) {
+        // Headers only: nothing to end, the connection stays usable.
+    } else if (m_chunked && !m_peerGone) {
         co_await writeBuffers(bhttp::make_chunk_last());
-    else
+    } else {
         m_keepAlive = false;
+    }
     m_finished = true;
 }
 
@@ -291,6 +302,7 @@ asio::awaitable<void> Connection::run() {
         req.remoteAddress = remote;
         m_version = msg.version();
         m_keepAlive = msg.keep_alive() && !m_server.stopping;
+        m_head = msg.method() == bhttp::verb::head;
 
         bool failed = false;
         try {
@@ -317,7 +329,8 @@ asio::awaitable<void> Connection::run() {
     m_server.connections.erase(self);
 }
 
-asio::awaitable<void> Server::Impl::reject(tcp::socket socket) {
+asio::awaitable<void> Server::Impl::reject(tcp::socket plain) {
+    auto socket = std::make_shared<tcp::socket>(std::move(plain));
     auto r = jsonError(503, "the agent is serving its maximum of " +
                                 std::to_string(options.maxConnections) +
                                 " connections; try again shortly");
@@ -328,17 +341,18 @@ asio::awaitable<void> Server::Impl::reject(tcp::socket socket) {
     res.prepare_payload();
     asio::steady_timer timer(io);
     timer.expires_after(std::chrono::seconds(2));
-    timer.async_wait([&socket](error_code ec) {
+    timer.async_wait([socket](error_code ec) {
         if (!ec) {
             error_code ignored;
-            socket.cancel(ignored);
+            socket->cancel(ignored);
         }
     });
     error_code ec;
-    co_await bhttp::async_write(socket, res, asio::redirect_error(asio::use_awaitable, ec));
+    co_await bhttp::async_write(*socket, res, asio::redirect_error(asio::use_awaitable, ec));
     timer.cancel();
-    socket.shutdown(tcp::socket::shutdown_both, ec);
-    socket.close(ec);
+    // Half-close, so the 503 is not lost to a reset if the client's request is still unread.
+    socket->shutdown(tcp::socket::shutdown_send, ec);
+    socket->close(ec);
 }
 
 asio::awaitable<void> Server::Impl::acceptLoop() {
@@ -412,6 +426,10 @@ void Server::stop() {
 
 size_t Server::connectionCount() const {
     return m_impl->connections.size();
+}
+
+bool Server::stopping() const {
+    return m_impl->stopping;
 }
 
 } // namespace day2::http

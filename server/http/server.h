@@ -38,6 +38,7 @@ public:
     // Stops accepting, closes idle connections and tells running responses to finish.
     void stop();
     size_t connectionCount() const;
+    bool stopping() const;
 
     struct Impl; // public so that server.cpp's connections can name it
 

@@ -27,7 +27,9 @@ int readEntry(sd_journal* j, EntryData& e, bool withCursor) {
     size_t len;
     int r;
     sd_journal_restart_data(j);
-    while ((r = sd_journal_enumerate_data(j, &data, &len)) > 0) {
+    // _available_: a field that cannot be read (corrupt, unknown compression) is left out
+    // instead of failing the whole entry.
+    while ((r = sd_journal_enumerate_available_data(j, &data, &len)) > 0) {
         const char* p = static_cast<const char*>(data);
         const void* eq = std::memchr(p, '=', len);
         if (!eq)

@@ -121,18 +121,20 @@ asio::awaitable<void> JournalWatcher::pollLoop() {
 }
 
 JournalWatcher::Waiter::Waiter(JournalWatcher& watcher)
-    : m_watcher(watcher), m_timer(watcher.m_io) {
-    m_watcher.m_waiters.push_back(this);
-    m_watcher.kickPoll();
+    : m_watcher(&watcher), m_timer(watcher.m_io) {
+    m_watcher->m_waiters.push_back(this);
+    m_watcher->kickPoll();
 }
 
 JournalWatcher::Waiter::~Waiter() {
-    auto& v = m_watcher.m_waiters;
+    if (!m_watcher)
+        return;
+    auto& v = m_watcher->m_waiters;
     v.erase(std::remove(v.begin(), v.end(), this), v.end());
 }
 
 asio::awaitable<bool> JournalWatcher::Waiter::wait(Clock::duration timeout) {
-    if (std::exchange(m_woken, false) || m_watcher.m_stopped)
+    if (std::exchange(m_woken, false) || !m_watcher || m_watcher->m_stopped)
         co_return true;
     m_timer.expires_after(timeout);
     error_code ec;

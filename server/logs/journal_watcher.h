@@ -55,7 +55,7 @@ public:
 
     private:
         friend class JournalWatcher;
-        JournalWatcher& m_watcher;
+        JournalWatcher* m_watcher; // null once the watcher is gone (agent shutting down)
         boost::asio::steady_timer m_timer;
         bool m_woken = false;
     };

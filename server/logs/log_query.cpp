@@ -4,6 +4,7 @@
 #include "day2/wire/wire.h"
 #include "logs/grep.h"
 
+#include <limits>
 #include <set>
 
 namespace day2::logs {
@@ -105,8 +106,9 @@ Result<LogQuery> parseLogQuery(const http::QueryParams& params, LogMode mode) {
             auto v = parseCount(key, value, 0);
             if (!v)
                 return v.error();
-            if (*v > (uint64_t{1} << 40))
-                return Error{"parameter '" + key + "' is too large"};
+            if (*v > static_cast<uint64_t>(std::numeric_limits<int>::max()))
+                return Error{"parameter '" + key + "' is larger than " +
+                             std::to_string(std::numeric_limits<int>::max())};
             (key == w::kParamSkipPrev ? q.skipPrev : q.skipNext) = *v;
         } else if (key == w::kParamCursor) {
             if (!isWellFormedCursor(value))

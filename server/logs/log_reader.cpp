@@ -101,16 +101,22 @@ Result<void> LogReader::start(const std::string& resumeAfter) {
         m_pending = m_started = r > 0;
     }
 
-    if (m_query.skipNext > 0 && m_pending) {
+    // A resumed stream continues exactly after Last-Event-ID: the query's skips applied when it
+    // first started.
+    const bool resuming = !resumeAfter.empty();
+    if (m_query.skipNext > 0 && m_pending && !resuming) {
         r = sd_journal_next_skip(j, m_query.skipNext);
         if (r < 0)
             return fail("skipping forward", r);
         m_skippedNext = static_cast<uint64_t>(r);
-        // Fewer than asked: the journal ended inside the skipped range.
-        if (static_cast<uint64_t>(r) < m_query.skipNext)
+        // Fewer than asked: the journal ended inside the skipped range, and the entry it
+        // stopped on (the last one) is skipped too.
+        if (static_cast<uint64_t>(r) < m_query.skipNext) {
             m_pending = false;
+            ++m_skippedNext;
+        }
     }
-    if (m_query.skipPrev > 0 && !fromTail && m_pending) {
+    if (m_query.skipPrev > 0 && !fromTail && m_pending && !resuming) {
         r = sd_journal_previous_skip(j, m_query.skipPrev);
         if (r < 0)
             return fail("skipping back", r);

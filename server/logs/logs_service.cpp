@@ -8,6 +8,8 @@
 #include "logs/log_reader.h"
 #include "logs/parallel_range.h"
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <systemd/sd-journal.h>
 
 #include <cstring>
@@ -25,6 +27,9 @@ namespace {
 constexpr size_t kRangeBatchBytes = 256 * 1024;
 constexpr size_t kStreamBatchBytes = 64 * 1024;
 constexpr size_t kFieldsMaxValues = 100000;
+// Journal entries one turn of the io thread may look at: a grep that rarely matches must not
+// keep every other connection waiting while it walks the journal.
+constexpr size_t kStepsPerTurn = 8192;
 constexpr size_t kFieldsMaxBytes = 64 * 1024 * 1024;
 
 // Picks the response format from Accept; nullopt when nothing acceptable is offered.
@@ -258,7 +263,8 @@ asio::awaitable<void> LogsService::Impl::serveRead(const http::Request& req,
     batch.reserve(kRangeBatchBytes + 64 * 1024);
     for (;;) {
         batch.clear();
-        auto status = reader.read(batch, kRangeBatchBytes);
+        size_t steps = 0;
+        auto status = reader.readSteps(batch, kRangeBatchBytes, kStepsPerTurn, nullptr, steps);
         if (status == LogReader::Status::Failed) {
             // Never end a broken body as if it were complete: drop the connection instead.
             log::error("range read failed: ", reader.error());
@@ -276,6 +282,11 @@ asio::awaitable<void> LogsService::Impl::serveRead(const http::Request& req,
             co_return;
         if (status != LogReader::Status::Full)
             break;
+        if (out.empty()) {
+            co_await asio::post(io, asio::use_awaitable); // let others run
+            if (rs.closing())
+                co_return;
+        }
         if (rs.closing() && stopped)
             co_return; // agent stopping: an unfinished range is not ended as complete
     }
@@ -347,7 +358,8 @@ asio::awaitable<void> LogsService::Impl::follow(LogReader& reader, http::Respons
             LogReader::Status status;
             do {
                 batch.clear();
-                status = reader.read(batch, kStreamBatchBytes);
+                size_t steps = 0;
+                status = reader.readSteps(batch, kStreamBatchBytes, kStepsPerTurn, nullptr, steps);
                 if (status == LogReader::Status::Failed) {
                     log::error("stream read failed: ", reader.error());
                     co_return;
@@ -356,6 +368,8 @@ asio::awaitable<void> LogsService::Impl::follow(LogReader& reader, http::Respons
                     if (!co_await rs.write(batch))
                         co_return;
                     lastWrite = Clock::now();
+                } else if (status == LogReader::Status::Full) {
+                    co_await asio::post(io, asio::use_awaitable); // let others run
                 }
                 if (reader.emitted() != emitted) {
                     emitted = reader.emitted();

@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace day2::logs {
@@ -30,6 +31,7 @@ struct ParallelRange::State : std::enable_shared_from_this<ParallelRange::State>
     size_t bufferedBytes = 0;
     uint64_t nextChunk = 0; // what the writer waits for
     uint64_t nextPart = 0;
+    std::optional<uint64_t> endChunk; // a worker saw the journal end inside this chunk
     bool stop = false;
     std::string error;
 
@@ -74,6 +76,17 @@ struct ParallelRange::State : std::enable_shared_from_this<ParallelRange::State>
         return true;
     }
 
+    // A worker's skip ran out of entries inside `chunk` (the other worker's): the read ends
+    // with that chunk, even if the other worker, seeing entries appended since, filled it.
+    void endsIn(uint64_t chunk) {
+        {
+            std::lock_guard lock(mutex);
+            if (!endChunk || chunk < *endChunk)
+                endChunk = chunk;
+        }
+        notifyWriter();
+    }
+
     void work(unsigned w) {
         LogQuery q = query;
         q.limit.reset();
@@ -89,7 +102,7 @@ struct ParallelRange::State : std::enable_shared_from_this<ParallelRange::State>
         if (auto r = reader.start(); !r)
             return fail(r.error().message);
         if (w == 1 && reader.skipEntries(kChunkEntries) < kChunkEntries)
-            return; // the journal ends inside chunk 0: worker 0 says so
+            return endsIn(0);
         for (uint64_t chunk = w;; chunk += 2) {
             size_t steps = 0;
             uint64_t part = 0;
@@ -111,7 +124,7 @@ struct ParallelRange::State : std::enable_shared_from_this<ParallelRange::State>
             if (status == LogReader::Status::End)
                 return;
             if (reader.skipEntries(kChunkEntries) < kChunkEntries)
-                return; // the journal ends inside the other worker's chunk
+                return endsIn(chunk + 1);
         }
     }
 };
@@ -148,6 +161,11 @@ asio::awaitable<std::optional<ParallelRange::Part>> ParallelRange::next() {
             std::unique_lock lock(s.mutex);
             if (!s.error.empty())
                 co_return std::nullopt;
+            if (s.endChunk && s.nextChunk > *s.endChunk) {
+                Part end;
+                end.last = true;
+                co_return end;
+            }
             auto it = s.ready.find({s.nextChunk, s.nextPart});
             if (it != s.ready.end()) {
                 Part p = std::move(it->second);
