@@ -179,7 +179,14 @@ asio::awaitable<void> Connection::send(Response response) {
     m_began = true;
     error_code ec;
     arm(m_server.options.writeTimeout);
-    co_await bhttp::async_write(m_socket, res, asio::redirect_error(asio::use_awaitable, ec));
+    if (m_head) {
+        // The same headers (Content-Length included), no body.
+        bhttp::response_serializer<bhttp::string_body> sr{res};
+        co_await bhttp::async_write_header(m_socket, sr,
+                                           asio::redirect_error(asio::use_awaitable, ec));
+    } else {
+        co_await bhttp::async_write(m_socket, res, asio::redirect_error(asio::use_awaitable, ec));
+    }
     disarm();
     if (ec)
         m_keepAlive = false;

@@ -23,6 +23,9 @@ JournalWatcher::JournalWatcher(asio::io_context& io, JournalSource source, Optio
 
 JournalWatcher::~JournalWatcher() {
     stop();
+    // Followers suspended at shutdown are destroyed with the io_context, after this.
+    for (Waiter* w : m_waiters)
+        w->m_watcher = nullptr;
 }
 
 Result<void> JournalWatcher::start() {

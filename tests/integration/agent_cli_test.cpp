@@ -93,3 +93,24 @@ TEST(AgentCli, SigtermEndsOpenStreamsAndExitsCleanly) {
         stream.readSome(std::chrono::milliseconds(100));
     EXPECT_TRUE(stream.ended());
 }
+
+TEST(AgentCli, SigtermWithAStalledStreamClientStillExitsCleanly) {
+    std::string why;
+    if (!JournalNamespace::available(&why))
+        GTEST_SKIP() << why;
+    JournalNamespace ns("day2cli");
+    AgentProcess agent({"--journal-namespace", ns.name()}, "[http]\nshutdown_grace_seconds = 1\n");
+    // A follower that reads nothing while ~20 MB are written: the agent's write blocks.
+    StreamingGet stream(agent.port(), "/system/v1/logs/v1/stream/?filter=TEST:stall",
+                        {{"Accept", "text/event-stream"}});
+    ASSERT_EQ(stream.status(), 200);
+    const std::string pad(1000, 'p');
+    for (int i = 0; i < 20000; ++i)
+        ns.write({{"MESSAGE", pad}, {"TEST", "stall"}});
+    ns.waitForCount(20000, "TEST=stall");
+    // Past the grace period the agent stops anyway, without crashing on the stuck stream.
+    auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(agent.stop(), 0) << agent.log();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+    EXPECT_NE(agent.log().find("stopping now"), std::string::npos) << agent.log();
+}

@@ -225,6 +225,53 @@ std::vector<int> eventSeqs(const std::vector<SseEvent>& events) {
     return out;
 }
 
+// Sends raw bytes on a fresh connection and reads until the agent closes it.
+std::string rawExchange(const std::string& request) {
+    int fd = connectLoopback(port());
+    EXPECT_GE(fd, 0);
+    EXPECT_EQ(::write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
+    std::string got;
+    char buf[65536];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0)
+        got.append(buf, static_cast<size_t>(n));
+    ::close(fd);
+    return got;
+}
+
+// Splits a byte stream of HTTP/1.1 responses, framed by Content-Length or chunked encoding
+// (none for a HEAD: `head[i]` says which ones were), into their status lines; empty on any
+// framing error or leftover bytes.
+std::vector<std::string> splitResponses(const std::string& raw, const std::vector<bool>& head) {
+    std::vector<std::string> out;
+    size_t pos = 0;
+    for (size_t i = 0; pos < raw.size(); ++i) {
+        size_t end = raw.find("\r\n\r\n", pos);
+        if (end == std::string::npos || i >= head.size())
+            return {};
+        std::string headers = raw.substr(pos, end - pos);
+        out.push_back(headers.substr(0, headers.find("\r\n")));
+        pos = end + 4;
+        if (head[i])
+            continue;
+        auto cl = headers.find("Content-Length: ");
+        if (cl != std::string::npos) {
+            pos += std::stoul(headers.substr(cl + 16));
+        } else if (headers.find("Transfer-Encoding: chunked") != std::string::npos) {
+            for (;;) {
+                size_t e = raw.find("\r\n", pos);
+                if (e == std::string::npos)
+                    return {};
+                size_t size = std::stoul(raw.substr(pos, e - pos), nullptr, 16);
+                pos = e + 2 + size + 2;
+                if (size == 0)
+                    break;
+            }
+        }
+    }
+    return pos == raw.size() ? out : std::vector<std::string>{};
+}
+
 std::string detailOf(const HttpResponse& r) {
     try {
         auto j = json::parse(r.body);
@@ -577,17 +624,8 @@ TEST_F(LogsApi, BadInputGetsAClearErrorAndChangesNothing) {
 }
 
 TEST_F(LogsApi, ARequestThatNeverFinishesItsHeadersTimesOut) {
-    int fd = connectLoopback(port());
-    ASSERT_GE(fd, 0);
-    std::string partial = "GET /system/v1/health HTTP/1.1\r\nHost: x\r\n";
-    ASSERT_EQ(::write(fd, partial.data(), partial.size()), static_cast<ssize_t>(partial.size()));
     auto start = std::chrono::steady_clock::now();
-    std::string got;
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(fd, buf, sizeof buf)) > 0)
-        got.append(buf, static_cast<size_t>(n));
-    ::close(fd);
+    auto got = rawExchange("GET /system/v1/health HTTP/1.1\r\nHost: x\r\n");
     auto waited = std::chrono::steady_clock::now() - start;
     EXPECT_NE(got.find("HTTP/1.1 408"), std::string::npos) << got;
     EXPECT_NE(got.find("not complete after 2 s"), std::string::npos) << got;
@@ -689,44 +727,20 @@ TEST_F(LogsApi, ASlowStreamClientDoesNotGrowTheAgentsMemory) {
 }
 
 TEST_F(LogsApi, KeepAliveServesSeveralRequestsOnOneConnection) {
-    int fd = connectLoopback(port());
-    ASSERT_GE(fd, 0);
     // HEAD answers carry headers only, so the next response on the connection is not shifted.
-    std::string req = "GET /system/v1/health HTTP/1.1\r\nHost: x\r\n\r\n"
-                      "HEAD /system/v1/logs/v1/range/?limit=1 HTTP/1.1\r\nHost: x\r\n\r\n"
-                      "HEAD /system/v1/health HTTP/1.1\r\nHost: x\r\n\r\n"
-                      "GET /system/v1/logs/v1/range/?limit=1 HTTP/1.1\r\nHost: x\r\n\r\n"
-                      "GET /system/v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    ASSERT_EQ(::write(fd, req.data(), req.size()), static_cast<ssize_t>(req.size()));
-    std::string got;
-    char buf[65536];
-    ssize_t n;
-    while ((n = ::read(fd, buf, sizeof buf)) > 0)
-        got.append(buf, static_cast<size_t>(n));
-    ::close(fd);
-    size_t count = 0;
-    for (size_t pos = 0; (pos = got.find("HTTP/1.1 200 OK", pos)) != std::string::npos; ++pos)
-        ++count;
-    EXPECT_EQ(count, 5u) << got;
-    // Every response starts where the previous one ended: "HTTP/1.1" follows a blank line or
-    // a body that ends as framed, never stray chunk bytes.
-    EXPECT_EQ(got.find("0\r\n\r\nHTTP/1.1 200 OK\r\nServer: day2-agent\r\nContent-Type: "
-                       "application/json\r\nContent-Length"),
-              std::string::npos)
+    auto got = rawExchange("GET /system/v1/health HTTP/1.1\r\nHost: x\r\n\r\n"
+                           "HEAD /system/v1/logs/v1/range/?limit=1 HTTP/1.1\r\nHost: x\r\n\r\n"
+                           "HEAD /system/v1/health HTTP/1.1\r\nHost: x\r\n\r\n"
+                           "GET /system/v1/logs/v1/range/?limit=1 HTTP/1.1\r\nHost: x\r\n\r\n"
+                           "GET /system/v1/health HTTP/1.1\r\nHost: x\r\n"
+                           "Connection: close\r\n\r\n");
+    EXPECT_EQ(splitResponses(got, {false, true, true, false, false}),
+              std::vector<std::string>(5, "HTTP/1.1 200 OK"))
         << got;
 }
 
 TEST_F(LogsApi, StreamedAnswersNeedHttp11) {
-    int fd = connectLoopback(port());
-    ASSERT_GE(fd, 0);
-    std::string req = "GET /system/v1/logs/v1/range/ HTTP/1.0\r\n\r\n";
-    ASSERT_EQ(::write(fd, req.data(), req.size()), static_cast<ssize_t>(req.size()));
-    std::string got;
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(fd, buf, sizeof buf)) > 0)
-        got.append(buf, static_cast<size_t>(n));
-    ::close(fd);
+    auto got = rawExchange("GET /system/v1/logs/v1/range/ HTTP/1.0\r\n\r\n");
     EXPECT_EQ(got.find("HTTP/1.0 505"), 0u) << got;
     EXPECT_NE(got.find("send the request as HTTP/1.1"), std::string::npos) << got;
 }
