@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <csignal>
+#include <cstdio>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -28,8 +29,13 @@ protected:
             GTEST_SKIP() << why;
         m_ns = std::make_unique<JournalNamespace>("day2tasks");
     }
+    void TearDown() override {
+        for (const auto& cid : m_cids)
+            std::remove(("/tmp/day2-status-" + cid).c_str());
+    }
     // Runs `shell` under the supervisor as container `cid`; returns its exit code.
     int runTask(const std::string& cid, const std::string& shell) {
+        m_cids.push_back(cid);
         std::string cmd = supervisor() + " --journal-socket " + m_ns->socketPath() +
                           " --agent-id agent-1 --framework-id fw-1 --framework-name demo"
                           " --executor-id ex-1 --application-name app-" +
@@ -50,6 +56,7 @@ protected:
         return s;
     }
     std::unique_ptr<JournalNamespace> m_ns;
+    std::vector<std::string> m_cids;
 };
 
 } // namespace
