@@ -72,7 +72,7 @@ TEST(LineSplitter, LongLinesBecomeNumberedParts) {
 }
 
 TEST(LineSplitter, BytesPassThroughUntouched) {
-    const std::string raw("nul\0byte \xff\xfe\r", 14);
+    const std::string raw("nul\0byte \xff\xfe\r", 12);
     auto got = split({raw + "\n"}, 100);
     ASSERT_EQ(got.size(), 1u);
     EXPECT_EQ(got[0].text, raw);
