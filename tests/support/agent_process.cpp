@@ -10,6 +10,7 @@
 #include <fstream>
 #include <poll.h>
 #include <stdexcept>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -40,6 +41,11 @@ AgentProcess::AgentProcess(std::vector<std::string> args, const std::string& con
         throw std::runtime_error("pipe failed");
     m_pid = ::fork();
     if (m_pid == 0) {
+        // The agent goes when the test goes, however the test ends; its stdout must not keep
+        // CTest's output pipe open either.
+        ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+        int devnull = ::open("/dev/null", O_WRONLY);
+        ::dup2(devnull, 1);
         ::dup2(pipeFds[1], 2);
         std::vector<char*> cargv;
         for (auto& a : argv)

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -85,6 +86,7 @@ JournalNamespace::JournalNamespace(const std::string& prefix) {
     std::ofstream(m_confPath) << "[Journal]\nRateLimitBurst=0\nStorage=persistent\n";
     m_pid = ::fork();
     if (m_pid == 0) {
+        ::prctl(PR_SET_PDEATHSIG, SIGTERM); // no orphaned journald if the test dies
         int devnull = ::open("/dev/null", O_RDWR);
         ::dup2(devnull, 0);
         ::dup2(devnull, 1);
