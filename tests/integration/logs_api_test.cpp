@@ -749,12 +749,24 @@ TEST_F(LogsApi, ARangeEndsWhileTheJournalKeepsGrowing) {
     // An unlimited range on two threads while entries keep arriving ends, and what it sends is
     // a gap-free prefix of the journal in order.
     writeSeq("grow", 1500);
-    std::atomic<bool> stop{false};
-    std::thread writer([&] {
-        for (int i = 1500; !stop; ++i)
+    // The writer adds ~5,000 entries/s (a busy node), slower than any build of the agent reads.
+    struct Writer {
+        std::atomic<bool> stop{false};
+        std::thread thread;
+        ~Writer() {
+            stop = true;
+            if (thread.joinable())
+                thread.join();
+        }
+    } writer;
+    writer.thread = std::thread([&writer] {
+        for (int i = 1500; !writer.stop; ++i) {
             g_ns->write({{"MESSAGE", "grow " + std::to_string(i)},
                          {"TEST", "grow"},
                          {"SEQ", std::to_string(i)}});
+            if (i % 50 == 0)
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
     });
     for (int round = 0; round < 5; ++round) {
         auto r = httpGet(port(), std::string(kRange) + "?filter=TEST:grow",
@@ -764,8 +776,6 @@ TEST_F(LogsApi, ARangeEndsWhileTheJournalKeepsGrowing) {
         ASSERT_GE(got.size(), 1500u);
         EXPECT_EQ(got, iota(0, static_cast<int>(got.size())));
     }
-    stop = true;
-    writer.join();
 }
 
 // How many of the agent's descriptors are journal files.
