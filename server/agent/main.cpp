@@ -1,6 +1,7 @@
 // day2-agent: serves this node's logs (and, as day2 grows, metrics, tasks and exec) over HTTP.
 #include "agent/agent_identity.h"
 #include "agent/router.h"
+#include "base/command_line.h"
 #include "base/log.h"
 #include "base/text.h"
 #include "config/agent_config.h"
@@ -26,8 +27,6 @@
 namespace {
 
 using namespace day2;
-
-constexpr int kExitUsage = 2;
 
 void raiseFileLimit() {
     rlimit rl{};
@@ -70,14 +69,8 @@ int main(int argc, char** argv) {
                    "read journal files from this directory instead of a namespace");
     app.add_option("--log-level", logLevel, "debug, info, warning or error (default info)");
     app.add_flag("-V,--version", showVersion, "print the version and exit");
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-        app.exit(e);
-        return kExitUsage;
-    }
+    if (auto exitCode = parseCommandLine(app, argc, argv))
+        return *exitCode;
     if (showVersion) {
         std::cout << "day2-agent " << DAY2_VERSION << "\n";
         return 0;

@@ -5,6 +5,7 @@
 //   day2-task-supervisor --journal-socket /run/systemd/journal/socket --container-id C \
 //       [--framework-id F --framework-name N --executor-id E --application-name A
 //        --agent-id ID --status-file FILE] -- COMMAND [ARGS...]
+#include "base/command_line.h"
 #include "base/log.h"
 #include "tasks/task_log_forwarder.h"
 
@@ -54,14 +55,8 @@ int main(int argc, char** argv) {
     app.add_option("--application-name", id.applicationName, "APPLICATION_NAME field");
     app.add_option("--status-file", statusFile, "where to write the exit status as JSON");
     app.add_option("command", command, "the task's command and arguments (after --)")->required();
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-        app.exit(e);
-        return 2;
-    }
+    if (auto exitCode = parseCommandLine(app, argc, argv))
+        return *exitCode;
 
     int out[2], err[2];
     if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
