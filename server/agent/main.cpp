@@ -7,6 +7,8 @@
 #include "config/agent_config.h"
 #include "http/server.h"
 #include "logs/logs_service.h"
+#include "tasks/task_runtime.h"
+#include "tasks/tasks_service.h"
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
@@ -17,6 +19,7 @@
 #include <ctime>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -34,6 +37,22 @@ void raiseFileLimit() {
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
+}
+
+// day2-task-supervisor: configured, else next to this binary, else in ../libexec/day2/.
+std::string findSupervisor(const std::string& configured) {
+    if (!configured.empty())
+        return configured;
+    std::error_code ec;
+    auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (ec)
+        return "/usr/libexec/day2/day2-task-supervisor";
+    const auto dir = exe.parent_path();
+    for (auto candidate : {dir / "day2-task-supervisor",
+                           dir.parent_path() / "libexec" / "day2" / "day2-task-supervisor"})
+        if (::access(candidate.c_str(), X_OK) == 0)
+            return candidate.string();
+    return (dir.parent_path() / "libexec" / "day2" / "day2-task-supervisor").string();
 }
 
 std::string hostName() {
@@ -130,6 +149,41 @@ int main(int argc, char** argv) {
     logsOptions.followRelease = std::chrono::seconds(cfg.followReleaseSeconds);
     logsOptions.agentId = *agentId;
     logsOptions.parallelRange = cfg.parallelRange;
+
+    std::unique_ptr<tasks::TaskRuntime> runtime;
+    std::unique_ptr<tasks::TasksService> tasksService;
+    std::string tasksState = "disabled";
+    if (cfg.tasksEnabled) {
+        tasks::RuntimeOptions ro;
+        ro.stateDir = cfg.stateDir + "/tasks";
+        ro.supervisorPath = findSupervisor(cfg.taskSupervisor);
+        ro.journalSocket = cfg.effectiveJournalSocket();
+        ro.agentId = *agentId;
+        ro.cgroupMode = cfg.cgroupMode;
+        ro.cgroupParent = cfg.cgroupParent;
+        ro.mountinfo = cfg.cgroupMountinfo;
+        ro.hostname = cfg.taskHostname;
+        ro.killGraceSeconds = cfg.killGraceSeconds;
+        ro.keepFinishedSeconds = cfg.keepFinishedSeconds;
+        ro.maxContainers = cfg.maxContainers;
+        ro.startTimeoutSeconds = cfg.taskStartTimeoutSeconds;
+        runtime = std::make_unique<tasks::TaskRuntime>(io, ro);
+        if (auto r = runtime->start(); !r) {
+            tasksState = r.error().message;
+            log::error(tasksState, " (the tasks API answers 503)");
+            runtime.reset();
+        } else {
+            tasksState = "ok";
+            tasksService = std::make_unique<tasks::TasksService>(*runtime);
+            log::info("tasks: ", runtime->describeCgroups(), ", ", runtime->containerCount(),
+                      " container(s) in ", ro.stateDir);
+            logsOptions.knownContainer = [rt = runtime.get()](const std::string& fw,
+                                                              const std::string& ex,
+                                                              const std::string& cid) {
+                return rt->knows(fw, ex, cid);
+            };
+        }
+    }
     logs::LogsService logsService(io, logsOptions);
     if (auto r = logsService.start(); !r)
         log::error(r.error().message, " (serving anyway; /system/v1/health says journal: error)");
@@ -140,11 +194,13 @@ int main(int argc, char** argv) {
     info.version = DAY2_VERSION;
     info.startedAt = text::rfc3339Seconds(static_cast<uint64_t>(std::time(nullptr)));
     info.journalSource = logsOptions.source.describe();
+    info.tasksState = tasksState;
+    info.cgroups = runtime ? runtime->describeCgroups() : "";
 
     http::Server* serverPtr = nullptr;
     info.connectionCount = [&serverPtr] { return serverPtr ? serverPtr->connectionCount() : 0; };
     http::Server server(io, http::ServerOptions::fromConfig(cfg),
-                        agent::makeRouter(info, logsService));
+                        agent::makeRouter(info, logsService, tasksService.get()));
     serverPtr = &server;
     auto port = server.bind();
     if (!port) {
@@ -184,6 +240,8 @@ int main(int argc, char** argv) {
                   " s for responses to end)");
         server.stop();
         logsService.stop();
+        if (runtime)
+            runtime->stop(); // containers keep running; the next start adopts them
         graceTimer.expires_after(std::chrono::seconds(cfg.shutdownGraceSeconds));
         graceTimer.async_wait([&](const boost::system::error_code& tec) {
             if (!tec) {

@@ -27,14 +27,16 @@ http::Response health(const AgentInfo& info, const logs::LogsService& logs) {
         ",\"journal\":" + (logs.journalHealthy() ? "\"ok\"" : "\"error\"") +
         ",\"journal_source\":" + jsonString(info.journalSource) +
         ",\"connections\":" + std::to_string(info.connectionCount ? info.connectionCount() : 0) +
+        ",\"tasks\":" + jsonString(info.tasksState) + ",\"cgroups\":" + jsonString(info.cgroups) +
         "}\n";
     return r;
 }
 
 } // namespace
 
-http::Handler makeRouter(const AgentInfo& info, logs::LogsService& logs) {
-    return [info, &logs](const http::Request& req,
+http::Handler makeRouter(const AgentInfo& info, logs::LogsService& logs,
+                         tasks::TasksService* tasks) {
+    return [info, &logs, tasks](const http::Request& req,
                          http::ResponseStream& rs) -> asio::awaitable<void> {
         auto segments = http::splitPath(req.path);
         if (!segments) {
@@ -52,6 +54,16 @@ http::Handler makeRouter(const AgentInfo& info, logs::LogsService& logs) {
         if (s.size() >= 4 && s[0] == "system" && s[1] == "v1" && s[2] == "logs" && s[3] == "v1") {
             std::vector<std::string> rest(s.begin() + 4, s.end());
             co_await logs.handle(req, rest, rs);
+            co_return;
+        }
+        if (s.size() >= 4 && s[0] == "system" && s[1] == "v1" && s[2] == "tasks" && s[3] == "v1") {
+            if (!tasks) {
+                co_await rs.send(http::jsonError(503, "the task runtime is not available on this "
+                                                      "node: " + info.tasksState));
+                co_return;
+            }
+            std::vector<std::string> rest(s.begin() + 4, s.end());
+            co_await tasks->handle(req, rest, rs);
             co_return;
         }
         co_await rs.send(http::jsonError(404, "no such endpoint: " + req.path.substr(0, 200)));

@@ -3,6 +3,7 @@
 
 #include "http/response.h"
 #include "logs/logs_service.h"
+#include "tasks/tasks_service.h"
 
 #include <cstdint>
 #include <functional>
@@ -17,8 +18,12 @@ struct AgentInfo {
     std::string startedAt; // RFC 3339
     std::string journalSource;
     std::function<size_t()> connectionCount;
+    std::string tasksState; // "ok", "disabled", or why the task runtime could not start
+    std::string cgroups;    // what the task runtime uses
 };
 
-http::Handler makeRouter(const AgentInfo& info, logs::LogsService& logs);
+// `tasks` is null when the task runtime is disabled or could not start.
+http::Handler makeRouter(const AgentInfo& info, logs::LogsService& logs,
+                         tasks::TasksService* tasks);
 
 } // namespace day2::agent

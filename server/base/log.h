@@ -10,6 +10,8 @@ namespace day2::log {
 enum class Level { Debug = 0, Info = 1, Warning = 2, Error = 3 };
 
 void setLevel(Level level);
+// The name in front of each message (default day2-agent); a string literal.
+void setProgramName(const char* name);
 Level level();
 bool parseLevel(std::string_view text, Level& out);
 void write(Level level, std::string_view message);

@@ -139,6 +139,47 @@ struct Reader {
             return readUnsigned(node, key, cfg.followReleaseSeconds, 0, 86400);
         if (key == "logs.follow_busy_seconds")
             return readUnsigned(node, key, cfg.followBusySeconds, 0, 3600);
+        if (key == "tasks.enabled") {
+            if (!node.is_boolean())
+                return fail(node, key, "must be true or false");
+            cfg.tasksEnabled = *node.value<bool>();
+            return true;
+        }
+        if (key == "tasks.supervisor")
+            return readString(node, key, cfg.taskSupervisor);
+        if (key == "tasks.cgroup_mode") {
+            if (!readString(node, key, cfg.cgroupMode))
+                return false;
+            if (cfg.cgroupMode != "auto" && cfg.cgroupMode != "v1" && cfg.cgroupMode != "v2")
+                return fail(node, key, "must be auto, v1 or v2");
+            return true;
+        }
+        if (key == "tasks.cgroup_parent") {
+            if (!readString(node, key, cfg.cgroupParent))
+                return false;
+            const auto& p = cfg.cgroupParent;
+            if (p.empty() || p.front() == '/' || p.back() == '/' ||
+                p.find("..") != std::string::npos)
+                return fail(node, key, "must be a relative path like \"day2\" (no '..')");
+            return true;
+        }
+        if (key == "tasks.cgroup_mountinfo")
+            return readString(node, key, cfg.cgroupMountinfo);
+        if (key == "tasks.hostname") {
+            if (!readString(node, key, cfg.taskHostname))
+                return false;
+            if (cfg.taskHostname.size() > 64)
+                return fail(node, key, "must be at most 64 characters");
+            return true;
+        }
+        if (key == "tasks.kill_grace_seconds")
+            return readUnsigned(node, key, cfg.killGraceSeconds, 0, 3600);
+        if (key == "tasks.keep_finished_seconds")
+            return readUnsigned(node, key, cfg.keepFinishedSeconds, 1, 30 * 86400);
+        if (key == "tasks.max_containers")
+            return readUnsigned(node, key, cfg.maxContainers, 1, 100000);
+        if (key == "tasks.start_timeout_seconds")
+            return readUnsigned(node, key, cfg.taskStartTimeoutSeconds, 1, 600);
         return fail(node, key, "unknown key");
     }
 };

@@ -39,6 +39,17 @@ struct AgentConfig {
     unsigned followBusySeconds = 2;    // how long "busy" lasts after the last new entry
     unsigned followReleaseSeconds = 5; // an idle follower closes its journal after this
     bool parallelRange = true;         // large range reads format on two threads
+    // [tasks]
+    bool tasksEnabled = true;
+    std::string taskSupervisor;        // empty: next to the agent, or ../libexec/day2/
+    std::string cgroupMode = "auto";   // auto, v1, v2
+    std::string cgroupParent = "day2"; // task cgroups are <mount>/<parent>/<container id>
+    std::string cgroupMountinfo = "/proc/self/mountinfo";
+    std::string taskHostname;          // empty: the container id's first 12 characters
+    unsigned killGraceSeconds = 10;
+    unsigned keepFinishedSeconds = 3600;
+    unsigned maxContainers = 256;
+    unsigned taskStartTimeoutSeconds = 10;
 
     // The native-protocol socket of the configured journal.
     std::string effectiveJournalSocket() const;

@@ -193,7 +193,10 @@ asio::awaitable<void> LogsService::Impl::serveRead(const http::Request& req,
             resume = std::string(*id);
         }
     }
-    if (!task.empty()) {
+    if (!task.empty() && options.knownContainer &&
+        options.knownContainer(task[0].value, task[1].value, task[2].value)) {
+        query->taskMatches = std::move(task);
+    } else if (!task.empty()) {
         auto has = taskHasEntries(task);
         if (!has) {
             co_await rs.send(jsonError(503, has.error().message));

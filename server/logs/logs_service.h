@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +26,10 @@ struct LogsOptions {
     std::chrono::milliseconds followRelease{5000};
     std::string agentId;       // names downloads
     bool parallelRange = true; // large range reads format on two threads
+    // Whether this node runs or ran a container (framework, executor, container): a per-task
+    // path of such a container answers even before its first line.
+    std::function<bool(const std::string&, const std::string&, const std::string&)>
+        knownContainer;
 };
 
 class LogsService {

@@ -1,13 +1,22 @@
-// day2-task-supervisor: runs one task command with its stdout and stderr on pipes and sends
-// every line to journald with the task's fields (the role of Mesos's journald logger or
-// podman's conmon). The agent starts one per task; it outlives an agent restart.
+// day2-task-supervisor: runs one task and sends every line of its stdout and stderr to journald
+// with the task's fields (the role of Mesos's journald logger or podman's conmon). The agent
+// starts one per container, detached, so that the task and its logging outlive an agent restart.
 //
-//   day2-task-supervisor --journal-socket /run/systemd/journal/socket --container-id C \
+// Container mode (what the agent uses):
+//   day2-task-supervisor --spec <state>/tasks/<cid>/container.json
+//       --status-file <state>/tasks/<cid>/status.json [--ready-fd 3]
+// Plain mode (no namespaces, no cgroup; for tools and benchmarks):
+//   day2-task-supervisor --journal-socket /run/systemd/journal/socket --container-id C
 //       [--framework-id F --framework-name N --executor-id E --application-name A
 //        --agent-id ID --status-file FILE] -- COMMAND [ARGS...]
+//
+// SIGTERM asks the task to stop: it is forwarded to the task's process group, and after the
+// spec's grace period the whole container is killed.
 #include "base/command_line.h"
 #include "base/log.h"
+#include "tasks/container_process.h"
 #include "tasks/task_log_forwarder.h"
+#include "tasks/task_spec.h"
 
 #include <CLI/CLI.hpp>
 
@@ -15,7 +24,6 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
-#include <fstream>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,78 +31,248 @@ using namespace day2;
 
 namespace {
 
-void writeStatus(const std::string& file, int status) {
+volatile sig_atomic_t g_stopRequested = 0;
+volatile sig_atomic_t g_killed = 0;
+volatile pid_t g_init = -1;
+unsigned g_graceSeconds = 10;
+
+void onStopSignal(int) {
+    if (g_stopRequested)
+        return;
+    g_stopRequested = 1;
+    if (g_init > 0) {
+        ::kill(g_init, SIGTERM);
+        if (g_graceSeconds == 0) {
+            g_killed = 1;
+            ::kill(g_init, SIGKILL);
+        } else {
+            ::alarm(g_graceSeconds);
+        }
+    }
+}
+
+void onAlarm(int) {
+    if (g_init > 0) {
+        g_killed = 1;
+        ::kill(g_init, SIGKILL);
+    }
+}
+
+void installHandlers() {
+    struct sigaction sa{};
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = onStopSignal;
+    ::sigaction(SIGTERM, &sa, nullptr);
+    ::sigaction(SIGINT, &sa, nullptr);
+    sa.sa_handler = onAlarm;
+    ::sigaction(SIGALRM, &sa, nullptr);
+    // The task's lines are what matter: a vanished reader must not take us down with SIGPIPE.
+    sa.sa_handler = SIG_IGN;
+    ::sigaction(SIGPIPE, &sa, nullptr);
+    ::sigaction(SIGHUP, &sa, nullptr);
+}
+
+std::string signalName(int sig) {
+    const char* abbrev = sigabbrev_np(sig);
+    return abbrev ? std::string("SIG") + abbrev : std::to_string(sig);
+}
+
+void saveStatus(const std::string& file, const tasks::ContainerStatus& status) {
     if (file.empty())
         return;
-    const std::string tmp = file + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::trunc);
-        if (WIFEXITED(status))
-            out << "{\"exit_code\":" << WEXITSTATUS(status) << "}\n";
-        else if (WIFSIGNALED(status))
-            out << "{\"signal\":" << WTERMSIG(status) << "}\n";
+    if (auto r = tasks::writeFileAtomically(file, tasks::toJson(status)); !r)
+        log::error(r.error().message);
+}
+
+void signalReady(int& readyFd) {
+    if (readyFd >= 0) {
+        (void)!::write(readyFd, "1", 1);
+        ::close(readyFd);
+        readyFd = -1;
     }
-    std::rename(tmp.c_str(), file.c_str());
+}
+
+// Runs the container to its end; returns the supervisor's exit code (the task's).
+int supervise(const tasks::ContainerSpec& spec, const std::string& statusFile, bool namespaces,
+              int readyFd) {
+    tasks::ContainerStatus status;
+    status.supervisorPid = ::getpid();
+    status.supervisorStartTicks = tasks::processStartTicks(::getpid());
+    status.startedAtUsec = tasks::nowMicros();
+    g_graceSeconds = spec.killGraceSeconds;
+    installHandlers();
+
+    auto fail = [&](const std::string& reason) {
+        log::error(spec.containerId, ": ", reason);
+        status.state = tasks::ContainerState::Failed;
+        status.reason = reason;
+        status.endedAtUsec = tasks::nowMicros();
+        if (!spec.cgroup.dirs.empty())
+            (void)tasks::cgroupKillAll(spec.cgroup);
+        saveStatus(statusFile, status);
+        signalReady(readyFd);
+        return 1;
+    };
+
+    int out[2], err[2];
+    if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)
+        return fail(std::string("pipe: ") + std::strerror(errno));
+    // Without O_CLOEXEC the init and the task inherit the write ends; the init closes its own.
+    ::fcntl(out[1], F_SETFD, 0);
+    ::fcntl(err[1], F_SETFD, 0);
+    auto started = tasks::startContainerProcess(spec, out[1], err[1], namespaces);
+    ::close(out[1]);
+    ::close(err[1]);
+    if (!started) {
+        ::close(out[0]);
+        ::close(err[0]);
+        return fail(started.error().message);
+    }
+    g_init = started->init;
+    status.pid = started->init;
+    const bool startFailed = started->failure.stage != tasks::StartStage::None;
+    if (!startFailed) {
+        saveStatus(statusFile, status);
+        signalReady(readyFd);
+    }
+    // A stop requested before the init's pid was known is carried out now.
+    if (g_stopRequested) {
+        g_stopRequested = 0;
+        onStopSignal(SIGTERM);
+    }
+
+    tasks::TaskIdentity id{spec.agentId,     spec.request.frameworkId, spec.request.frameworkName,
+                           spec.executorId(), spec.containerId,        spec.request.applicationName};
+    tasks::TaskLogForwarder forwarder(spec.journalSocket, id);
+    int initStatus = 0;
+    auto reapInit = [&] {
+        while (::waitpid(started->init, &initStatus, 0) < 0 && errno == EINTR) {
+        }
+    };
+    if (startFailed) {
+        // The command never ran: say so at once. Its "cannot run" line is forwarded after,
+        // even while journald is away.
+        reapInit();
+    } else {
+        if (auto r = forwarder.run(out[0], err[0]); !r)
+            log::error("forwarding the task's output failed: ", r.error().message);
+        reapInit();
+    }
+    ::alarm(0);
+    const int taskStatus = tasks::taskWaitStatus(*started, initStatus);
+    if (started->reportFd >= 0)
+        ::close(started->reportFd);
+    if (!spec.cgroup.dirs.empty()) {
+        if (!tasks::cgroupKillAll(spec.cgroup))
+            log::error(spec.containerId, ": processes survived SIGKILL in ", spec.cgroup.dirs[0]);
+        status.oomKills = tasks::cgroupOomKills(spec.cgroup);
+    }
+    status.endedAtUsec = tasks::nowMicros();
+    status.pid = 0;
+    int exitCode = 0;
+    if (WIFEXITED(taskStatus)) {
+        exitCode = WEXITSTATUS(taskStatus);
+        status.exitCode = exitCode;
+    } else if (WIFSIGNALED(taskStatus)) {
+        status.signal = WTERMSIG(taskStatus);
+        exitCode = 128 + *status.signal;
+    }
+    using tasks::ContainerState;
+    if (startFailed) {
+        status.state = ContainerState::Failed;
+        status.reason = started->failure.reason(spec.argv.empty() ? "" : spec.argv[0]);
+    } else if (g_stopRequested) {
+        status.state = ContainerState::Killed;
+        const bool graceRanOut = g_killed && status.signal && *status.signal == SIGKILL;
+        status.reason = graceRanOut ? "stopped by request (SIGKILL after " +
+                                          std::to_string(spec.killGraceSeconds) + " s)"
+                                    : "stopped by request";
+    } else if (status.oomKills > 0) {
+        status.state = ContainerState::Failed;
+        status.reason = "oom";
+    } else if (status.exitCode && *status.exitCode == 0) {
+        status.state = ContainerState::Exited;
+    } else if (status.exitCode) {
+        status.state = ContainerState::Failed;
+        status.reason = "exit status " + std::to_string(*status.exitCode);
+    } else {
+        status.state = ContainerState::Failed;
+        status.reason = "killed by signal " + std::to_string(status.signal.value_or(0)) + " (" +
+                        signalName(status.signal.value_or(0)) + ")";
+    }
+    if (startFailed) {
+        saveStatus(statusFile, status);
+        signalReady(readyFd);
+        if (auto r = forwarder.run(out[0], err[0]); !r)
+            log::error("forwarding the task's output failed: ", r.error().message);
+    }
+    ::close(out[0]);
+    ::close(err[0]);
+    saveStatus(statusFile, status);
+    signalReady(readyFd);
+    return exitCode;
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
+    log::setProgramName("day2-task-supervisor");
     CLI::App app{"day2-task-supervisor: runs a task and sends each line of its stdout and stderr "
-                 "to journald with the task's fields."};
+                 "to journald with the task's fields.\n\nThe agent runs it with --spec; the plain "
+                 "mode (a command after --) runs without namespaces or cgroups."};
     tasks::TaskIdentity id;
     std::string socket = "/run/systemd/journal/socket";
-    std::string statusFile;
+    std::string statusFile, specFile;
+    int readyFd = -1;
     std::vector<std::string> command;
-    app.add_option("--journal-socket", socket, "journald's native socket");
-    app.add_option("--agent-id", id.agentId, "AGENT_ID field");
-    app.add_option("--framework-id", id.frameworkId, "FRAMEWORK_ID field");
-    app.add_option("--framework-name", id.frameworkName, "FRAMEWORK_NAME field");
-    app.add_option("--executor-id", id.executorId, "EXECUTOR_ID field");
-    app.add_option("--container-id", id.containerId, "CONTAINER_ID field")->required();
-    app.add_option("--application-name", id.applicationName, "APPLICATION_NAME field");
-    app.add_option("--status-file", statusFile, "where to write the exit status as JSON");
-    app.add_option("command", command, "the task's command and arguments (after --)")->required();
+    app.add_option("--spec", specFile, "container.json written by the agent (container mode)");
+    app.add_option("--ready-fd", readyFd,
+                   "descriptor to write one byte to once the task runs or has failed to start");
+    app.add_option("--journal-socket", socket, "journald's native socket (plain mode)");
+    app.add_option("--agent-id", id.agentId, "AGENT_ID field (plain mode)");
+    app.add_option("--framework-id", id.frameworkId, "FRAMEWORK_ID field (plain mode)");
+    app.add_option("--framework-name", id.frameworkName, "FRAMEWORK_NAME field (plain mode)");
+    app.add_option("--executor-id", id.executorId, "EXECUTOR_ID field (plain mode)");
+    app.add_option("--container-id", id.containerId, "CONTAINER_ID field (plain mode)");
+    app.add_option("--application-name", id.applicationName,
+                   "APPLICATION_NAME field (plain mode)");
+    app.add_option("--status-file", statusFile, "where to write the container's status as JSON");
+    app.add_option("command", command, "the task's command and arguments, after -- (plain mode)");
     if (auto exitCode = parseCommandLine(app, argc, argv))
         return *exitCode;
 
-    int out[2], err[2];
-    if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
-        log::error("pipe: ", std::strerror(errno));
-        return 1;
+    if (!specFile.empty()) {
+        auto text = tasks::readWholeFile(specFile);
+        if (!text) {
+            log::error("cannot read ", specFile, ": ", std::strerror(errno));
+            return 1;
+        }
+        auto spec = tasks::containerSpecFromJson(*text);
+        if (!spec) {
+            log::error(specFile, ": ", spec.error().message);
+            return 1;
+        }
+        return supervise(*spec, statusFile, true, readyFd);
     }
-    pid_t child = ::fork();
-    if (child < 0) {
-        log::error("fork: ", std::strerror(errno));
-        return 1;
+    if (command.empty() || id.containerId.empty()) {
+        std::cerr << "day2-task-supervisor: give --spec FILE, or --container-id and a command "
+                     "after --\nRun with --help for more information.\n";
+        return kExitUsage;
     }
-    if (child == 0) {
-        ::dup2(out[1], STDOUT_FILENO);
-        ::dup2(err[1], STDERR_FILENO);
-        std::vector<char*> args;
-        for (auto& a : command)
-            args.push_back(a.data());
-        args.push_back(nullptr);
-        ::execvp(args[0], args.data());
-        const int e = errno;
-        const std::string msg = "day2: cannot run '" + command[0] + "': " + std::strerror(e) + "\n";
-        (void)!::write(STDERR_FILENO, msg.data(), msg.size());
-        ::_exit(e == ENOENT ? 127 : 126);
-    }
-    ::close(out[1]);
-    ::close(err[1]);
-    // The task's lines are what matter: a dying supervisor must not take them down with SIGPIPE.
-    std::signal(SIGPIPE, SIG_IGN);
-
-    tasks::TaskLogForwarder forwarder(socket, id);
-    auto r = forwarder.run(out[0], err[0]);
-    if (!r)
-        log::error("forwarding the task's output failed: ", r.error().message);
-    int status = 0;
-    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
-    }
-    writeStatus(statusFile, status);
-    if (WIFEXITED(status))
-        return WEXITSTATUS(status);
-    return 128 + WTERMSIG(status);
+    tasks::ContainerSpec spec;
+    spec.containerId = id.containerId;
+    spec.agentId = id.agentId;
+    spec.request.frameworkId = id.frameworkId;
+    spec.request.frameworkName = id.frameworkName;
+    spec.request.executorId = id.executorId.empty() ? id.containerId : id.executorId;
+    spec.request.applicationName = id.applicationName;
+    spec.argv = command;
+    for (char** e = environ; *e; ++e)
+        spec.env.emplace_back(*e);
+    spec.uid = ::geteuid();
+    spec.gid = ::getegid();
+    spec.journalSocket = socket;
+    spec.killGraceSeconds = 10;
+    return supervise(spec, statusFile, false, readyFd);
 }

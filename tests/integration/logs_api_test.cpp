@@ -58,8 +58,9 @@ protected:
     }
     void TearDown() override {
         // Whatever a test did, the agent must still be serving.
-        if (g_agent)
+        if (g_agent) {
             EXPECT_EQ(httpGet(port(), "/system/v1/health").status, 200) << g_agent->log();
+        }
     }
 };
 

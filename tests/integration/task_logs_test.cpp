@@ -91,7 +91,10 @@ TEST_F(TaskLogs, StdoutAndStderrAreToldApartAndTheExitStatusIsKept) {
     EXPECT_EQ(byStream["STDOUT"]["PRIORITY"], "6");
     EXPECT_EQ(byStream["STDERR"]["MESSAGE"], "err");
     EXPECT_EQ(byStream["STDERR"]["PRIORITY"], "3");
-    EXPECT_EQ(runCommand("cat /tmp/day2-status-cerr"), "{\"exit_code\":3}\n");
+    const json status = json::parse(runCommand("cat /tmp/day2-status-cerr"));
+    EXPECT_EQ(status["exit_code"], 3);
+    EXPECT_EQ(status["state"], "failed");
+    EXPECT_EQ(status["reason"], "exit status 3");
 }
 
 TEST_F(TaskLogs, AOneMebibyteLineArrivesAsMarkedParts) {

@@ -58,6 +58,9 @@ TEST(Config, ErrorsNameFileLineAndKey) {
         {"[journal]\nnamespaces = \"x\"\n", ":2: journal.namespaces: unknown key"},
         {"[http]\nlisten = \"unterminated\n", ":2:"},
         {"top = 1\n", ":1: top: must be a table"},
+        {"[tasks]\ncgroup_mode = \"v3\"\n", ":2: tasks.cgroup_mode: must be auto, v1 or v2"},
+        {"[tasks]\ncgroup_parent = \"../x\"\n", ":2: tasks.cgroup_parent: must be a relative"},
+        {"[tasks]\nkill_grace_seconds = -1\n", ":2: tasks.kill_grace_seconds: must be between"},
     };
     for (const auto& c : cases) {
         auto path = writeTemp(c.text);
@@ -101,4 +104,14 @@ TEST(Config, ShippedDefaultFileParsesToTheDefaults) {
     EXPECT_EQ(cfg->followPollMillis, d.followPollMillis);
     EXPECT_EQ(cfg->followBusySeconds, d.followBusySeconds);
     EXPECT_EQ(cfg->followReleaseSeconds, d.followReleaseSeconds);
+    EXPECT_EQ(cfg->tasksEnabled, d.tasksEnabled);
+    EXPECT_EQ(cfg->taskSupervisor, d.taskSupervisor);
+    EXPECT_EQ(cfg->cgroupMode, d.cgroupMode);
+    EXPECT_EQ(cfg->cgroupParent, d.cgroupParent);
+    EXPECT_EQ(cfg->cgroupMountinfo, d.cgroupMountinfo);
+    EXPECT_EQ(cfg->taskHostname, d.taskHostname);
+    EXPECT_EQ(cfg->killGraceSeconds, d.killGraceSeconds);
+    EXPECT_EQ(cfg->keepFinishedSeconds, d.keepFinishedSeconds);
+    EXPECT_EQ(cfg->maxContainers, d.maxContainers);
+    EXPECT_EQ(cfg->taskStartTimeoutSeconds, d.taskStartTimeoutSeconds);
 }

@@ -119,6 +119,16 @@ int AgentProcess::stop() {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+void AgentProcess::kill9() {
+    if (m_pid <= 0)
+        return;
+    ::kill(m_pid, SIGKILL);
+    int status = 0;
+    ::waitpid(m_pid, &status, 0);
+    m_pid = -1;
+    log();
+}
+
 std::string AgentProcess::log() {
     if (m_stderr >= 0) {
         pollfd p{m_stderr, POLLIN, 0};

@@ -22,6 +22,8 @@ public:
     bool running();
     // SIGTERM, then waits; returns the exit status (or -1).
     int stop();
+    // SIGKILL, as a crash would: nothing is cleaned up.
+    void kill9();
     // Everything the agent wrote to stderr so far.
     std::string log();
 

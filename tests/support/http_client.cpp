@@ -23,13 +23,18 @@ std::string lower(std::string s) {
 
 std::string buildRequest(const std::string& target,
                          const std::vector<std::pair<std::string, std::string>>& headers,
-                         bool close) {
-    std::string req = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+                         bool close, const std::string& method = "GET",
+                         const std::string* body = nullptr) {
+    std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
     for (const auto& [k, v] : headers)
         req += k + ": " + v + "\r\n";
     if (close)
         req += "Connection: close\r\n";
+    if (body)
+        req += "Content-Length: " + std::to_string(body->size()) + "\r\n";
     req += "\r\n";
+    if (body)
+        req += *body;
     return req;
 }
 
@@ -115,8 +120,15 @@ int connectLoopback(uint16_t port) {
 HttpResponse httpGet(uint16_t port, const std::string& target,
                      const std::vector<std::pair<std::string, std::string>>& headers,
                      std::chrono::milliseconds timeout) {
+    return httpRequest(port, "GET", target, std::nullopt, headers, timeout);
+}
+
+HttpResponse httpRequest(uint16_t port, const std::string& method, const std::string& target,
+                         const std::optional<std::string>& body,
+                         const std::vector<std::pair<std::string, std::string>>& headers,
+                         std::chrono::milliseconds timeout) {
     HttpResponse res;
-    StreamingGet s(port, target, headers);
+    StreamingGet s(port, target, headers, method, body);
     if (!s.ok())
         return res;
     res.status = s.status();
@@ -135,9 +147,11 @@ HttpResponse httpGet(uint16_t port, const std::string& target,
 }
 
 StreamingGet::StreamingGet(uint16_t port, const std::string& target,
-                           const std::vector<std::pair<std::string, std::string>>& headers) {
+                           const std::vector<std::pair<std::string, std::string>>& headers,
+                           const std::string& method, const std::optional<std::string>& body) {
     m_fd = connectLoopback(port);
-    if (m_fd < 0 || !sendAll(m_fd, buildRequest(target, headers, true)))
+    if (m_fd < 0 ||
+        !sendAll(m_fd, buildRequest(target, headers, true, method, body ? &*body : nullptr)))
         return;
     std::string buf;
     size_t headEnd;

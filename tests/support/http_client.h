@@ -28,12 +28,20 @@ HttpResponse httpGet(uint16_t port, const std::string& target,
                      const std::vector<std::pair<std::string, std::string>>& headers = {},
                      std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
+// Any method, with an optional body (sent with Content-Length).
+HttpResponse httpRequest(uint16_t port, const std::string& method, const std::string& target,
+                         const std::optional<std::string>& body = std::nullopt,
+                         const std::vector<std::pair<std::string, std::string>>& headers = {},
+                         std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
 // Reads a streaming response and hands each decoded body chunk to `onData`; stops when onData
 // returns false, the stream ends or `timeout` passes without data.
 class StreamingGet {
 public:
     StreamingGet(uint16_t port, const std::string& target,
-                 const std::vector<std::pair<std::string, std::string>>& headers);
+                 const std::vector<std::pair<std::string, std::string>>& headers,
+                 const std::string& method = "GET",
+                 const std::optional<std::string>& body = std::nullopt);
     ~StreamingGet();
     StreamingGet(const StreamingGet&) = delete;
     StreamingGet& operator=(const StreamingGet&) = delete;

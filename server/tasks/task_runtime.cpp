@@ -1,0 +1,601 @@
+#include "tasks/task_runtime.h"
+
+#include "base/log.h"
+
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <csignal>
+#include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
+#include <filesystem>
+#include <grp.h>
+#include <map>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace day2::tasks {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kSpecFile = "container.json";
+constexpr const char* kStatusFile = "status.json";
+constexpr const char* kSupervisorLog = "supervisor.log";
+constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+int pidfdOpen(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+
+int pidfdSignal(int pidfd, int sig) {
+    return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
+}
+
+struct UserInfo {
+    uid_t uid;
+    gid_t gid;
+    std::vector<gid_t> groups;
+    std::string home;
+    std::string name;
+};
+
+Result<UserInfo> resolveUser(const std::string& name) {
+    std::vector<char> buf(16384);
+    passwd pw{};
+    passwd* found = nullptr;
+    int rc;
+    if (name.empty())
+        rc = ::getpwuid_r(::geteuid(), &pw, buf.data(), buf.size(), &found);
+    else
+        rc = ::getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found);
+    if (!found) {
+        if (name.empty())
+            return UserInfo{::geteuid(), ::getegid(), {}, "/", ""};
+        return Error{"no user '" + name + "' on this node" +
+                         (rc ? std::string(" (") + std::strerror(rc) + ")" : ""),
+                     400};
+    }
+    UserInfo u{pw.pw_uid, pw.pw_gid, {}, pw.pw_dir ? pw.pw_dir : "/", pw.pw_name};
+    if (!name.empty()) {
+        int n = 64;
+        std::vector<gid_t> groups(static_cast<size_t>(n));
+        if (::getgrouplist(pw.pw_name, pw.pw_gid, groups.data(), &n) < 0) {
+            groups.resize(static_cast<size_t>(n));
+            ::getgrouplist(pw.pw_name, pw.pw_gid, groups.data(), &n);
+        }
+        groups.resize(static_cast<size_t>(std::max(n, 0)));
+        u.groups = std::move(groups);
+    }
+    return u;
+}
+
+// Forks twice so the supervisor is nobody's child here (no zombie for the agent to reap) and
+// in its own session; it keeps running when the agent stops. Returns the supervisor's pid.
+Result<pid_t> spawnSupervisor(const std::vector<std::string>& args, const std::string& logFile,
+                              int readyFd) {
+    std::vector<std::string> store = args;
+    std::vector<char*> argv;
+    for (auto& a : store)
+        argv.push_back(a.data());
+    argv.push_back(nullptr);
+    int pidPipe[2];
+    if (::pipe2(pidPipe, O_CLOEXEC) != 0)
+        return Error{std::string("pipe: ") + std::strerror(errno)};
+    const pid_t middle = ::fork();
+    if (middle < 0) {
+        const int e = errno;
+        ::close(pidPipe[0]);
+        ::close(pidPipe[1]);
+        return Error{std::string("fork: ") + std::strerror(e)};
+    }
+    if (middle == 0) {
+        // Only async-signal-safe calls until exec: the agent may have other threads.
+        ::setsid();
+        const pid_t child = ::fork();
+        if (child == 0) {
+            if (readyFd == 3)
+                ::fcntl(3, F_SETFD, 0);
+            else if (::dup2(readyFd, 3) < 0)
+                ::_exit(127);
+            int nul = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+            int log = ::open(logFile.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+            if (nul < 0 || log < 0)
+                ::_exit(127);
+            ::dup2(nul, STDIN_FILENO);
+            ::dup2(log, STDOUT_FILENO);
+            ::dup2(log, STDERR_FILENO);
+            ::syscall(SYS_close_range, 4u, UINT_MAX, 0u);
+            sigset_t none;
+            sigemptyset(&none);
+            ::sigprocmask(SIG_SETMASK, &none, nullptr);
+            struct sigaction dfl{};
+            dfl.sa_handler = SIG_DFL;
+            ::sigaction(SIGPIPE, &dfl, nullptr);
+            ::execv(argv[0], argv.data());
+            ::_exit(127);
+        }
+        (void)!::write(pidPipe[1], &child, sizeof child);
+        ::_exit(child > 0 ? 0 : 1);
+    }
+    ::close(pidPipe[1]);
+    int status = 0;
+    while (::waitpid(middle, &status, 0) < 0 && errno == EINTR) {
+    }
+    pid_t supervisor = -1;
+    ssize_t n;
+    while ((n = ::read(pidPipe[0], &supervisor, sizeof supervisor)) < 0 && errno == EINTR) {
+    }
+    ::close(pidPipe[0]);
+    if (n != sizeof supervisor || supervisor <= 0)
+        return Error{"cannot start the supervisor (fork failed)"};
+    return supervisor;
+}
+
+void removeTree(const std::string& dir) {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+    if (ec)
+        log::warning("cannot remove ", dir, ": ", ec.message());
+}
+
+} // namespace
+
+struct Container {
+    ContainerSpec spec;
+    ContainerStatus status;
+    std::string dir;
+    bool stopping = false;
+    int pidfd = -1;
+    std::unique_ptr<asio::posix::stream_descriptor> watch;
+};
+
+struct TaskRuntime::Impl : std::enable_shared_from_this<Impl> {
+    Impl(asio::io_context& io_, RuntimeOptions o)
+        : io(io_), options(std::move(o)), gcTimer(io_), host(HostCapacity::probe()) {}
+
+    asio::io_context& io;
+    RuntimeOptions options;
+    std::optional<Cgroups> cgroups;
+    std::map<std::string, std::shared_ptr<Container>, std::less<>> containers;
+    asio::steady_timer gcTimer;
+    HostCapacity host;
+    LaunchHooks hooks;
+    unsigned launching = 0;
+    bool stopped = false;
+
+    std::string statusPath(const Container& c) const { return c.dir + "/" + kStatusFile; }
+
+    void watchSupervisor(const std::shared_ptr<Container>& c) {
+        if (c->pidfd < 0) {
+            c->pidfd = pidfdOpen(c->status.supervisorPid);
+            if (c->pidfd < 0) {
+                supervisorGone(c);
+                return;
+            }
+        }
+        c->watch = std::make_unique<asio::posix::stream_descriptor>(io, c->pidfd);
+        std::weak_ptr<Impl> weak = shared_from_this();
+        c->watch->async_wait(asio::posix::stream_descriptor::wait_read,
+                             [weak, c](const boost::system::error_code& ec) {
+                                 auto self = weak.lock();
+                                 if (!ec && self && !self->stopped)
+                                     self->supervisorGone(c);
+                             });
+    }
+
+    void closeWatch(Container& c) {
+        if (c.watch) {
+            boost::system::error_code ec;
+            c.watch->cancel(ec);
+            c.watch->close(ec); // closes the pidfd too
+            c.watch.reset();
+            c.pidfd = -1;
+        } else if (c.pidfd >= 0) {
+            ::close(c.pidfd);
+            c.pidfd = -1;
+        }
+    }
+
+    // The supervisor exited: its last status is the container's. Without one, the supervisor
+    // died (kill -9, crash): the container is failed and whatever is left of it is killed.
+    void supervisorGone(const std::shared_ptr<Container>& c) {
+        closeWatch(*c);
+        if (auto text = readWholeFile(statusPath(*c)))
+            if (auto st = containerStatusFromJson(*text); st && st->finished())
+                c->status = *st;
+        if (!c->status.finished()) {
+            (void)cgroupKillAll(c->spec.cgroup);
+            c->status.state = ContainerState::Failed;
+            c->status.reason = "supervisor exited unexpectedly";
+            c->status.endedAtUsec = nowMicros();
+            c->status.pid = 0;
+            c->status.oomKills = cgroupOomKills(c->spec.cgroup);
+            if (auto r = writeFileAtomically(statusPath(*c), toJson(c->status)); !r)
+                log::warning(r.error().message);
+        }
+        log::info("container ", c->spec.containerId, " (", c->spec.request.applicationName, ") ",
+                  toString(c->status.state),
+                  c->status.reason.empty() ? "" : ": " + c->status.reason);
+        if (hooks.afterEnd)
+            hooks.afterEnd(c->spec);
+    }
+
+    Result<void> removeContainer(const std::string& id) {
+        auto it = containers.find(id);
+        if (it == containers.end())
+            return {};
+        auto c = it->second;
+        closeWatch(*c);
+        if (auto r = cgroupRemove(c->spec.cgroup); !r)
+            return Error{r.error().message, 500};
+        removeTree(c->dir);
+        containers.erase(it);
+        return {};
+    }
+
+    void scheduleGc() {
+        const unsigned keep = options.keepFinishedSeconds;
+        const unsigned every = std::clamp(keep / 2, 1u, 60u);
+        gcTimer.expires_after(std::chrono::seconds(every));
+        std::weak_ptr<Impl> weak = shared_from_this();
+        gcTimer.async_wait([weak](const boost::system::error_code& ec) {
+            auto self = weak.lock();
+            if (ec || !self || self->stopped)
+                return;
+            self->collectGarbage();
+            self->scheduleGc();
+        });
+    }
+
+    void collectGarbage() {
+        const uint64_t now = nowMicros();
+        const uint64_t keep = uint64_t{options.keepFinishedSeconds} * 1000000u;
+        std::vector<std::string> expired;
+        for (const auto& [id, c] : containers)
+            if (c->status.finished() && c->status.endedAtUsec + keep <= now)
+                expired.push_back(id);
+        for (const auto& id : expired) {
+            if (auto r = removeContainer(id); !r)
+                log::warning("garbage collection of ", id, ": ", r.error().message);
+            else
+                log::debug("garbage-collected finished container ", id);
+        }
+    }
+
+    void adopt(const std::string& id) {
+        const std::string dir = options.stateDir + "/" + id;
+        auto specText = readWholeFile(dir + "/" + kSpecFile);
+        auto spec = specText ? containerSpecFromJson(*specText)
+                             : Result<ContainerSpec>(Error{"no " + std::string(kSpecFile)});
+        if (!spec) {
+            // Half-created by an agent that died while launching: nothing to keep.
+            log::warning("removing incomplete container ", id, ": ", spec.error().message);
+            if (cgroups)
+                (void)cgroupRemove(cgroups->setFor(options.cgroupParent, id));
+            removeTree(dir);
+            return;
+        }
+        auto c = std::make_shared<Container>();
+        c->spec = std::move(*spec);
+        c->dir = dir;
+        auto statusText = readWholeFile(dir + "/" + kStatusFile);
+        auto status = statusText ? containerStatusFromJson(*statusText)
+                                 : Result<ContainerStatus>(Error{"no status"});
+        if (status)
+            c->status = *status;
+        containers.emplace(id, c);
+        if (status && status->finished())
+            return;
+        const pid_t pid = status ? status->supervisorPid : 0;
+        if (pid > 0 && processStartTicks(pid) == status->supervisorStartTicks) {
+            c->pidfd = pidfdOpen(pid);
+            // The pid could have been reused between the two looks: look again.
+            if (c->pidfd >= 0 && processStartTicks(pid) == status->supervisorStartTicks) {
+                log::info("re-adopted running container ", id, " (",
+                          c->spec.request.applicationName, ", supervisor pid ", pid, ")");
+                watchSupervisor(c);
+                return;
+            }
+        }
+        if (!status) {
+            c->status.startedAtUsec = c->spec.createdAtUsec;
+        }
+        supervisorGone(c);
+    }
+
+    Result<ContainerSpec> buildSpec(const std::string& id, TaskRequest request) {
+        auto user = resolveUser(request.user);
+        if (!user)
+            return user.error();
+        ContainerSpec s;
+        s.containerId = id;
+        s.agentId = options.agentId;
+        s.request = std::move(request);
+        if (!s.request.command.empty())
+            s.argv = s.request.command;
+        else
+            s.argv = {"/bin/sh", "-c", s.request.shell};
+        s.uid = user->uid;
+        s.gid = user->gid;
+        s.groups = user->groups;
+        s.hostname = options.hostname.empty() ? id.substr(0, 12) : options.hostname;
+        s.workdir = options.stateDir + "/" + id + "/sandbox";
+        s.killGraceSeconds = options.killGraceSeconds;
+        s.journalSocket = options.journalSocket;
+        s.createdAtUsec = nowMicros();
+        return s;
+    }
+
+    void buildEnvironment(ContainerSpec& s, const std::string& home, const std::string& userName) {
+        StringPairs env = {{"PATH", kDefaultPath}, {"HOSTNAME", s.hostname}, {"HOME", home}};
+        if (!userName.empty()) {
+            env.emplace_back("USER", userName);
+            env.emplace_back("LOGNAME", userName);
+        }
+        for (const auto& [k, v] : s.request.env) {
+            auto it = std::find_if(env.begin(), env.end(), [&](auto& p) { return p.first == k; });
+            if (it != env.end())
+                it->second = v;
+            else
+                env.emplace_back(k, v);
+        }
+        env.emplace_back("DAY2_AGENT_ID", s.agentId);
+        env.emplace_back("DAY2_CONTAINER_ID", s.containerId);
+        env.emplace_back("DAY2_FRAMEWORK_ID", s.request.frameworkId);
+        env.emplace_back("DAY2_EXECUTOR_ID", s.executorId());
+        env.emplace_back("DAY2_SANDBOX", s.workdir);
+        if (!s.statsdHost.empty()) {
+            env.emplace_back("STATSD_UDP_HOST", s.statsdHost);
+            env.emplace_back("STATSD_UDP_PORT", std::to_string(s.statsdPort));
+        }
+        s.env.clear();
+        for (const auto& [k, v] : env)
+            s.env.push_back(k + "=" + v);
+    }
+};
+
+TaskRuntime::TaskRuntime(asio::io_context& io, RuntimeOptions options)
+    : m_impl(std::make_shared<Impl>(io, std::move(options))) {}
+
+TaskRuntime::~TaskRuntime() { stop(); }
+
+void TaskRuntime::setHooks(LaunchHooks hooks) { m_impl->hooks = std::move(hooks); }
+
+const HostCapacity& TaskRuntime::capacity() const { return m_impl->host; }
+
+Result<void> TaskRuntime::start() {
+    auto& d = *m_impl;
+    if (d.options.supervisorPath.empty() || ::access(d.options.supervisorPath.c_str(), X_OK) != 0)
+        return Error{"the task supervisor '" + d.options.supervisorPath +
+                     "' is not an executable file (set tasks.supervisor in agent.toml)"};
+    auto cg = Cgroups::detect(d.options.cgroupMode, d.options.mountinfo);
+    if (!cg)
+        return Error{"tasks: " + cg.error().message};
+    d.cgroups = std::move(*cg);
+    std::error_code ec;
+    fs::create_directories(d.options.stateDir, ec);
+    if (ec)
+        return Error{"cannot create " + d.options.stateDir + ": " + ec.message()};
+    ::chmod(d.options.stateDir.c_str(), 0700);
+    std::vector<std::string> ids;
+    for (const auto& entry : fs::directory_iterator(d.options.stateDir, ec)) {
+        const std::string name = entry.path().filename().string();
+        if (entry.is_directory() && isValidContainerId(name))
+            ids.push_back(name);
+    }
+    for (const auto& id : ids)
+        d.adopt(id);
+    d.collectGarbage();
+    d.scheduleGc();
+    return {};
+}
+
+void TaskRuntime::stop() {
+    auto& d = *m_impl;
+    if (d.stopped)
+        return;
+    d.stopped = true;
+    d.gcTimer.cancel();
+    for (auto& [id, c] : d.containers)
+        d.closeWatch(*c);
+}
+
+std::string TaskRuntime::describeCgroups() const {
+    return m_impl->cgroups ? m_impl->cgroups->describe() : "cgroups not detected";
+}
+
+size_t TaskRuntime::containerCount() const { return m_impl->containers.size(); }
+
+asio::awaitable<Result<std::string>> TaskRuntime::launch(TaskRequest request) {
+    auto self = m_impl; // the coroutine keeps the runtime's state alive
+    auto& d = *self;
+    if (d.stopped || !d.cgroups)
+        co_return Error{"the task runtime is not running", 503};
+    if (d.containers.size() + d.launching >= d.options.maxContainers)
+        co_return Error{"this node holds " + std::to_string(d.containers.size()) +
+                            " containers, the most it takes (tasks.max_containers); delete "
+                            "finished ones or wait for their garbage collection",
+                        503};
+    CgroupLimits limits{request.cpus, request.memMb * 1024 * 1024, request.pids ? request.pids + 1 : 0};
+    if (auto r = d.cgroups->checkLimits(limits); !r)
+        co_return r.error();
+    const std::string userName = request.user;
+    auto user = resolveUser(userName);
+    if (!user)
+        co_return user.error();
+    const std::string id = newContainerId();
+    auto spec = d.buildSpec(id, std::move(request));
+    if (!spec)
+        co_return spec.error();
+    if (d.hooks.beforeStart)
+        if (auto r = d.hooks.beforeStart(*spec); !r)
+            co_return Error{r.error().message, r.error().status ? r.error().status : 503};
+    d.buildEnvironment(*spec, user->home, user->name);
+
+    ++d.launching;
+    struct Done {
+        unsigned& n;
+        ~Done() { --n; }
+    } done{d.launching};
+
+    const std::string dir = d.options.stateDir + "/" + id;
+    auto undo = [&](Error e, pid_t supervisor = 0) -> Result<std::string> {
+        if (supervisor > 0)
+            ::kill(supervisor, SIGKILL);
+        if (!spec->cgroup.dirs.empty())
+            (void)cgroupRemove(spec->cgroup);
+        removeTree(dir);
+        if (!e.status)
+            e.status = 500;
+        log::warning("launch of ", spec->request.applicationName, " failed: ", e.message);
+        return e;
+    };
+    if (::mkdir(dir.c_str(), 0700) != 0)
+        co_return undo(Error{"cannot create " + dir + ": " + std::strerror(errno)});
+    if (::mkdir(spec->workdir.c_str(), 0750) != 0 ||
+        ::chown(spec->workdir.c_str(), spec->uid, spec->gid) != 0)
+        co_return undo(Error{"cannot create " + spec->workdir + ": " + std::strerror(errno)});
+    auto cg = d.cgroups->create(d.options.cgroupParent, id, limits);
+    if (!cg)
+        co_return undo(cg.error());
+    spec->cgroup = *cg;
+    if (auto r = writeFileAtomically(dir + "/" + kSpecFile, toJson(*spec)); !r)
+        co_return undo(r.error());
+
+    int ready[2];
+    if (::pipe2(ready, O_CLOEXEC) != 0)
+        co_return undo(Error{std::string("pipe: ") + std::strerror(errno)});
+    auto supervisor = spawnSupervisor({d.options.supervisorPath, "--spec", dir + "/" + kSpecFile,
+                                       "--status-file", dir + "/" + kStatusFile, "--ready-fd",
+                                       "3"},
+                                      dir + "/" + kSupervisorLog, ready[1]);
+    ::close(ready[1]);
+    if (!supervisor) {
+        ::close(ready[0]);
+        co_return undo(supervisor.error());
+    }
+    // Wait, without blocking the agent, for "running" or "failed to start".
+    {
+        asio::posix::stream_descriptor readyPipe(d.io, ready[0]);
+        asio::steady_timer timeout(d.io);
+        timeout.expires_after(std::chrono::seconds(d.options.startTimeoutSeconds));
+        bool timedOut = false;
+        timeout.async_wait([&](const boost::system::error_code& ec) {
+            if (!ec) {
+                timedOut = true;
+                boost::system::error_code ignored;
+                readyPipe.cancel(ignored);
+            }
+        });
+        char byte = 0;
+        boost::system::error_code ec;
+        co_await readyPipe.async_read_some(asio::buffer(&byte, 1),
+                                           asio::redirect_error(asio::use_awaitable, ec));
+        timeout.cancel();
+        if (timedOut)
+            co_return undo(Error{"the supervisor did not start the task within " +
+                                 std::to_string(d.options.startTimeoutSeconds) + " s (see " +
+                                 dir + "/" + kSupervisorLog + ")"},
+                           *supervisor);
+    }
+    auto statusText = readWholeFile(dir + "/" + kStatusFile);
+    auto status = statusText ? containerStatusFromJson(*statusText)
+                             : Result<ContainerStatus>(Error{"no status file"});
+    if (!status) {
+        std::string why;
+        if (auto logText = readWholeFile(dir + "/" + kSupervisorLog))
+            why = logText->substr(0, 500);
+        co_return undo(Error{"the supervisor failed before the task started" +
+                             (why.empty() ? std::string() : ": " + why)},
+                       *supervisor);
+    }
+    auto c = std::make_shared<Container>();
+    c->spec = std::move(*spec);
+    c->status = *status;
+    c->dir = dir;
+    d.containers.emplace(id, c);
+    log::info("container ", id, " (", c->spec.request.applicationName, ") ",
+              c->status.finished() ? std::string(toString(c->status.state)) + ": " +
+                                         c->status.reason
+                                   : "running, pid " + std::to_string(c->status.pid));
+    if (!c->status.finished()) {
+        c->status.supervisorPid = c->status.supervisorPid ? c->status.supervisorPid : *supervisor;
+        d.watchSupervisor(c);
+    } else if (d.hooks.afterEnd) {
+        d.hooks.afterEnd(c->spec);
+    }
+    co_return tasks::containerJson(c->spec, c->status, c->stopping);
+}
+
+std::string TaskRuntime::listJson() const {
+    std::vector<std::shared_ptr<Container>> list;
+    for (const auto& [id, c] : m_impl->containers)
+        list.push_back(c);
+    std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) {
+        return a->spec.createdAtUsec < b->spec.createdAtUsec;
+    });
+    std::string out = "{\"containers\":[";
+    for (size_t i = 0; i < list.size(); ++i) {
+        if (i)
+            out += ",";
+        out += tasks::containerJson(list[i]->spec, list[i]->status, list[i]->stopping);
+    }
+    out += "]}\n";
+    return out;
+}
+
+Result<std::string> TaskRuntime::containerJson(std::string_view containerId) const {
+    auto it = m_impl->containers.find(containerId);
+    if (it == m_impl->containers.end())
+        return Error{"no container " + std::string(containerId.substr(0, 64)) + " on this node",
+                     404};
+    return tasks::containerJson(it->second->spec, it->second->status, it->second->stopping) +
+           "\n";
+}
+
+Result<std::pair<unsigned, std::string>> TaskRuntime::remove(std::string_view containerId) {
+    auto& d = *m_impl;
+    auto it = d.containers.find(containerId);
+    if (it == d.containers.end())
+        return Error{"no container " + std::string(containerId.substr(0, 64)) + " on this node",
+                     404};
+    auto c = it->second;
+    if (c->status.finished()) {
+        std::string body = tasks::containerJson(c->spec, c->status, false) + "\n";
+        if (auto r = d.removeContainer(c->spec.containerId); !r)
+            return r.error();
+        log::info("removed finished container ", c->spec.containerId);
+        return std::make_pair(200u, body);
+    }
+    if (!c->stopping) {
+        if (c->pidfd < 0 || pidfdSignal(c->pidfd, SIGTERM) != 0)
+            return Error{"cannot signal the supervisor of " + c->spec.containerId + ": " +
+                             std::strerror(errno),
+                         500};
+        c->stopping = true;
+        log::info("stopping container ", c->spec.containerId, " (",
+                  c->spec.request.applicationName, "): SIGTERM, SIGKILL after ",
+                  c->spec.killGraceSeconds, " s");
+    }
+    return std::make_pair(202u, tasks::containerJson(c->spec, c->status, c->stopping) + "\n");
+}
+
+bool TaskRuntime::knows(std::string_view frameworkId, std::string_view executorId,
+                        std::string_view containerId) const {
+    auto it = m_impl->containers.find(containerId);
+    return it != m_impl->containers.end() &&
+           it->second->spec.request.frameworkId == frameworkId &&
+           it->second->spec.executorId() == executorId;
+}
+
+} // namespace day2::tasks

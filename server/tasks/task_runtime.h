@@ -1,0 +1,76 @@
+// The agent's side of the task runtime: launches containers (cgroup + a detached supervisor that
+// creates the namespaces), lists them, stops them, garbage-collects finished ones, and re-adopts
+// running ones from the state directory when the agent starts again.
+#pragma once
+
+#include "base/result.h"
+#include "tasks/cgroups.h"
+#include "tasks/task_spec.h"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace day2::tasks {
+
+struct RuntimeOptions {
+    std::string stateDir;                  // containers live in <stateDir>/<container id>/
+    std::string supervisorPath;            // day2-task-supervisor
+    std::string journalSocket;             // where task lines go
+    std::string agentId;
+    std::string cgroupMode = "auto";       // auto, v1, v2
+    std::string cgroupParent = "day2";     // below each hierarchy's mount point
+    std::string mountinfo = "/proc/self/mountinfo";
+    std::string hostname;                  // empty: the container id's first 12 characters
+    unsigned killGraceSeconds = 10;        // SIGTERM, then SIGKILL after this long
+    unsigned keepFinishedSeconds = 3600;   // finished containers are listed this long
+    unsigned maxContainers = 256;          // running and finished, on this node
+    unsigned startTimeoutSeconds = 10;     // for the supervisor to report the task running
+};
+
+// Called on the io thread before a container starts (it may add environment variables, set
+// the StatsD endpoint) and after it ended. The metrics subsystem attaches here.
+struct LaunchHooks {
+    std::function<Result<void>(ContainerSpec&)> beforeStart;
+    std::function<void(const ContainerSpec&)> afterEnd;
+};
+
+class TaskRuntime {
+public:
+    TaskRuntime(boost::asio::io_context& io, RuntimeOptions options);
+    ~TaskRuntime();
+    TaskRuntime(const TaskRuntime&) = delete;
+    TaskRuntime& operator=(const TaskRuntime&) = delete;
+
+    // Detects the cgroup hierarchies, re-adopts containers from the state directory and starts
+    // the garbage collector.
+    Result<void> start();
+    // Stops watching. Containers keep running; the next start() adopts them.
+    void stop();
+    void setHooks(LaunchHooks hooks);
+
+    // 201 + the container's JSON, or an Error with its status (400, 422, 503, 500).
+    boost::asio::awaitable<Result<std::string>> launch(TaskRequest request);
+    std::string listJson() const;
+    Result<std::string> containerJson(std::string_view containerId) const;
+    // Running: asks it to stop (202). Finished: removes it and its cgroup now (200).
+    Result<std::pair<unsigned, std::string>> remove(std::string_view containerId);
+
+    // Whether this node runs or ran the container (for the logs API's per-task paths).
+    bool knows(std::string_view frameworkId, std::string_view executorId,
+               std::string_view containerId) const;
+    std::string describeCgroups() const;
+    size_t containerCount() const;
+    const HostCapacity& capacity() const;
+
+private:
+    struct Impl;
+    std::shared_ptr<Impl> m_impl;
+};
+
+} // namespace day2::tasks

@@ -1,0 +1,88 @@
+#include "tasks/tasks_service.h"
+
+namespace day2::tasks {
+
+namespace asio = boost::asio;
+
+namespace {
+
+http::Response json(unsigned status, std::string body) {
+    http::Response r;
+    r.status = status;
+    r.body = std::move(body);
+    r.headers.emplace_back("Cache-Control", "no-cache");
+    return r;
+}
+
+http::Response error(const Error& e, unsigned fallback) {
+    return http::jsonError(e.status ? e.status : fallback, e.message);
+}
+
+http::Response notAllowed(std::string_view allow, std::string_view what) {
+    http::Response r = http::jsonError(405, std::string(what) + " answers " + std::string(allow));
+    r.headers.emplace_back("Allow", std::string(allow));
+    return r;
+}
+
+} // namespace
+
+asio::awaitable<void> TasksService::handle(const http::Request& req,
+                                           const std::vector<std::string>& seg,
+                                           http::ResponseStream& rs) {
+    const bool read = req.method == "GET" || req.method == "HEAD";
+    if (!req.query.empty()) {
+        co_await rs.send(http::jsonError(400, "the tasks API takes no query parameters"));
+        co_return;
+    }
+    if (seg.empty()) {
+        if (read) {
+            co_await rs.send(json(200, m_runtime.listJson()));
+        } else if (req.method == "POST") {
+            // The body is parsed as JSON whatever its Content-Type says (curl -d sends
+            // application/x-www-form-urlencoded).
+            auto request = parseTaskRequest(req.body, m_runtime.capacity());
+            if (!request) {
+                co_await rs.send(error(request.error(), 400));
+                co_return;
+            }
+            auto launched = co_await m_runtime.launch(std::move(*request));
+            if (!launched) {
+                co_await rs.send(error(launched.error(), 500));
+                co_return;
+            }
+            http::Response r = json(201, std::move(*launched) + "\n");
+            co_await rs.send(std::move(r));
+        } else {
+            co_await rs.send(notAllowed("GET, HEAD, POST", "/system/v1/tasks/v1/"));
+        }
+        co_return;
+    }
+    if (seg.size() == 1) {
+        const std::string& id = seg[0];
+        if (!isValidContainerId(id)) {
+            co_await rs.send(http::jsonError(
+                404, "no container '" + id.substr(0, 64) +
+                         "' on this node (container ids are lowercase UUIDs)"));
+            co_return;
+        }
+        if (read) {
+            // No conditional operator inside co_await: GCC 12 evaluates it wrongly in coroutines.
+            auto c = m_runtime.containerJson(id);
+            http::Response response = c.ok() ? json(200, std::move(c.value())) : error(c.error(), 404);
+            co_await rs.send(std::move(response));
+        } else if (req.method == "DELETE") {
+            auto r = m_runtime.remove(id);
+            http::Response response =
+                r.ok() ? json(r->first, std::move(r->second)) : error(r.error(), 500);
+            co_await rs.send(std::move(response));
+        } else {
+            co_await rs.send(notAllowed("GET, HEAD, DELETE", "/system/v1/tasks/v1/{container_id}"));
+        }
+        co_return;
+    }
+    co_await rs.send(http::jsonError(404, "no such tasks endpoint: " + req.path.substr(0, 200) +
+                                              " (see /system/v1/tasks/v1/ and "
+                                              "/system/v1/tasks/v1/{container_id})"));
+}
+
+} // namespace day2::tasks
