@@ -200,7 +200,8 @@ Result<TaskRequest> parseTaskRequest(std::string_view body, const HostCapacity& 
     json doc;
     try {
         doc = json::parse(body);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
+        // parse_error, and out_of_range for numbers like 1e400
         return bad("the body is not valid JSON: " + cleanParseError(e.what()));
     }
     if (!doc.is_object())

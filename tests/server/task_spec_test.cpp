@@ -57,6 +57,7 @@ TEST(TaskRequest, MustNotParse) {
         {"null", "must be a JSON object"},
         {"\"x\"", "must be a JSON object"},
         {"{\"framework_id\":\"a\xff\"}", "not valid JSON"}, // invalid UTF-8
+        {body(R"(,"shell":"x","resources":{"mem_mb":1e400})"), "number overflow"}, // found by fuzzing
         {body(""), "missing 'command'"},
         {body(R"(,"command":["a"],"shell":"b")"), "not both"},
         {body(R"(,"command":[""])"), "command[0] (the program) must not be empty"},
