@@ -6,7 +6,7 @@ FUZZ_BUILD ?= build-fuzz
 JOBS       ?= 2
 CMAKE_ARGS ?=
 
-.PHONY: all deps configure build test unit fuzz demo bench clean
+.PHONY: all deps configure build test unit fuzz demo bench bench-logs bench-tasks clean
 
 all: build
 
@@ -33,8 +33,13 @@ test: unit fuzz
 demo: build
 	@packaging/demo/logs-demo.sh $(BUILD)
 
-bench: build
+bench: bench-logs bench-tasks
+
+bench-logs: build
 	@tests/bench/logs_bench.sh $(BUILD)
+
+bench-tasks: build
+	@tests/bench/tasks_bench.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(FUZZ_BUILD)

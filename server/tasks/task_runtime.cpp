@@ -386,7 +386,8 @@ Result<void> TaskRuntime::start() {
     fs::create_directories(d.options.stateDir, ec);
     if (ec)
         return Error{"cannot create " + d.options.stateDir + ": " + ec.message()};
-    ::chmod(d.options.stateDir.c_str(), 0700);
+    // Traversable, not listable: a task's user reaches its own sandbox below.
+    ::chmod(d.options.stateDir.c_str(), 0711);
     std::vector<std::string> ids;
     for (const auto& entry : fs::directory_iterator(d.options.stateDir, ec)) {
         const std::string name = entry.path().filename().string();
@@ -460,7 +461,7 @@ asio::awaitable<Result<std::string>> TaskRuntime::launch(TaskRequest request) {
         log::warning("launch of ", spec->request.applicationName, " failed: ", e.message);
         return e;
     };
-    if (::mkdir(dir.c_str(), 0700) != 0)
+    if (::mkdir(dir.c_str(), 0711) != 0)
         co_return undo(Error{"cannot create " + dir + ": " + std::strerror(errno)});
     if (::mkdir(spec->workdir.c_str(), 0750) != 0 ||
         ::chown(spec->workdir.c_str(), spec->uid, spec->gid) != 0)
@@ -469,7 +470,8 @@ asio::awaitable<Result<std::string>> TaskRuntime::launch(TaskRequest request) {
     if (!cg)
         co_return undo(cg.error());
     spec->cgroup = *cg;
-    if (auto r = writeFileAtomically(dir + "/" + kSpecFile, toJson(*spec)); !r)
+    // 0600: the environment may hold secrets.
+    if (auto r = writeFileAtomically(dir + "/" + kSpecFile, toJson(*spec), 0600); !r)
         co_return undo(r.error());
 
     int ready[2];

@@ -578,9 +578,10 @@ std::string containerJson(const ContainerSpec& spec, const ContainerStatus& st, 
     return j.dump();
 }
 
-Result<void> writeFileAtomically(const std::string& path, std::string_view content) {
+Result<void> writeFileAtomically(const std::string& path, std::string_view content,
+                                 mode_t mode) {
     const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0)
         return Error{"cannot write " + tmp + ": " + std::strerror(errno)};
     size_t done = 0;

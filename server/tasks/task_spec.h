@@ -105,7 +105,8 @@ std::string containerJson(const ContainerSpec& spec, const ContainerStatus& stat
 
 // Writes `content` to `path` through a temporary file and rename(), so a reader sees the old or
 // the new file, never half of one.
-Result<void> writeFileAtomically(const std::string& path, std::string_view content);
+Result<void> writeFileAtomically(const std::string& path, std::string_view content,
+                                 mode_t mode = 0644);
 std::optional<std::string> readWholeFile(const std::string& path);
 uint64_t nowMicros();
 // Field 22 of /proc/<pid>/stat, 0 when the process does not exist.

@@ -41,12 +41,9 @@ MID=$(cat /etc/machine-id)
 JDIR=/var/log/journal/$MID.$NS
 CONF=/etc/systemd/journald@$NS.conf
 STARTED=$(date +%s)
-
-say() { printf '[logs_bench %4ds] %s\n' $(($(date +%s) - STARTED)) "$*" >&2; }
-die() {
-    say "error: $*"
-    exit 1
-}
+BENCH=logs_bench
+# shellcheck source=tests/bench/bench_lib.sh
+source "$REPO/tests/bench/bench_lib.sh"
 
 [[ $EUID -eq 0 ]] || die "needs root (it starts a private systemd-journald)"
 for f in "$AGENT" "$TOOLS/day2-bench-journal-fill" "$TOOLS/day2-bench-bare-loop" \
@@ -57,60 +54,8 @@ done
 command -v systemd-socket-activate > /dev/null || die "systemd-socket-activate is missing"
 command -v journalctl > /dev/null || die "journalctl is missing"
 
-# --- processes: everything started here is stopped on exit, newest first, by pid -------------
-PIDS=()
-stop_pid() {
-    local pid=$1
-    kill -0 "$pid" 2> /dev/null || return 0
-    kill -TERM "$pid" 2> /dev/null || true
-    for _ in $(seq 50); do
-        kill -0 "$pid" 2> /dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$pid" 2> /dev/null; then
-        say "pid $pid ignored SIGTERM for 5 s: SIGKILL"
-        kill -KILL "$pid" 2> /dev/null || true
-    fi
-    wait "$pid" 2> /dev/null || true
-}
-cleanup() {
-    local rc=$?
-    set +e
-    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-        stop_pid "${PIDS[i]}"
-    done
-    rm -f "$CONF"
-    rm -rf "/run/systemd/journal.$NS" "$JDIR" "/run/log/journal/$MID.$NS"
-    ((rc == 0)) || say "failed (exit $rc); tool output is in $WORK"
-}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# Key=value fields of a tool's output line.
-kv() { sed -n "s/.*\\b$2=\\([^ ]*\\).*/\\1/p" "$1" | tail -n 1; }
-# Arithmetic with awk: calc 'expression'.
-calc() { awk "BEGIN { printf \"%s\", $1 }"; }
-fmt_int() { awk -v v="$1" 'BEGIN { printf "%.0f", v }'; }
-
-# Starts an agent on a free loopback port (port 0); sets AGENT_PID and AGENT_PORT from its
-# "serving ... on http://127.0.0.1:PORT" line.
-start_agent() {
-    local name=$1
-    shift
-    local log=$WORK/agent-$name.log
-    mkdir -p "$WORK/state-$name"
-    "$AGENT" --listen 127.0.0.1:0 --state-dir "$WORK/state-$name" "$@" 2> "$log" &
-    AGENT_PID=$!
-    PIDS+=("$AGENT_PID")
-    AGENT_PORT=
-    for _ in $(seq 100); do
-        kill -0 "$AGENT_PID" 2> /dev/null || die "the agent ($name) exited: $(cat "$log")"
-        AGENT_PORT=$(sed -n 's|.* on http://127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' "$log")
-        [[ -n $AGENT_PORT ]] && return 0
-        sleep 0.1
-    done
-    die "the agent ($name) did not start listening: $(cat "$log")"
-}
 
 rm -rf "$WORK"
 mkdir -p "$WORK" "$OUT"
@@ -118,19 +63,7 @@ LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- 1. a journald namespace with ENTRIES entries -------------------------------------------
 say "starting journald namespace $NS"
-mkdir -p /etc/systemd
-printf '[Journal]\nRateLimitBurst=0\nStorage=persistent\n' > "$CONF"
-"$JOURNALD" "$NS" > "$WORK/journald.log" 2>&1 &
-JOURNALD_PID=$!
-PIDS+=("$JOURNALD_PID")
-"$TOOLS/day2-bench-journald-keepalive" --namespace "$NS" > "$WORK/keepalive.log" 2>&1 &
-PIDS+=("$!")
-for _ in $(seq 100); do
-    grep -q connected "$WORK/keepalive.log" 2> /dev/null && break
-    kill -0 "$JOURNALD_PID" 2> /dev/null || die "journald exited: $(cat "$WORK/journald.log")"
-    sleep 0.1
-done
-grep -q connected "$WORK/keepalive.log" || die "journald did not open its sockets"
+start_journald
 
 say "filling $ENTRIES entries"
 "$TOOLS/day2-bench-journal-fill" --namespace "$NS" --count "$ENTRIES" > "$WORK/fill.out"

@@ -339,6 +339,22 @@ TEST_F(TasksApi, TheTaskRunsInItsOwnNamespacesWithTheSpecifiedEnvironment) {
     }
 }
 
+TEST_F(TasksApi, ATaskRunsAsTheRequestedUserInItsSandbox) {
+    auto& a = *s_agent;
+    json c = a.launch(taskWith("/as-nobody", "id -u; id -g; pwd; echo $HOME $USER; touch x && echo wrote",
+                               {{"user", "nobody"}}));
+    json done = a.waitFinished(c["container_id"], std::chrono::seconds(10));
+    ASSERT_EQ(done["state"], "exited") << done.dump();
+    EXPECT_EQ(done["user"], "nobody");
+    auto m = a.messages(c);
+    ASSERT_EQ(m.size(), 5u);
+    EXPECT_EQ(m[0], "65534");
+    EXPECT_EQ(m[1], "65534");
+    EXPECT_EQ(m[2], s_state + "/tasks/" + c["container_id"].get<std::string>() + "/sandbox");
+    EXPECT_EQ(m[3], "/nonexistent nobody");
+    EXPECT_EQ(m[4], "wrote"); // the sandbox belongs to the task's user
+}
+
 TEST_F(TasksApi, AMemoryHogIsOomKilledAndReportedAsFailedWithReasonOom) {
     auto& a = *s_agent;
     json c = a.launch(taskWith("/hog",
