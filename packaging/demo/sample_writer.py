@@ -1,6 +1,12 @@
 #!/usr/bin/env python3
-"""Writes sample log lines to a journald socket with the native protocol, the way day2's task
-runtime does: a steady web server, a worker with multi-line stack traces, and a host service."""
+"""Sample log lines for the demo.
+
+  sample_writer.py --task web|worker   a task launched through the agent's tasks API: prints to
+                                       stdout and stderr (a web server's access log; a worker
+                                       with stack traces on stderr)
+  sample_writer.py SOCKET system       a host service (sshd) writing to a journald socket with
+                                       the native protocol
+"""
 import os
 import random
 import socket
@@ -34,7 +40,34 @@ def task_fields(app, container, stream="STDOUT"):
     }
 
 
+def run_task(role):
+    rnd = random.Random(role)
+    paths = ["/", "/api/v1/items", "/healthz", "/login", "/static/app.js"]
+    n = 0
+    while True:
+        n += 1
+        if role == "web":
+            code = rnd.choice([200, 200, 200, 200, 304, 404, 500])
+            print('10.0.0.%d - - "GET %s HTTP/1.1" %d %d' % (
+                rnd.randint(2, 250), rnd.choice(paths), code, rnd.randint(100, 90000)), flush=True)
+            if code == 500:
+                print("upstream timed out while reading response header", file=sys.stderr,
+                      flush=True)
+            time.sleep(0.2)
+        else:
+            if n % 7 == 0:
+                print("Traceback (most recent call last):\n"
+                      '  File "worker.py", line 42, in process\n'
+                      "ValueError: job %d has no payload" % n, file=sys.stderr, flush=True)
+            else:
+                print("processed job %d in %d ms" % (n, rnd.randint(3, 900)), flush=True)
+            time.sleep(0.7)
+
+
 def main():
+    if sys.argv[1] == "--task":
+        run_task(sys.argv[2])
+        return
     sock_path, role = sys.argv[1], sys.argv[2]
     s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     rnd = random.Random(role)
