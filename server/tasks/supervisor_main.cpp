@@ -118,9 +118,8 @@ int supervise(const tasks::ContainerSpec& spec, const std::string& statusFile, b
     int out[2], err[2];
     if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)
         return fail(std::string("pipe: ") + std::strerror(errno));
-    // Without O_CLOEXEC the init and the task inherit the write ends; the init closes its own.
-    ::fcntl(out[1], F_SETFD, 0);
-    ::fcntl(err[1], F_SETFD, 0);
+    // The write ends stay close-on-exec: the task gets them as its stdout and stderr by dup2,
+    // and no other descriptor of ours reaches it.
     auto started = tasks::startContainerProcess(spec, out[1], err[1], namespaces);
     ::close(out[1]);
     ::close(err[1]);
@@ -242,6 +241,9 @@ int main(int argc, char** argv) {
     if (auto exitCode = parseCommandLine(app, argc, argv))
         return *exitCode;
 
+    // The ready descriptor is ours alone: the task must not inherit it.
+    if (readyFd >= 0)
+        ::fcntl(readyFd, F_SETFD, FD_CLOEXEC);
     if (!specFile.empty()) {
         auto text = tasks::readWholeFile(specFile);
         if (!text) {

@@ -339,6 +339,17 @@ TEST_F(TasksApi, TheTaskRunsInItsOwnNamespacesWithTheSpecifiedEnvironment) {
     }
 }
 
+TEST_F(TasksApi, ATaskInheritsOnlyStdinStdoutAndStderr) {
+    auto& a = *s_agent;
+    // ls opens the directory it lists: that is the 3.
+    json c = a.launch(task("/fds", "ls /proc/self/fd | tr '\\n' ' '; echo; readlink /proc/self/fd/0"));
+    ASSERT_EQ(a.waitFinished(c["container_id"], std::chrono::seconds(10))["state"], "exited");
+    auto m = a.messages(c);
+    ASSERT_EQ(m.size(), 2u);
+    EXPECT_EQ(m[0], "0 1 2 3 ");
+    EXPECT_EQ(m[1], "/dev/null");
+}
+
 TEST_F(TasksApi, ATaskRunsAsTheRequestedUserInItsSandbox) {
     auto& a = *s_agent;
     json c = a.launch(taskWith("/as-nobody", "id -u; id -g; pwd; echo $HOME $USER; touch x && echo wrote",
