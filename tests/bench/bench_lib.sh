@@ -74,7 +74,7 @@ cleanup() {
 # open on it, so that it does not exit when idle.
 start_journald() {
     mkdir -p /etc/systemd
-    printf '[Journal]\nRateLimitBurst=0\nStorage=persistent\n' > "$CONF"
+    printf '[Journal]\nRateLimitBurst=0\nStorage=persistent\n%s' "${DAY2_BENCH_JOURNALD_EXTRA:-}" > "$CONF"
     "$JOURNALD" "$NS" > "$WORK/journald.log" 2>&1 &
     JOURNALD_PID=$!
     PIDS+=("$JOURNALD_PID")

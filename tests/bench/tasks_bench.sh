@@ -11,7 +11,8 @@
 #   tests/bench/tasks_bench.sh [BUILD_DIR]       (default: build; needs root)
 #
 # Environment: DAY2_BENCH_LINES (default 1000000), DAY2_BENCH_LINE_BYTES (default 100),
-# DAY2_BENCH_ROUNDS (default 3).
+# DAY2_BENCH_ROUNDS (default 3), DAY2_BENCH_JOURNALD_EXTRA (more journald.conf lines, e.g.
+# $'ForwardToSyslog=no\n': journald's default forwarding costs it a failed sendmsg per entry here).
 #
 # systemd-cat has no namespace option: it runs in a private mount namespace (unshare -m) where a
 # tmpfs covers /run/systemd and the namespace's socket directory is bound to
