@@ -7,7 +7,7 @@ packages=(
   # build
   cmake ninja-build g++ ccache pkg-config
   libboost-dev libsystemd-dev libtomlplusplus-dev libcli11-dev nlohmann-json3-dev
-  zlib1g-dev libpcre2-dev
+  zlib1g-dev libpcre2-dev libssl-dev openssl
   # tests
   libgtest-dev libgmock-dev systemd python3 curl iproute2
   # fuzzing (libFuzzer ships with clang's runtime)

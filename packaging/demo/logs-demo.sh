@@ -71,8 +71,10 @@ for _ in $(seq 100); do [ -S "/run/systemd/journal.$ns/socket" ] && break; sleep
 python3 "$here/sample_writer.py" "/run/systemd/journal.$ns/socket" system &
 pids+=($!)
 
-printf '[tasks]\ncgroup_parent = "%s"\nkill_grace_seconds = 2\n' "$cgroup_parent" \
-  > "$demo_dir/agent.toml"
+# Authentication off in this single-node demo (the agent says so in its log and in /health);
+# the cluster demo behind Adminrouter uses tokens.
+printf '[tasks]\ncgroup_parent = "%s"\nkill_grace_seconds = 2\n[auth]\nenabled = false\n' \
+  "$cgroup_parent" > "$demo_dir/agent.toml"
 "$agent_bin" --listen "127.0.0.1:$port" --state-dir "$demo_dir/state" \
   --journal-namespace "$ns" --config "$demo_dir/agent.toml" 2>"$demo_dir/agent.log" &
 pids+=($!)

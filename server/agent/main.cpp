@@ -1,6 +1,8 @@
 // day2-agent: serves this node's logs (and, as day2 grows, metrics, tasks and exec) over HTTP.
 #include "agent/agent_identity.h"
 #include "agent/router.h"
+#include "auth/audit_log.h"
+#include "auth/authority.h"
 #include "base/command_line.h"
 #include "base/log.h"
 #include "base/text.h"
@@ -132,6 +134,23 @@ int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
     raiseFileLimit();
 
+    auth::AuthOptions authOptions;
+    authOptions.enabled = cfg.authEnabled;
+    authOptions.publicKeys = cfg.authPublicKeys;
+    authOptions.aclFile = cfg.aclFile;
+    authOptions.verify.clockSkewSeconds = cfg.clockSkewSeconds;
+    authOptions.verify.allowNonExpiring = cfg.allowNonExpiringTokens;
+    auto authority = auth::Authority::load(authOptions);
+    if (!authority) {
+        std::cerr << "day2-agent: " << authority.error().message << "\n";
+        return kExitUsage;
+    }
+    if (authority->enabled())
+        log::info("auth: ", authority->describe());
+    else
+        log::warning(authority->describe());
+    auth::AuditLog audit(cfg.effectiveJournalSocket());
+
     auto agentId = agent::loadOrCreateAgentId(cfg.stateDir);
     if (!agentId) {
         log::error(agentId.error().message);
@@ -200,7 +219,8 @@ int main(int argc, char** argv) {
     http::Server* serverPtr = nullptr;
     info.connectionCount = [&serverPtr] { return serverPtr ? serverPtr->connectionCount() : 0; };
     http::Server server(io, http::ServerOptions::fromConfig(cfg),
-                        agent::makeRouter(info, logsService, tasksService.get()));
+                        agent::makeRouter(info, {logsService, tasksService.get(), runtime.get(),
+                                                 *authority, audit}));
     serverPtr = &server;
     auto port = server.bind();
     if (!port) {
@@ -212,6 +232,7 @@ int main(int argc, char** argv) {
               cfg.listen.host, ":", *port);
 
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+    boost::asio::signal_set hangup(io, SIGHUP);
     boost::asio::steady_timer graceTimer(io);
     boost::asio::steady_timer drainTimer(io);
     std::function<void()> drainCheck = [&] {
@@ -240,6 +261,7 @@ int main(int argc, char** argv) {
                   " s for responses to end)");
         server.stop();
         logsService.stop();
+        hangup.cancel();
         if (runtime)
             runtime->stop(); // containers keep running; the next start adopts them
         graceTimer.expires_after(std::chrono::seconds(cfg.shutdownGraceSeconds));
@@ -253,6 +275,18 @@ int main(int argc, char** argv) {
         drainCheck();
     };
     signals.async_wait(onSignal);
+    // SIGHUP: read the keys and the ACL again, without dropping a connection.
+    std::function<void(const boost::system::error_code&, int)> onHangup;
+    onHangup = [&](const boost::system::error_code& ec, int) {
+        if (ec)
+            return;
+        if (auto r = authority->reload(); !r)
+            log::error("SIGHUP: keeping the previous keys and ACL: ", r.error().message);
+        else
+            log::info("SIGHUP: reloaded; ", authority->describe());
+        hangup.async_wait(onHangup);
+    };
+    hangup.async_wait(onHangup);
     io.run();
     log::info("stopped");
     return 0;

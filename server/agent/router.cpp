@@ -4,6 +4,8 @@
 #include "day2/wire/wire.h"
 #include "http/query.h"
 
+#include <ctime>
+
 namespace day2::agent {
 
 namespace asio = boost::asio;
@@ -17,7 +19,7 @@ std::string jsonString(std::string_view s) {
     return out;
 }
 
-http::Response health(const AgentInfo& info, const logs::LogsService& logs) {
+http::Response health(const AgentInfo& info, const logs::LogsService& logs, bool authOn) {
     http::Response r;
     r.headers.emplace_back("Cache-Control", "no-cache");
     r.body =
@@ -27,43 +29,97 @@ http::Response health(const AgentInfo& info, const logs::LogsService& logs) {
         ",\"journal\":" + (logs.journalHealthy() ? "\"ok\"" : "\"error\"") +
         ",\"journal_source\":" + jsonString(info.journalSource) +
         ",\"connections\":" + std::to_string(info.connectionCount ? info.connectionCount() : 0) +
+        ",\"auth\":" + (authOn ? "\"on\"" : "\"off\"") +
         ",\"tasks\":" + jsonString(info.tasksState) + ",\"cgroups\":" + jsonString(info.cgroups) +
         "}\n";
     return r;
 }
 
+http::Response unauthorized(const std::string& detail, bool hadToken) {
+    http::Response r = http::jsonError(401, detail);
+    r.headers.emplace_back("WWW-Authenticate",
+                           hadToken ? "Bearer realm=\"day2\", error=\"invalid_token\""
+                                    : "Bearer realm=\"day2\"");
+    return r;
+}
+
+std::string whoami(const auth::Identity& who) {
+    std::string out = "{\"uid\":" + jsonString(who.uid) + ",\"groups\":[";
+    for (size_t i = 0; i < who.groups.size(); ++i)
+        out += (i ? "," : "") + jsonString(who.groups[i]);
+    return out + "]}\n";
+}
+
 } // namespace
 
-http::Handler makeRouter(const AgentInfo& info, logs::LogsService& logs,
-                         tasks::TasksService* tasks) {
-    return [info, &logs, tasks](const http::Request& req,
-                         http::ResponseStream& rs) -> asio::awaitable<void> {
+http::Handler makeRouter(const AgentInfo& info, Services sv) {
+    return [info, sv](const http::Request& req,
+                      http::ResponseStream& rs) -> asio::awaitable<void> {
         auto segments = http::splitPath(req.path);
         if (!segments) {
             co_await rs.send(http::jsonError(400, segments.error().message));
             co_return;
         }
         const auto& s = *segments;
-        if (s.size() == 3 && s[0] == "system" && s[1] == "v1" && s[2] == "health") {
+        const bool api = s.size() >= 2 && s[0] == "system" && s[1] == "v1";
+        if (api && s.size() == 3 && s[2] == "health") {
             if (req.method != "GET" && req.method != "HEAD")
                 co_await rs.send(http::jsonError(405, "health answers GET only"));
             else
-                co_await rs.send(health(info, logs));
+                co_await rs.send(health(info, sv.logs, sv.authority.enabled()));
             co_return;
         }
-        if (s.size() >= 4 && s[0] == "system" && s[1] == "v1" && s[2] == "logs" && s[3] == "v1") {
+        // Everything else needs a valid token.
+        const auto authorization = req.header("Authorization");
+        auto who = sv.authority.authenticate(authorization, static_cast<int64_t>(std::time(nullptr)));
+        if (!who) {
+            sv.audit.record({"-", "-", "-", "unauthenticated", req.remoteAddress,
+                             req.method + " " + req.path.substr(0, 200) + ": " +
+                                 who.error().message});
+            co_await rs.send(unauthorized(who.error().message, authorization.has_value()));
+            co_return;
+        }
+        const auth::Identity identity = *who;
+        auto may = [&sv, identity](const std::string& resource, const std::string& action) {
+            return sv.authority.allows(identity, resource, action);
+        };
+        auto refused = [&sv, &req, identity](const std::string& resource,
+                                             const std::string& action) {
+            sv.audit.record({identity.uid, resource, action, "denied", req.remoteAddress,
+                             req.method + " " + req.path.substr(0, 200)});
+        };
+        if (api && s.size() == 4 && s[2] == "auth" && s[3] == "whoami") {
+            http::Response r;
+            r.body = whoami(identity);
+            co_await rs.send(std::move(r));
+            co_return;
+        }
+        if (api && s.size() >= 4 && s[2] == "logs" && s[3] == "v1") {
             std::vector<std::string> rest(s.begin() + 4, s.end());
-            co_await logs.handle(req, rest, rs);
+            // A task's own path needs day2:logs:task:<application>; everything else (the whole
+            // journal, filters, fields) day2:logs:system.
+            std::string resource = "day2:logs:system";
+            if (rest.size() >= 7 && rest[1] == "framework" && rest[3] == "executor" &&
+                rest[5] == "container" && sv.runtime && sv.runtime->knows(rest[2], rest[4], rest[6]))
+                resource = "day2:logs:task:" + sv.runtime->applicationName(rest[6]).value_or("");
+            if (!may(resource, "read")) {
+                refused(resource, "read");
+                co_await rs.send(http::jsonError(
+                    403, "uid '" + identity.uid + "' may not read " + resource));
+                co_return;
+            }
+            co_await sv.logs.handle(req, rest, rs);
             co_return;
         }
-        if (s.size() >= 4 && s[0] == "system" && s[1] == "v1" && s[2] == "tasks" && s[3] == "v1") {
-            if (!tasks) {
+        if (api && s.size() >= 4 && s[2] == "tasks" && s[3] == "v1") {
+            if (!sv.tasks) {
                 co_await rs.send(http::jsonError(503, "the task runtime is not available on this "
                                                       "node: " + info.tasksState));
                 co_return;
             }
             std::vector<std::string> rest(s.begin() + 4, s.end());
-            co_await tasks->handle(req, rest, rs);
+            tasks::Access access{identity.uid, may, refused};
+            co_await sv.tasks->handle(req, rest, rs, access);
             co_return;
         }
         co_await rs.send(http::jsonError(404, "no such endpoint: " + req.path.substr(0, 200)));

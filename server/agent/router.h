@@ -1,8 +1,12 @@
-// Maps request paths to the agent's services.
+// Maps request paths to the agent's services, after authentication (JWT) and authorization (ACL)
+// of every request but /system/v1/health.
 #pragma once
 
+#include "auth/audit_log.h"
+#include "auth/authority.h"
 #include "http/response.h"
 #include "logs/logs_service.h"
+#include "tasks/task_runtime.h"
 #include "tasks/tasks_service.h"
 
 #include <cstdint>
@@ -22,8 +26,14 @@ struct AgentInfo {
     std::string cgroups;    // what the task runtime uses
 };
 
-// `tasks` is null when the task runtime is disabled or could not start.
-http::Handler makeRouter(const AgentInfo& info, logs::LogsService& logs,
-                         tasks::TasksService* tasks);
+struct Services {
+    logs::LogsService& logs;
+    tasks::TasksService* tasks;   // null when the task runtime is disabled or could not start
+    tasks::TaskRuntime* runtime;  // likewise
+    auth::Authority& authority;
+    auth::AuditLog& audit;
+};
+
+http::Handler makeRouter(const AgentInfo& info, Services services);
 
 } // namespace day2::agent

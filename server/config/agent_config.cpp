@@ -180,7 +180,35 @@ struct Reader {
             return readUnsigned(node, key, cfg.maxContainers, 1, 100000);
         if (key == "tasks.start_timeout_seconds")
             return readUnsigned(node, key, cfg.taskStartTimeoutSeconds, 1, 600);
+        if (key == "auth.enabled")
+            return readBool(node, key, cfg.authEnabled);
+        if (key == "auth.public_keys") {
+            const toml::array* a = node.as_array();
+            if (!a)
+                return fail(node, key, "must be a list of file names");
+            cfg.authPublicKeys.clear();
+            for (const auto& item : *a) {
+                auto v = item.value<std::string>();
+                if (!item.is_string() || !v || v->empty())
+                    return fail(node, key, "must be a list of file names");
+                cfg.authPublicKeys.push_back(*v);
+            }
+            return true;
+        }
+        if (key == "auth.acl_file")
+            return readString(node, key, cfg.aclFile);
+        if (key == "auth.clock_skew_seconds")
+            return readUnsigned(node, key, cfg.clockSkewSeconds, 0, 3600);
+        if (key == "auth.allow_non_expiring_tokens")
+            return readBool(node, key, cfg.allowNonExpiringTokens);
         return fail(node, key, "unknown key");
+    }
+
+    bool readBool(const toml::node& node, std::string_view key, bool& out) {
+        if (!node.is_boolean())
+            return fail(node, key, "must be true or false");
+        out = *node.value<bool>();
+        return true;
     }
 };
 

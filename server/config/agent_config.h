@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace day2::config {
 
@@ -50,6 +51,12 @@ struct AgentConfig {
     unsigned keepFinishedSeconds = 3600;
     unsigned maxContainers = 256;
     unsigned taskStartTimeoutSeconds = 10;
+    // [auth]
+    bool authEnabled = true;
+    std::vector<std::string> authPublicKeys;
+    std::string aclFile = "/etc/day2/acl.json";
+    unsigned clockSkewSeconds = 60;
+    bool allowNonExpiringTokens = false;
 
     // The native-protocol socket of the configured journal.
     std::string effectiveJournalSocket() const;

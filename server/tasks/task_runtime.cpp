@@ -539,10 +539,18 @@ asio::awaitable<Result<std::string>> TaskRuntime::launch(TaskRequest request) {
     co_return tasks::containerJson(c->spec, c->status, c->stopping);
 }
 
-std::string TaskRuntime::listJson() const {
+std::optional<std::string> TaskRuntime::applicationName(std::string_view containerId) const {
+    auto it = m_impl->containers.find(containerId);
+    if (it == m_impl->containers.end())
+        return std::nullopt;
+    return it->second->spec.request.applicationName;
+}
+
+std::string TaskRuntime::listJson(const std::function<bool(const std::string&)>& visible) const {
     std::vector<std::shared_ptr<Container>> list;
     for (const auto& [id, c] : m_impl->containers)
-        list.push_back(c);
+        if (!visible || visible(c->spec.request.applicationName))
+            list.push_back(c);
     std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) {
         return a->spec.createdAtUsec < b->spec.createdAtUsec;
     });

@@ -56,7 +56,9 @@ public:
 
     // 201 + the container's JSON, or an Error with its status (400, 422, 503, 500).
     boost::asio::awaitable<Result<std::string>> launch(TaskRequest request);
-    std::string listJson() const;
+    // Every container, or those whose application `visible` accepts.
+    std::string listJson(const std::function<bool(const std::string&)>& visible = {}) const;
+    std::optional<std::string> applicationName(std::string_view containerId) const;
     Result<std::string> containerJson(std::string_view containerId) const;
     // Running: asks it to stop (202). Finished: removes it and its cgroup now (200).
     Result<std::pair<unsigned, std::string>> remove(std::string_view containerId);

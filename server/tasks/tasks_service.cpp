@@ -24,11 +24,21 @@ http::Response notAllowed(std::string_view allow, std::string_view what) {
     return r;
 }
 
+http::Response forbidden(const Access& access, const std::string& resource,
+                         const std::string& action) {
+    access.refused(resource, action);
+    return http::jsonError(403, "uid '" + access.uid + "' may not " + action + " " + resource);
+}
+
 } // namespace
+
+std::string tasksResource(const std::string& applicationName) {
+    return "day2:tasks:" + applicationName;
+}
 
 asio::awaitable<void> TasksService::handle(const http::Request& req,
                                            const std::vector<std::string>& seg,
-                                           http::ResponseStream& rs) {
+                                           http::ResponseStream& rs, const Access& access) {
     const bool read = req.method == "GET" || req.method == "HEAD";
     if (!req.query.empty()) {
         co_await rs.send(http::jsonError(400, "the tasks API takes no query parameters"));
@@ -36,13 +46,20 @@ asio::awaitable<void> TasksService::handle(const http::Request& req,
     }
     if (seg.empty()) {
         if (read) {
-            co_await rs.send(json(200, m_runtime.listJson()));
+            co_await rs.send(json(200, m_runtime.listJson([&](const std::string& app) {
+                return access.may(tasksResource(app), "read");
+            })));
         } else if (req.method == "POST") {
             // The body is parsed as JSON whatever its Content-Type says (curl -d sends
             // application/x-www-form-urlencoded).
             auto request = parseTaskRequest(req.body, m_runtime.capacity());
             if (!request) {
                 co_await rs.send(error(request.error(), 400));
+                co_return;
+            }
+            const std::string resource = tasksResource(request->applicationName);
+            if (!access.may(resource, "create")) {
+                co_await rs.send(forbidden(access, resource, "create"));
                 co_return;
             }
             auto launched = co_await m_runtime.launch(std::move(*request));
@@ -63,6 +80,12 @@ asio::awaitable<void> TasksService::handle(const http::Request& req,
             co_await rs.send(http::jsonError(
                 404, "no container '" + id.substr(0, 64) +
                          "' on this node (container ids are lowercase UUIDs)"));
+            co_return;
+        }
+        const std::string action = read ? "read" : req.method == "DELETE" ? "delete" : "";
+        if (auto app = m_runtime.applicationName(id); app && !action.empty() &&
+            !access.may(tasksResource(*app), action)) {
+            co_await rs.send(forbidden(access, tasksResource(*app), action));
             co_return;
         }
         if (read) {

@@ -45,6 +45,11 @@ start_agent() {
     shift
     local log=$WORK/agent-$name.log
     mkdir -p "$WORK/state-$name"
+    # The benchmarks measure the APIs, not token checks: authentication off unless configured.
+    if [[ " $* " != *" --config "* ]]; then
+        printf '[auth]\nenabled = false\n' > "$WORK/agent-$name.toml"
+        set -- "$@" --config "$WORK/agent-$name.toml"
+    fi
     "$AGENT" --listen 127.0.0.1:0 --state-dir "$WORK/state-$name" "$@" 2> "$log" &
     AGENT_PID=$!
     PIDS+=("$AGENT_PID")

@@ -79,7 +79,7 @@ awk -v n="$LINES" -v w="$LINE_BYTES" 'BEGIN {
 }' > "$WORK/lines.txt"
 cat "$WORK/lines.txt" > /dev/null
 
-printf '[tasks]\ncgroup_parent = "%s"\n' "$CGROUP_PARENT" > "$WORK/agent.toml"
+printf '[tasks]\ncgroup_parent = "%s"\n[auth]\nenabled = false\n' "$CGROUP_PARENT" > "$WORK/agent.toml"
 start_agent tasks --journal-namespace "$NS" --config "$WORK/agent.toml"
 TASKS_URL=http://127.0.0.1:$AGENT_PORT/system/v1/tasks/v1/
 

@@ -30,11 +30,13 @@ AgentProcess::AgentProcess(std::vector<std::string> args, const std::string& con
         argv.push_back("--state-dir");
         argv.push_back(m_dir + "/state");
     }
-    if (!configToml.empty()) {
-        std::ofstream(m_dir + "/agent.toml") << configToml;
-        argv.push_back("--config");
-        argv.push_back(m_dir + "/agent.toml");
-    }
+    // Tests that are not about authentication run the agent with it off, which the agent only
+    // allows when the configuration says so.
+    std::ofstream(m_dir + "/agent.toml")
+        << configToml
+        << (configToml.find("[auth]") == std::string::npos ? "\n[auth]\nenabled = false\n" : "");
+    argv.push_back("--config");
+    argv.push_back(m_dir + "/agent.toml");
     argv.insert(argv.end(), args.begin(), args.end());
     int pipeFds[2];
     if (::pipe2(pipeFds, O_CLOEXEC) != 0)

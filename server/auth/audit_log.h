@@ -1,0 +1,36 @@
+// Audit lines in journald (API.md, Security): each refused request and each exec session, with
+// DAY2_AUDIT=1 and the uid, resource, action, result and source address. Sent without blocking:
+// when journald's socket is full the line is dropped and counted, never queued without bound.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace day2::auth {
+
+struct AuditEvent {
+    std::string uid;      // "-" when unauthenticated
+    std::string resource; // "-" when none applies
+    std::string action;
+    std::string result;   // "unauthenticated", "denied", "allowed", ...
+    std::string source;   // the client's address
+    std::string detail;   // why, for a person
+};
+
+class AuditLog {
+public:
+    explicit AuditLog(std::string journalSocket);
+    ~AuditLog();
+    AuditLog(const AuditLog&) = delete;
+    AuditLog& operator=(const AuditLog&) = delete;
+
+    void record(const AuditEvent& event);
+    uint64_t dropped() const { return m_dropped; }
+
+private:
+    std::string m_socket;
+    int m_fd = -1;
+    uint64_t m_dropped = 0;
+};
+
+} // namespace day2::auth
