@@ -4,43 +4,21 @@
 // group and `*` pattern. Keys are generated for the test with OpenSSL.
 #include "auth/acl.h"
 #include "auth/jwt.h"
+#include "test_keys.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/pem.h>
 
 using namespace day2::auth;
 using nlohmann::json;
 
 namespace {
 
-struct KeyPair {
-    std::string privatePem;
-    std::string publicPem;
-};
+using KeyPair = day2::test::TestKey;
 
-KeyPair generate(const char* type, const char* param) {
-    EVP_PKEY* key = std::string(type) == "RSA"
-                        ? EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(std::stoul(param)))
-                        : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", param);
-    EXPECT_NE(key, nullptr);
-    KeyPair kp;
-    BIO* b = BIO_new(BIO_s_mem());
-    PEM_write_bio_PrivateKey(b, key, nullptr, nullptr, 0, nullptr, nullptr);
-    char* data = nullptr;
-    long n = BIO_get_mem_data(b, &data);
-    kp.privatePem.assign(data, static_cast<size_t>(n));
-    BIO_free(b);
-    b = BIO_new(BIO_s_mem());
-    PEM_write_bio_PUBKEY(b, key);
-    n = BIO_get_mem_data(b, &data);
-    kp.publicPem.assign(data, static_cast<size_t>(n));
-    BIO_free(b);
-    EVP_PKEY_free(key);
-    return kp;
-}
+KeyPair generate(const char* type, const char* param) { return day2::test::generateKey(type, param); }
 
 const KeyPair& rsa() {
     static KeyPair k = generate("RSA", "2048");

@@ -1,0 +1,326 @@
+// Authentication and authorization of the real agent: every refused token gets a 401 and an audit
+// line in journald; grants by uid, by group and by `*` pattern decide 200 or 403 (with an audit
+// line); the ACL is reloaded on SIGHUP without dropping a stream; the agent refuses to start
+// with authentication on and nothing to verify tokens with; `day2 token issue` mints tokens the
+// agent accepts.
+#include "agent_process.h"
+#include "auth/jwt.h"
+#include "http_client.h"
+#include "journal_namespace.h"
+#include "test_keys.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+#include <ctime>
+#include <filesystem>
+#include <thread>
+#include <unistd.h>
+
+using namespace day2::test;
+using nlohmann::json;
+namespace fs = std::filesystem;
+namespace auth = day2::auth;
+
+namespace {
+
+const std::string kTasks = "/system/v1/tasks/v1/";
+const std::string kRange = "/system/v1/logs/v1/range/";
+
+const char* kAcl = R"({"grants": [
+  {"uid": "reader", "resource": "day2:logs:system", "actions": ["read"]},
+  {"group": "ops", "resource": "day2:tasks:*", "actions": ["read", "create", "delete"]},
+  {"uid": "webdev", "resource": "day2:logs:task:/web*", "actions": ["read"]},
+  {"uid": "webdev", "resource": "day2:tasks:/web*", "actions": ["read"]}
+]})";
+
+class AuthApi : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        if (::geteuid() != 0) {
+            s_skip = "needs root (a private journald, cgroups)";
+            return;
+        }
+        std::string why;
+        if (!JournalNamespace::available(&why)) {
+            s_skip = why;
+            return;
+        }
+        s_dir = "/tmp/day2-auth-test-" + std::to_string(::getpid());
+        fs::create_directories(s_dir);
+        s_rsa = generateKey("RSA", "2048");
+        s_ec = generateKey("EC", "P-256");
+        writeTextFile(s_dir + "/rsa.pub", s_rsa.publicPem);
+        writeTextFile(s_dir + "/rsa.key", s_rsa.privatePem);
+        writeTextFile(s_dir + "/ec.pub", s_ec.publicPem);
+        writeTextFile(s_dir + "/acl.json", kAcl);
+        s_ns = new JournalNamespace("day2auth");
+        s_agent = new AgentProcess({"--journal-namespace", s_ns->name()}, config());
+    }
+    static std::string config() {
+        return "[auth]\nenabled = true\npublic_keys = [\"" + s_dir + "/rsa.pub\", \"" + s_dir +
+               "/ec.pub\"]\nacl_file = \"" + s_dir + "/acl.json\"\n[tasks]\ncgroup_parent = "
+               "\"day2-auth-test-" + std::to_string(::getpid()) + "\"\nkill_grace_seconds = 1\n";
+    }
+    static void TearDownTestSuite() {
+        if (s_agent) {
+            // Stop and remove whatever a test left running, as an operator would.
+            const std::string admin = token(s_rsa, "cleanup", {"ops"});
+            auto list = json::parse(get(kTasks, admin).body)["containers"];
+            for (const auto& c : list)
+                request("DELETE", kTasks + c["container_id"].get<std::string>(), admin);
+            for (const auto& c : list) {
+                const std::string path = kTasks + c["container_id"].get<std::string>();
+                for (int i = 0; i < 100 && get(path, admin).body.find("\"running\"") !=
+                                               std::string::npos;
+                     ++i)
+                    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+                request("DELETE", path, admin);
+            }
+        }
+        delete s_agent;
+        s_agent = nullptr;
+        delete s_ns;
+        s_ns = nullptr;
+        for (const char* h : {"cpu", "cpuacct", "memory", "pids", "blkio", "freezer"})
+            ::rmdir(("/sys/fs/cgroup/" + std::string(h) + "/day2-auth-test-" +
+                     std::to_string(::getpid()))
+                        .c_str());
+        std::error_code ec;
+        fs::remove_all(s_dir, ec);
+    }
+    void SetUp() override {
+        if (!s_skip.empty())
+            GTEST_SKIP() << s_skip;
+    }
+
+    static std::string token(const TestKey& key, const std::string& uid,
+                             std::vector<std::string> groups = {}) {
+        auth::TokenClaims c;
+        c.uid = uid;
+        c.groups = std::move(groups);
+        c.issuedAt = std::time(nullptr);
+        c.expiresAt = c.issuedAt + 600;
+        auto t = auth::signJwt(key.privatePem, c);
+        if (!t)
+            throw std::runtime_error(t.error().message);
+        return *t;
+    }
+    static HttpResponse request(const std::string& method, const std::string& target,
+                                const std::string& tok, std::optional<std::string> body = {}) {
+        std::vector<std::pair<std::string, std::string>> h;
+        if (!tok.empty())
+            h.emplace_back("Authorization", "Bearer " + tok);
+        return httpRequest(s_agent->port(), method, target, body, h);
+    }
+    static HttpResponse get(const std::string& target, const std::string& tok) {
+        return request("GET", target, tok);
+    }
+    static std::string launchBody(const std::string& app) {
+        return json({{"framework_id", "fw"},
+                     {"framework_name", "m"},
+                     {"application_name", app},
+                     {"shell", "echo hello from " + app + "; sleep 1000"}})
+            .dump();
+    }
+    // Audit lines in the journal with `match` (e.g. "DAY2_AUDIT_RESULT=denied").
+    static size_t auditCount(const std::string& match) {
+        return s_ns->journalctlJson("DAY2_AUDIT=1 " + match).size();
+    }
+
+    static inline std::string s_skip;
+    static inline std::string s_dir;
+    static inline TestKey s_rsa, s_ec;
+    static inline JournalNamespace* s_ns = nullptr;
+    static inline AgentProcess* s_agent = nullptr;
+};
+
+} // namespace
+
+TEST_F(AuthApi, HealthNeedsNoTokenAndSaysAuthenticationIsOn) {
+    auto r = get("/system/v1/health", "");
+    ASSERT_EQ(r.status, 200);
+    EXPECT_EQ(json::parse(r.body)["auth"], "on");
+}
+
+TEST_F(AuthApi, EveryRefusedTokenIsA401WithItsReasonAndAnAuditLine) {
+    const size_t before = auditCount("DAY2_AUDIT_RESULT=unauthenticated");
+    const TestKey stranger = generateKey("RSA", "2048");
+    auth::TokenClaims expired;
+    expired.uid = "reader";
+    expired.issuedAt = std::time(nullptr) - 7200;
+    expired.expiresAt = expired.issuedAt + 3600;
+    const std::string expiredToken = *auth::signJwt(s_rsa.privatePem, expired);
+    const json payload = {{"uid", "reader"}, {"exp", std::time(nullptr) + 600}};
+    const std::string algNone = auth::encodeBase64Url(json({{"alg", "none"}}).dump()) + "." +
+                                auth::encodeBase64Url(payload.dump()) + ".";
+    struct Case {
+        std::optional<std::string> authorization;
+        std::string detail;
+    } cases[] = {
+        {std::nullopt, "no token"},
+        {"Basic cmVhZGVyOnNlY3JldA==", "neither 'Bearer <JWT>' nor 'token=<JWT>'"},
+        {"Bearer not-a-jwt", "not a JWT"},
+        {"Bearer " + expiredToken, "expired"},
+        {"Bearer " + token(stranger, "reader"), "signature does not match"},
+        {"Bearer " + algNone, "'none' is not accepted"},
+    };
+    for (const auto& c : cases) {
+        std::vector<std::pair<std::string, std::string>> h;
+        if (c.authorization)
+            h.emplace_back("Authorization", *c.authorization);
+        auto r = httpGet(s_agent->port(), kRange + "?limit=1", h);
+        EXPECT_EQ(r.status, 401) << r.body;
+        EXPECT_NE(json::parse(r.body)["detail"].get<std::string>().find(c.detail),
+                  std::string::npos)
+            << r.body;
+        auto www = r.header("WWW-Authenticate");
+        ASSERT_TRUE(www);
+        EXPECT_EQ(www->rfind("Bearer realm=\"day2\"", 0), 0u);
+        EXPECT_EQ(www->find("invalid_token") != std::string::npos, c.authorization.has_value());
+    }
+    s_ns->waitForCount(before + std::size(cases), "DAY2_AUDIT_RESULT=unauthenticated");
+    auto lines = s_ns->journalctlJson("DAY2_AUDIT=1 DAY2_AUDIT_RESULT=unauthenticated");
+    EXPECT_EQ(lines.back()["DAY2_AUDIT_SOURCE"].get<std::string>().rfind("127.0.0.1:", 0), 0u);
+    EXPECT_EQ(lines.back()["DAY2_AUDIT_UID"], "-");
+}
+
+TEST_F(AuthApi, WhoamiAcceptsBothHeaderFormsAndBothAlgorithms) {
+    for (const TestKey* key : {&s_rsa, &s_ec}) {
+        const std::string t = token(*key, "webdev", {"web", "oncall"});
+        for (const std::string& form : {"Bearer " + t, "token=" + t}) {
+            auto r = httpGet(s_agent->port(), "/system/v1/auth/whoami", {{"Authorization", form}});
+            ASSERT_EQ(r.status, 200) << r.body;
+            auto j = json::parse(r.body);
+            EXPECT_EQ(j["uid"], "webdev");
+            EXPECT_EQ(j["groups"], json({"web", "oncall"}));
+        }
+    }
+}
+
+TEST_F(AuthApi, GrantsByUidGroupAndPatternDecideAndRefusalsAreAudited) {
+    const std::string reader = token(s_rsa, "reader");
+    const std::string ops = token(s_ec, "bob", {"ops"});
+    const std::string webdev = token(s_rsa, "webdev");
+
+    EXPECT_EQ(get(kRange + "?limit=1", reader).status, 200);
+    EXPECT_EQ(json::parse(get(kTasks, reader).body)["containers"], json::array());
+    const size_t deniedBefore = auditCount("DAY2_AUDIT_RESULT=denied");
+    auto refused = request("POST", kTasks, reader, launchBody("/web"));
+    EXPECT_EQ(refused.status, 403) << refused.body;
+    EXPECT_NE(refused.body.find("uid 'reader' may not create day2:tasks:/web"), std::string::npos);
+    s_ns->waitForCount(deniedBefore + 1, "DAY2_AUDIT_RESULT=denied");
+    auto audit = s_ns->journalctlJson("DAY2_AUDIT=1 DAY2_AUDIT_RESULT=denied").back();
+    EXPECT_EQ(audit["DAY2_AUDIT_UID"], "reader");
+    EXPECT_EQ(audit["DAY2_AUDIT_RESOURCE"], "day2:tasks:/web");
+    EXPECT_EQ(audit["DAY2_AUDIT_ACTION"], "create");
+    EXPECT_EQ(audit["DAY2_AUDIT_SOURCE"].get<std::string>().rfind("127.0.0.1:", 0), 0u);
+    EXPECT_EQ(json::parse(get(kTasks, reader).body)["containers"].size(), 0u);
+
+    // A group grant: bob is in ops.
+    auto web = request("POST", kTasks, ops, launchBody("/web"));
+    ASSERT_EQ(web.status, 201) << web.body;
+    auto db = request("POST", kTasks, ops, launchBody("/db"));
+    ASSERT_EQ(db.status, 201) << db.body;
+    const json webC = json::parse(web.body), dbC = json::parse(db.body);
+    auto taskPath = [](const json& c) {
+        return "/system/v1/logs/v1/range/framework/fw/executor/" +
+               c["executor_id"].get<std::string>() + "/container/" +
+               c["container_id"].get<std::string>();
+    };
+
+    // `*` patterns: webdev sees /web only.
+    auto list = json::parse(get(kTasks, webdev).body)["containers"];
+    ASSERT_EQ(list.size(), 1u);
+    EXPECT_EQ(list[0]["application_name"], "/web");
+    EXPECT_EQ(get(kTasks + dbC["container_id"].get<std::string>(), webdev).status, 403);
+    EXPECT_EQ(get(taskPath(webC), webdev).status, 200);
+    EXPECT_EQ(get(taskPath(dbC), webdev).status, 403);
+    EXPECT_EQ(get(kRange, webdev).status, 403);
+    EXPECT_EQ(request("DELETE", kTasks + webC["container_id"].get<std::string>(), webdev).status,
+              403);
+    EXPECT_EQ(get(taskPath(webC), reader).status, 403); // system logs are not task logs
+
+    EXPECT_EQ(request("DELETE", kTasks + webC["container_id"].get<std::string>(), ops).status, 202);
+    EXPECT_EQ(request("DELETE", kTasks + dbC["container_id"].get<std::string>(), ops).status, 202);
+}
+
+TEST_F(AuthApi, SighupReloadsTheAclWithoutDroppingAStream) {
+    const std::string reader = token(s_rsa, "reader");
+    StreamingGet stream(s_agent->port(), "/system/v1/logs/v1/stream/",
+                        {{"Authorization", "Bearer " + reader}, {"Accept", "text/event-stream"}});
+    ASSERT_EQ(stream.status(), 200);
+    EXPECT_EQ(request("POST", kTasks, reader, launchBody("/reader-app")).status, 403);
+
+    // Grant the reader its own app, reload.
+    json acl = json::parse(kAcl);
+    acl["grants"].push_back(
+        {{"uid", "reader"}, {"resource", "day2:tasks:/reader-*"}, {"actions", {"create", "read", "delete"}}});
+    writeTextFile(s_dir + "/acl.json", acl.dump());
+    ::kill(s_agent->pid(), SIGHUP);
+    HttpResponse launched;
+    for (int i = 0; i < 100; ++i) {
+        launched = request("POST", kTasks, reader, launchBody("/reader-app"));
+        if (launched.status != 403)
+            break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_EQ(launched.status, 201) << launched.body;
+    const std::string cid = json::parse(launched.body)["container_id"];
+
+    // A broken ACL: the agent keeps the one in force and says why.
+    writeTextFile(s_dir + "/acl.json", "{ broken");
+    ::kill(s_agent->pid(), SIGHUP);
+    for (int i = 0; i < 100 && s_agent->log().find("keeping the previous") == std::string::npos; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    EXPECT_NE(s_agent->log().find("SIGHUP: keeping the previous keys and ACL"), std::string::npos);
+    EXPECT_EQ(get(kTasks + cid, reader).status, 200);
+    EXPECT_EQ(request("DELETE", kTasks + cid, reader).status, 202);
+    writeTextFile(s_dir + "/acl.json", kAcl);
+    ::kill(s_agent->pid(), SIGHUP);
+
+    // The stream opened before all this still delivers.
+    s_ns->write({{"MESSAGE", "after the reload"}, {"SYSLOG_IDENTIFIER", "auth-test"}});
+    std::string got;
+    for (int i = 0; i < 50 && got.find("after the reload") == std::string::npos; ++i)
+        got += stream.readSome(std::chrono::milliseconds(200));
+    EXPECT_NE(got.find("after the reload"), std::string::npos);
+}
+
+TEST_F(AuthApi, TheCliMintsTokensTheAgentAccepts) {
+    auto r = runCapture(std::string(DAY2_CLI_BINARY) + " token issue --key " + s_dir +
+                        "/rsa.key --uid cli-user --groups ops,dev --ttl 10m");
+    ASSERT_EQ(r.exitCode, 0);
+    std::string t = r.output;
+    while (!t.empty() && t.back() == '\n')
+        t.pop_back();
+    auto who = get("/system/v1/auth/whoami", t);
+    ASSERT_EQ(who.status, 200) << who.body;
+    EXPECT_EQ(json::parse(who.body)["groups"], json({"ops", "dev"}));
+    EXPECT_EQ(get(kTasks, t).status, 200); // ops may read tasks
+    EXPECT_EQ(runCapture(std::string(DAY2_CLI_BINARY) + " token issue --key /nonexistent --uid x")
+                  .exitCode,
+              1);
+    EXPECT_EQ(runCapture(std::string(DAY2_CLI_BINARY) + " token issue --uid x").exitCode, 2);
+}
+
+TEST_F(AuthApi, TheAgentRefusesToStartWithAuthenticationOnAndNoWayToCheckTokens) {
+    struct Case {
+        std::string config;
+        std::string message;
+    } cases[] = {
+        {"[auth]\nenabled = true\n", "auth.public_keys is empty"},
+        {"[auth]\npublic_keys = [\"/nonexistent.pem\"]\n", "cannot read the public key"},
+        {"[auth]\npublic_keys = [\"" + s_dir + "/rsa.pub\"]\nacl_file = \"/nonexistent.json\"\n",
+         "auth.acl_file: cannot read /nonexistent.json"},
+    };
+    for (const auto& c : cases) {
+        const std::string path = s_dir + "/bad.toml";
+        writeTextFile(path, c.config);
+        auto r = runCapture(agentBinary() + " --config " + path + " --listen 127.0.0.1:0 " +
+                            "--state-dir " + s_dir + "/bad-state 2>&1");
+        EXPECT_EQ(r.exitCode, 2) << r.output;
+        EXPECT_NE(r.output.find(c.message), std::string::npos) << r.output;
+    }
+}
