@@ -14,6 +14,8 @@ packages=(
   clang libclang-rt-14-dev
   # benchmarks: systemd-journal-gatewayd is the anchor for the logs API
   systemd-journal-remote
+  # Adminrouter (tests and the demo start their own nginx on loopback)
+  nginx
 )
 
 missing=()
@@ -39,6 +41,18 @@ if [ "$(id -u)" -ne 0 ]; then
   fi
 fi
 export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Installing nginx must not start the system's nginx on port 80: while installing, services are
+# not started (policy-rc.d answers 101), unless the machine already has such a policy.
+policy=/usr/sbin/policy-rc.d
+own_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+  $sudo chmod 755 "$policy"
+  own_policy=1
+fi
+status=0
+$sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" ||
+  status=$?
+[ $own_policy -eq 1 ] && $sudo rm -f "$policy"
+[ $status -eq 0 ] || { echo "deps: apt-get failed ($status)" >&2; exit $status; }
 echo "deps: done"

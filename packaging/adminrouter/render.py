@@ -1,0 +1,289 @@
+#!/usr/bin/env python3
+"""Renders Adminrouter's nginx configuration from a cluster inventory.
+
+    render.py INVENTORY.json --out DIR
+
+writes DIR/nginx.conf and DIR/agents.json (the body of GET /system/v1/agents); run nginx with
+    nginx -p DIR -c DIR/nginx.conf -g 'daemon off;'
+
+The inventory (JSON):
+    {
+      "listen": "127.0.0.1:8443",                       # HOST:PORT, TLS only
+      "tls": {"certificate": "server.pem", "key": "server.key"},
+      "agents_ca": "ca.pem",                            # optional: verify agents served over https
+      "agents": [
+        {"agent_id": "8a1f...", "hostname": "node-1", "address": "10.0.0.11:61001",
+         "scheme": "http"}                              # or "https" (port 61002)
+      ]
+    }
+Relative paths are taken from the inventory's directory. Errors name the field and exit 2.
+
+What the configuration does (ARCHITECTURE.md, API.md):
+- /system/v1/agent/<agent_id>/<rest> goes to that agent's /system/v1/<rest>, path and query as
+  the client sent them (still percent-encoded). The agent id is read from the raw request line
+  and must be [A-Za-z0-9-]+ and in the inventory, otherwise 404 JSON; a request line with a '.'
+  or '..' segment, plain or percent-encoded, is a 400 and reaches no agent.
+- GET /system/v1/agents answers the inventory to a valid token only (auth_request to the
+  agents' /system/v1/auth/whoami). Every other check is the agents' own.
+- Streams are not buffered; reads and writes may stay quiet for 24 h (a quiet follow or shell is
+  not cut); WebSocket upgrades pass; request bodies are limited to 1 MiB.
+"""
+import argparse
+import json
+import os
+import re
+import sys
+
+AGENT_ID = re.compile(r"^[A-Za-z0-9-]{1,128}$")
+HOST_PORT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$")
+
+
+def fail(message):
+    print("render.py: " + message, file=sys.stderr)
+    sys.exit(2)
+
+
+def nginx_string(value):
+    """A double-quoted nginx string; refuses what nginx could read as syntax."""
+    if any(c in value for c in '"\\$;{}\n\r') or not value.isprintable():
+        fail("value %r holds characters not allowed in the configuration" % value)
+    return '"' + value + '"'
+
+
+def load(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            inv = json.load(f)
+    except OSError as e:
+        fail("cannot read %s: %s" % (path, e.strerror))
+    except ValueError as e:
+        fail("%s is not valid JSON: %s" % (path, e))
+    if not isinstance(inv, dict):
+        fail("%s: expected a JSON object" % path)
+    base = os.path.dirname(os.path.abspath(path))
+
+    def file_field(obj, key, where, required=True):
+        value = obj.get(key)
+        if value is None and not required:
+            return None
+        if not isinstance(value, str) or not value:
+            fail("%s.%s must be a file name" % (where, key))
+        full = value if os.path.isabs(value) else os.path.join(base, value)
+        if not os.path.isfile(full):
+            fail("%s.%s: %s does not exist" % (where, key, full))
+        return full
+
+    listen = inv.get("listen", "127.0.0.1:443")
+    if not isinstance(listen, str) or not HOST_PORT.match(listen):
+        fail("listen must be HOST:PORT (got %r)" % (listen,))
+    tls = inv.get("tls")
+    if not isinstance(tls, dict):
+        fail("tls must be an object {certificate, key}: Adminrouter serves TLS only")
+    cert = file_field(tls, "certificate", "tls")
+    key = file_field(tls, "key", "tls")
+    agents_ca = file_field(inv, "agents_ca", "inventory", required=False)
+    agents = inv.get("agents")
+    if not isinstance(agents, list) or not agents:
+        fail("agents must be a non-empty list")
+    seen = set()
+    out = []
+    for i, a in enumerate(agents, 1):
+        where = "agents[%d]" % i
+        if not isinstance(a, dict):
+            fail(where + " must be an object")
+        unknown = set(a) - {"agent_id", "hostname", "address", "scheme"}
+        if unknown:
+            fail("%s: unknown field(s) %s" % (where, ", ".join(sorted(unknown))))
+        agent_id = a.get("agent_id")
+        if not isinstance(agent_id, str) or not AGENT_ID.match(agent_id):
+            fail("%s.agent_id must be letters, digits and '-' (got %r)" % (where, agent_id))
+        if agent_id in seen:
+            fail("%s.agent_id %s is listed twice" % (where, agent_id))
+        seen.add(agent_id)
+        address = a.get("address")
+        m = HOST_PORT.match(address) if isinstance(address, str) else None
+        if not m or not 0 < int(m.group(2)) < 65536:
+            fail("%s.address must be HOST:PORT (got %r)" % (where, address))
+        scheme = a.get("scheme", "http")
+        if scheme not in ("http", "https"):
+            fail("%s.scheme must be http or https" % where)
+        if scheme == "https" and not agents_ca:
+            fail("%s uses https: set agents_ca to verify the agents' certificates" % where)
+        hostname = a.get("hostname", agent_id)
+        if not isinstance(hostname, str) or not hostname:
+            fail("%s.hostname must be a string" % where)
+        nginx_string(hostname)
+        out.append({"agent_id": agent_id, "hostname": hostname, "address": address,
+                    "scheme": scheme, "tls_name": m.group(1).strip("[]")})
+    return {"listen": listen, "cert": cert, "key": key, "agents_ca": agents_ca, "agents": out}
+
+
+def render(inv, out_dir):
+    run = os.path.abspath(out_dir)
+    ids = "\n".join("        %s %s;" % (nginx_string(a["agent_id"]), nginx_string(a["address"]))
+                    for a in inv["agents"])
+    schemes = "\n".join("        %s %s;" % (nginx_string(a["agent_id"]), a["scheme"])
+                        for a in inv["agents"])
+    names = "\n".join("        %s %s;" % (nginx_string(a["agent_id"]), nginx_string(a["tls_name"]))
+                      for a in inv["agents"])
+    auth_servers = "\n".join("        server %s max_fails=1 fail_timeout=5s;" % a["address"]
+                             for a in inv["agents"] if a["scheme"] == "http")
+    auth_scheme = "http"
+    if not auth_servers:
+        auth_servers = "\n".join("        server %s max_fails=1 fail_timeout=5s;" % a["address"]
+                                 for a in inv["agents"])
+        auth_scheme = "https"
+    upstream_tls = ""
+    if inv["agents_ca"]:
+        upstream_tls = """
+            proxy_ssl_verify on;
+            proxy_ssl_trusted_certificate %s;
+            proxy_ssl_name $day2_agent_tls_name;
+            proxy_ssl_server_name on;
+            proxy_ssl_protocols TLSv1.2 TLSv1.3;""" % nginx_string(inv["agents_ca"])
+    json_error = ("'{\"code\":%d,\"error\":\"%s\",\"detail\":\"%s\"}\\n'")
+    conf = """# Adminrouter for day2: generated by packaging/adminrouter/render.py. Do not edit; render again.
+worker_processes 1;
+pid {run}/nginx.pid;
+error_log {run}/error.log warn;
+
+events {{
+    worker_connections 4096;
+}}
+
+http {{
+    access_log {run}/access.log;
+    client_body_temp_path {run}/tmp/body;
+    proxy_temp_path {run}/tmp/proxy;
+    fastcgi_temp_path {run}/tmp/fastcgi;
+    uwsgi_temp_path {run}/tmp/uwsgi;
+    scgi_temp_path {run}/tmp/scgi;
+    server_tokens off;
+    default_type application/json;
+    client_max_body_size 1m;
+
+    map $http_upgrade $day2_connection {{
+        default upgrade;
+        "" "";
+    }}
+    # The agent id and the rest of the path, from the request line exactly as sent.
+    map $request_uri $day2_agent_id {{
+        "~^/system/v1/agent/(?<id>[A-Za-z0-9-]+)(?:/[^?]*)?(?:\\?.*)?$" $id;
+        default "";
+    }}
+    map $request_uri $day2_agent_rest {{
+        "~^/system/v1/agent/[A-Za-z0-9-]+(?<rest>/[^?]*)?(?:\\?.*)?$" $rest;
+        default "";
+    }}
+    # '.' or '..' as a path segment, plain or percent-encoded.
+    map $request_uri $day2_dot_segment {{
+        "~*^[^?]*/(?:\\.|%2e){{1,2}}(?:/|\\?|$)" 1;
+        default 0;
+    }}
+    map $day2_agent_id $day2_upstream {{
+        default "";
+{ids}
+    }}
+    map $day2_agent_id $day2_scheme {{
+        default http;
+{schemes}
+    }}
+    map $day2_agent_id $day2_agent_tls_name {{
+        default "";
+{names}
+    }}
+    upstream day2_auth {{
+{auth_servers}
+    }}
+
+    server {{
+        listen {listen} ssl;
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;
+        ssl_prefer_server_ciphers off;
+        ssl_session_tickets off;
+
+        if ($day2_dot_segment) {{
+            return 400 {err400};
+        }}
+
+        location = /system/v1/agents {{
+            limit_except GET {{ deny all; }}
+            auth_request /_day2_whoami;
+            error_page 401 = @day2_unauthorized;
+            alias {run}/agents.json;
+            add_header Cache-Control no-cache;
+        }}
+        location = /_day2_whoami {{
+            internal;
+            proxy_pass {auth_scheme}://day2_auth/system/v1/auth/whoami;
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_set_header Authorization $http_authorization;
+            proxy_connect_timeout 5s;
+            proxy_read_timeout 10s;
+        }}
+        location @day2_unauthorized {{
+            add_header WWW-Authenticate 'Bearer realm="day2"' always;
+            return 401 {err401};
+        }}
+
+        location /system/v1/agent/ {{
+            if ($day2_upstream = "") {{
+                return 404 {err404agent};
+            }}
+            proxy_pass $day2_scheme://$day2_upstream/system/v1$day2_agent_rest$is_args$args;
+            proxy_http_version 1.1;
+            proxy_set_header Host $day2_upstream;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection $day2_connection;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto https;
+            proxy_buffering off;
+            proxy_cache off;
+            proxy_connect_timeout 10s;
+            proxy_read_timeout 24h;
+            proxy_send_timeout 24h;{upstream_tls}
+            error_page 502 504 = @day2_agent_down;
+        }}
+        location @day2_agent_down {{
+            return 502 '{{"code":502,"error":"Bad Gateway","detail":"agent $day2_agent_id is not answering"}}\\n';
+        }}
+        location / {{
+            return 404 {err404};
+        }}
+    }}
+}}
+""".format(
+        run=run, ids=ids, schemes=schemes, names=names, auth_servers=auth_servers,
+        auth_scheme=auth_scheme, listen=inv["listen"], cert=nginx_string(inv["cert"]),
+        key=nginx_string(inv["key"]), upstream_tls=upstream_tls,
+        err400=json_error % (400, "Bad Request", "dot segments (. and ..) are not allowed in the path"),
+        err401=json_error % (401, "Unauthorized",
+                             "a valid token is needed: Authorization: Bearer <JWT>"),
+        err404agent=json_error % (404, "Not Found",
+                                  "no agent with this id in the cluster (GET /system/v1/agents lists them)"),
+        err404=json_error % (404, "Not Found",
+                             "Adminrouter serves /system/v1/agents and /system/v1/agent/<agent_id>/..."))
+    os.makedirs(os.path.join(run, "tmp"), exist_ok=True)
+    with open(os.path.join(run, "nginx.conf"), "w", encoding="utf-8") as f:
+        f.write(conf)
+    with open(os.path.join(run, "agents.json"), "w", encoding="utf-8") as f:
+        json.dump([{"agent_id": a["agent_id"], "hostname": a["hostname"], "address": a["address"]}
+                   for a in inv["agents"]], f)
+        f.write("\n")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("inventory", help="the cluster inventory (JSON)")
+    p.add_argument("--out", required=True, help="directory for nginx.conf, agents.json, logs")
+    args = p.parse_args()
+    render(load(args.inventory), args.out)
+    print(os.path.join(os.path.abspath(args.out), "nginx.conf"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,327 @@
+// Adminrouter: nginx from the Debian package, on loopback, with the configuration rendered by
+// packaging/adminrouter/render.py from an inventory of two real agents (authentication on),
+// TLS with a CA made for the test. Requests go through curl, which checks the certificate.
+#include "agent_process.h"
+#include "auth/jwt.h"
+#include "child_process.h"
+#include "http_client.h"
+#include "journal_namespace.h"
+#include "test_keys.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+#include <unistd.h>
+
+using namespace day2::test;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Reply {
+    int status = 0;
+    std::string body;
+    std::string headers;
+};
+
+class Adminrouter : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        if (::geteuid() != 0) {
+            s_skip = "needs root (a private journald)";
+            return;
+        }
+        std::string why;
+        if (!JournalNamespace::available(&why)) {
+            s_skip = why;
+            return;
+        }
+        if (runCapture("command -v nginx && command -v curl && command -v openssl").exitCode != 0) {
+            s_skip = "nginx, curl or openssl is missing (packaging/deps.sh installs them)";
+            return;
+        }
+        s_dir = "/tmp/day2-adminrouter-test-" + std::to_string(::getpid());
+        fs::create_directories(s_dir);
+        const std::string d = s_dir;
+        runCommand("cd " + d +
+                   " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+                   "-keyout ca.key -out ca.pem -days 2 -subj '/CN=day2 test CA' 2>/dev/null"
+                   " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+                   "-keyout server.key -out server.csr -subj '/CN=127.0.0.1' 2>/dev/null"
+                   " && printf 'subjectAltName=IP:127.0.0.1\\n' > ext.cnf"
+                   " && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key "
+                   "-CAcreateserial -out server.pem -days 2 -extfile ext.cnf 2>/dev/null");
+        s_key = generateKey("EC", "P-256");
+        writeTextFile(d + "/jwt.pub", s_key.publicPem);
+        writeTextFile(d + "/acl.json", R"({"grants": [
+            {"uid": "admin", "resource": "*", "actions": ["*"]}]})");
+        s_ns = new JournalNamespace("day2ar");
+        const std::string config = "[auth]\npublic_keys = [\"" + d + "/jwt.pub\"]\nacl_file = \"" +
+                                   d + "/acl.json\"\n[tasks]\ncgroup_parent = \"day2-ar-test-" +
+                                   std::to_string(::getpid()) + "\"\nkill_grace_seconds = 1\n";
+        json agents = json::array();
+        for (int i = 0; i < 2; ++i) {
+            s_agents[i] = new AgentProcess({"--journal-namespace", s_ns->name()}, config);
+            auto health = json::parse(httpGet(s_agents[i]->port(), "/system/v1/health").body);
+            s_ids[i] = health["agent_id"];
+            agents.push_back({{"agent_id", s_ids[i]},
+                              {"hostname", "node-" + std::to_string(i)},
+                              {"address", "127.0.0.1:" + std::to_string(s_agents[i]->port())}});
+        }
+        s_port = freePort();
+        writeTextFile(d + "/inventory.json",
+                      json({{"listen", "127.0.0.1:" + std::to_string(s_port)},
+                            {"tls", {{"certificate", "server.pem"}, {"key", "server.key"}}},
+                            {"agents", agents}})
+                          .dump());
+        runCommand("python3 " DAY2_SOURCE_DIR "/packaging/adminrouter/render.py " + d +
+                   "/inventory.json --out " + d + "/run");
+        s_nginx = new ChildProcess({"nginx", "-p", d + "/run", "-c", d + "/run/nginx.conf", "-g",
+                                    "daemon off;"},
+                                   d + "/nginx.out");
+        for (int i = 0; i < 200 && connectLoopbackOk(s_port) == false; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(25));
+        day2::auth::TokenClaims c;
+        c.uid = "admin";
+        c.issuedAt = std::time(nullptr);
+        c.expiresAt = c.issuedAt + 3600;
+        s_token = *day2::auth::signJwt(s_key.privatePem, c);
+    }
+    static bool connectLoopbackOk(uint16_t port) {
+        int fd = connectLoopback(port);
+        if (fd < 0)
+            return false;
+        ::close(fd);
+        return true;
+    }
+    static uint16_t freePort() {
+        // Bind port 0, read it back, release it for nginx.
+        auto out = runCommand("python3 -c 'import socket; s=socket.socket(); "
+                              "s.bind((\"127.0.0.1\", 0)); print(s.getsockname()[1])'");
+        return static_cast<uint16_t>(std::stoi(out));
+    }
+    static void TearDownTestSuite() {
+        delete s_nginx;
+        s_nginx = nullptr;
+        for (auto*& a : s_agents) {
+            delete a;
+            a = nullptr;
+        }
+        delete s_ns;
+        s_ns = nullptr;
+        for (const char* h : {"cpu", "cpuacct", "memory", "pids", "blkio", "freezer"})
+            ::rmdir(("/sys/fs/cgroup/" + std::string(h) + "/day2-ar-test-" +
+                     std::to_string(::getpid()))
+                        .c_str());
+        std::error_code ec;
+        if (!s_dir.empty())
+            fs::remove_all(s_dir, ec);
+    }
+    void SetUp() override {
+        if (!s_skip.empty())
+            GTEST_SKIP() << s_skip;
+        ASSERT_TRUE(s_nginx && s_nginx->running()) << readFile(s_dir + "/nginx.out")
+                                                    << readFile(s_dir + "/run/error.log");
+    }
+    static std::string readFile(const std::string& path) {
+        std::ifstream in(path);
+        return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    }
+    static std::string shellQuote(const std::string& s) {
+        std::string out = "'";
+        for (char c : s)
+            out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+        return out + "'";
+    }
+    // curl through Adminrouter (the path is sent as is).
+    static Reply curl(const std::string& path, const std::string& token, const std::string& extra = "") {
+        const std::string body = s_dir + "/body", head = s_dir + "/head";
+        std::string cmd = "curl -sS --path-as-is --cacert " + s_dir + "/ca.pem -o " + body +
+                          " -D " + head + " -w '%{http_code}' " + extra;
+        if (!token.empty())
+            cmd += " -H " + shellQuote("Authorization: Bearer " + token);
+        cmd += " " + shellQuote("https://127.0.0.1:" + std::to_string(s_port) + path);
+        auto r = runCapture(cmd);
+        Reply reply;
+        reply.status = r.exitCode == 0 ? std::stoi(r.output) : -1;
+        reply.body = readFile(body);
+        reply.headers = readFile(head);
+        return reply;
+    }
+    static std::string agentPath(int i, const std::string& rest) {
+        return "/system/v1/agent/" + s_ids[i] + rest;
+    }
+
+    static inline std::string s_skip, s_dir, s_token;
+    static inline TestKey s_key;
+    static inline JournalNamespace* s_ns = nullptr;
+    static inline AgentProcess* s_agents[2] = {nullptr, nullptr};
+    static inline std::string s_ids[2];
+    static inline ChildProcess* s_nginx = nullptr;
+    static inline uint16_t s_port = 0;
+};
+
+} // namespace
+
+TEST_F(Adminrouter, ListsTheAgentsToAValidTokenOnly) {
+    auto none = curl("/system/v1/agents", "");
+    EXPECT_EQ(none.status, 401) << none.body;
+    EXPECT_EQ(json::parse(none.body)["code"], 401);
+    EXPECT_NE(none.headers.find("WWW-Authenticate: Bearer realm=\"day2\""), std::string::npos)
+        << none.headers;
+    EXPECT_EQ(curl("/system/v1/agents", "not.a.token").status, 401);
+    auto ok = curl("/system/v1/agents", s_token);
+    ASSERT_EQ(ok.status, 200) << ok.body;
+    auto list = json::parse(ok.body);
+    ASSERT_EQ(list.size(), 2u);
+    for (int i = 0; i < 2; ++i) {
+        EXPECT_EQ(list[i]["agent_id"], s_ids[i]);
+        EXPECT_EQ(list[i]["address"], "127.0.0.1:" + std::to_string(s_agents[i]->port()));
+    }
+}
+
+TEST_F(Adminrouter, RoutesEveryLogsAndTasksEndpointToTheRightAgent) {
+    s_ns->write({{"MESSAGE", "adminrouter sample"}, {"SYSLOG_IDENTIFIER", "ar-test"}});
+    s_ns->waitForCount(1, "SYSLOG_IDENTIFIER=ar-test");
+    for (int i = 0; i < 2; ++i) {
+        auto h = curl(agentPath(i, "/health"), "");
+        ASSERT_EQ(h.status, 200) << h.body;
+        EXPECT_EQ(json::parse(h.body)["agent_id"], s_ids[i]);
+        auto who = curl(agentPath(i, "/auth/whoami"), s_token);
+        EXPECT_EQ(who.status, 200);
+        EXPECT_EQ(curl(agentPath(i, "/auth/whoami"), "").status, 401); // the agent's own check
+
+        // The same range, through the proxy and directly, byte for byte (query kept encoded).
+        const std::string q = "/logs/v1/range/?filter=SYSLOG_IDENTIFIER:ar-test&limit=5";
+        auto viaProxy = curl(agentPath(i, q), s_token, "-H 'Accept: application/json'");
+        auto direct = httpGet(s_agents[i]->port(), "/system/v1" + q,
+                              {{"Authorization", "Bearer " + s_token},
+                               {"Accept", "application/json"}});
+        ASSERT_EQ(viaProxy.status, 200) << viaProxy.body;
+        EXPECT_EQ(viaProxy.body, direct.body);
+        EXPECT_NE(viaProxy.body.find("adminrouter sample"), std::string::npos);
+        EXPECT_EQ(curl(agentPath(i, "/logs/v1/fields/SYSLOG_IDENTIFIER"), s_token).status, 200);
+        auto dl = curl(agentPath(i, "/logs/v1/range/download?limit=3"), s_token);
+        EXPECT_EQ(dl.status, 200);
+        EXPECT_NE(dl.headers.find("Content-Disposition: attachment"), std::string::npos);
+
+        // Tasks: launch, list, one, its logs, stop.
+        auto launched = curl(agentPath(i, "/tasks/v1/"), s_token,
+                             "-d " + shellQuote(json({{"framework_id", "fw"},
+                                                      {"framework_name", "m"},
+                                                      {"application_name", "/via-proxy"},
+                                                      {"shell", "echo proxied; sleep 1000"}})
+                                                    .dump()));
+        ASSERT_EQ(launched.status, 201) << launched.body;
+        const json c = json::parse(launched.body);
+        EXPECT_EQ(c["agent_id"], s_ids[i]);
+        const std::string cid = c["container_id"];
+        auto list = curl(agentPath(i, "/tasks/v1/"), s_token);
+        EXPECT_NE(list.body.find(cid), std::string::npos);
+        EXPECT_EQ(curl(agentPath(1 - i, "/tasks/v1/" + cid), s_token).status, 404); // not there
+        EXPECT_EQ(curl(agentPath(i, "/tasks/v1/" + cid), s_token).status, 200);
+        std::string lines;
+        for (int k = 0; k < 50 && lines.find("proxied") == std::string::npos; ++k) {
+            lines = curl(agentPath(i, "/logs/v1/range/framework/fw/executor/" + cid +
+                                          "/container/" + cid),
+                         s_token)
+                        .body;
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        EXPECT_NE(lines.find("proxied"), std::string::npos);
+        EXPECT_EQ(curl(agentPath(i, "/tasks/v1/" + cid), s_token, "-X DELETE").status, 202);
+        for (int k = 0; k < 100 && curl(agentPath(i, "/tasks/v1/" + cid), s_token).body.find(
+                                        "\"running\"") != std::string::npos;
+             ++k)
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        EXPECT_EQ(curl(agentPath(i, "/tasks/v1/" + cid), s_token, "-X DELETE").status, 200);
+    }
+}
+
+TEST_F(Adminrouter, StreamsAreNotBufferedAndResumeWithLastEventId) {
+    const std::string path = agentPath(0, "/logs/v1/stream/?filter=SYSLOG_IDENTIFIER:ar-sse");
+    const std::string out = s_dir + "/sse.out";
+    ChildProcess stream({"curl", "-sN", "--cacert", s_dir + "/ca.pem", "-H",
+                         "Authorization: Bearer " + s_token, "-H", "Accept: text/event-stream",
+                         "https://127.0.0.1:" + std::to_string(s_port) + path},
+                        out);
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    for (int n = 1; n <= 3; ++n)
+        s_ns->write({{"MESSAGE", "sse " + std::to_string(n)}, {"SYSLOG_IDENTIFIER", "ar-sse"}});
+    std::string got;
+    for (int k = 0; k < 100 && got.find("sse 3") == std::string::npos; ++k) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        got = readFile(out);
+    }
+    // Arrived while the stream is open: nginx did not hold them back.
+    ASSERT_NE(got.find("sse 3"), std::string::npos) << got;
+    stream.stop();
+    // The id of "sse 1", then resume after it through the proxy.
+    const size_t at = got.find("sse 1");
+    const size_t idStart = got.rfind("id: ", at);
+    ASSERT_NE(idStart, std::string::npos);
+    const std::string id = got.substr(idStart + 4, got.find('\n', idStart) - idStart - 4);
+    auto resumed = curl(path, s_token,
+                        "--max-time 2 -H 'Accept: text/event-stream' -H " +
+                            shellQuote("Last-Event-ID: " + id));
+    EXPECT_EQ(resumed.body.find("sse 1"), std::string::npos);
+    const size_t two = resumed.body.find("sse 2"), three = resumed.body.find("sse 3");
+    EXPECT_NE(two, std::string::npos) << resumed.body;
+    EXPECT_NE(three, std::string::npos);
+    EXPECT_LT(two, three);
+}
+
+TEST_F(Adminrouter, PathTricksAndUnknownAgentsNeverReachAnUpstream) {
+    const std::string a = s_ids[0], b = s_ids[1];
+    struct Case {
+        std::string path;
+        int status;
+    } cases[] = {
+        {"/system/v1/agent/" + a + "/../" + b + "/health", 400},
+        {"/system/v1/agent/" + a + "/%2e%2e/" + b + "/health", 400},
+        {"/system/v1/agent/" + a + "/%2E%2e/x", 400},
+        {"/system/v1/agent/" + a + "/./health", 400},
+        {"/system/v1/agent/../agent/" + b + "/health", 400},
+        {"/system/v1/agent/%2e/health", 400},
+        {"/system/v1/agent/" + a + "%2e/health", 404},
+        {"/system/v1/agent/" + a + "%2F..%2F" + b + "/health", 404},
+        {"/system/v1/agent/." + a + "/health", 404},
+        {"/system/v1/agent//" + a + "/health", 404},
+        {"/system/v1/agent/no-such-agent/health", 404},
+        {"/system/v1/agent/" + a + "_x/health", 404},
+        {"/elsewhere", 404},
+    };
+    for (const auto& c : cases) {
+        auto r = curl(c.path, s_token);
+        EXPECT_EQ(r.status, c.status) << c.path << " -> " << r.body;
+        auto j = json::parse(r.body, nullptr, false);
+        ASSERT_TRUE(j.is_object()) << c.path << " -> " << r.body;
+        EXPECT_FALSE(j.contains("agent_id")) << c.path << " reached an agent: " << r.body;
+        EXPECT_EQ(j["code"], c.status);
+    }
+    // An encoded slash after a valid id reaches that agent only, which refuses it itself.
+    auto slash = curl("/system/v1/agent/" + a + "/logs%2Fv1/range/", s_token);
+    EXPECT_EQ(slash.status, 400);
+    EXPECT_NE(slash.body.find("encodes '/'"), std::string::npos) << slash.body;
+}
+
+TEST_F(Adminrouter, LimitsBodiesAndSaysWhenAnAgentIsDown) {
+    const std::string big = s_dir + "/big.json";
+    writeTextFile(big, std::string(2 * 1024 * 1024, 'x'));
+    EXPECT_EQ(curl(agentPath(0, "/tasks/v1/"), s_token, "--data-binary @" + big).status, 413);
+    // The other agent stops: its routes answer 502 JSON, the first still answers.
+    // (The last test of the suite: the agent stays down.)
+    s_agents[1]->stop();
+    auto down = curl(agentPath(1, "/health"), s_token);
+    EXPECT_EQ(down.status, 502) << down.body;
+    EXPECT_NE(json::parse(down.body)["detail"].get<std::string>().find("not answering"),
+              std::string::npos);
+    EXPECT_EQ(curl(agentPath(0, "/health"), s_token).status, 200);
+    // /system/v1/agents still answers while one agent is down (auth_request uses the other).
+    EXPECT_EQ(curl("/system/v1/agents", s_token).status, 200);
+}
