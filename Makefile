@@ -1,12 +1,12 @@
 # day2: the two commands of the README, and a few helpers.
 #   make test   installs what is missing, builds, runs every test (CTest) and the fuzzers
-#   make demo   installs what is missing, builds, starts a local journald + agent with sample logs
+#   make demo   installs what is missing, builds, starts a local 3-node cluster behind Adminrouter
 BUILD      ?= build
 FUZZ_BUILD ?= build-fuzz
 JOBS       ?= 2
 CMAKE_ARGS ?=
 
-.PHONY: all deps configure build test unit fuzz demo bench bench-logs bench-tasks clean
+.PHONY: all deps configure build test unit fuzz demo demo-down demo-node bench bench-logs bench-tasks clean
 
 all: build
 
@@ -31,6 +31,12 @@ fuzz: deps
 test: unit fuzz
 
 demo: build
+	@packaging/demo/cluster run --build $(BUILD)
+
+demo-down:
+	@packaging/demo/cluster down
+
+demo-node: build
 	@packaging/demo/logs-demo.sh $(BUILD)
 
 bench: bench-logs bench-tasks

@@ -268,12 +268,15 @@ http {{
         err404=json_error % (404, "Not Found",
                              "Adminrouter serves /system/v1/agents and /system/v1/agent/<agent_id>/..."))
     os.makedirs(os.path.join(run, "tmp"), exist_ok=True)
+    # nginx's workers (www-data on Debian) read agents.json.
+    os.chmod(run, 0o755)
     with open(os.path.join(run, "nginx.conf"), "w", encoding="utf-8") as f:
         f.write(conf)
     with open(os.path.join(run, "agents.json"), "w", encoding="utf-8") as f:
         json.dump([{"agent_id": a["agent_id"], "hostname": a["hostname"], "address": a["address"]}
                    for a in inv["agents"]], f)
         f.write("\n")
+    os.chmod(os.path.join(run, "agents.json"), 0o644)
 
 
 def main():
