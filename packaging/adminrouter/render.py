@@ -10,7 +10,9 @@ The inventory (JSON):
     {
       "listen": "127.0.0.1:8443",                       # HOST:PORT, TLS only
       "tls": {"certificate": "server.pem", "key": "server.key"},
-      "agents_ca": "ca.pem",                            # optional: verify agents served over https
+      "agents_ca": "ca.pem",                            # agents served over https: their CA
+      "agents_tls_name": "day2-agent",                  # a DNS name every agent's certificate has
+                                                        # (besides its own hostname)
       "agents": [
         {"agent_id": "8a1f...", "hostname": "node-1", "address": "10.0.0.11:61001",
          "scheme": "http"}                              # or "https" (port 61002)
@@ -113,9 +115,19 @@ def load(path):
         if not isinstance(hostname, str) or not hostname:
             fail("%s.hostname must be a string" % where)
         nginx_string(hostname)
+        # nginx checks an upstream certificate against DNS names only: an agent's certificate
+        # carries its hostname (and agents_tls_name, for the agents list's check).
         out.append({"agent_id": agent_id, "hostname": hostname, "address": address,
-                    "scheme": scheme, "tls_name": m.group(1).strip("[]")})
-    return {"listen": listen, "cert": cert, "key": key, "agents_ca": agents_ca, "agents": out}
+                    "scheme": scheme, "tls_name": hostname})
+    schemes = {a["scheme"] for a in out}
+    if len(schemes) > 1:
+        fail("agents must all use http or all https (the agents list is checked against any of them)")
+    tls_name = inv.get("agents_tls_name", "day2-agent")
+    if not isinstance(tls_name, str) or not tls_name:
+        fail("agents_tls_name must be a name")
+    nginx_string(tls_name)
+    return {"listen": listen, "cert": cert, "key": key, "agents_ca": agents_ca, "agents": out,
+            "tls_name": tls_name}
 
 
 def render(inv, out_dir):
@@ -127,12 +139,16 @@ def render(inv, out_dir):
     names = "\n".join("        %s %s;" % (nginx_string(a["agent_id"]), nginx_string(a["tls_name"]))
                       for a in inv["agents"])
     auth_servers = "\n".join("        server %s max_fails=1 fail_timeout=5s;" % a["address"]
-                             for a in inv["agents"] if a["scheme"] == "http")
-    auth_scheme = "http"
-    if not auth_servers:
-        auth_servers = "\n".join("        server %s max_fails=1 fail_timeout=5s;" % a["address"]
-                                 for a in inv["agents"])
-        auth_scheme = "https"
+                             for a in inv["agents"])
+    auth_scheme = inv["agents"][0]["scheme"]
+    auth_tls = ""
+    if auth_scheme == "https":
+        # One name for the group: every agent's certificate carries agents_tls_name.
+        auth_tls = """
+            proxy_ssl_verify on;
+            proxy_ssl_trusted_certificate %s;
+            proxy_ssl_name %s;
+            proxy_ssl_server_name on;""" % (nginx_string(inv["agents_ca"]), nginx_string(inv["tls_name"]))
     upstream_tls = ""
     if inv["agents_ca"]:
         upstream_tls = """
@@ -223,7 +239,7 @@ http {{
             proxy_set_header Content-Length "";
             proxy_set_header Authorization $http_authorization;
             proxy_connect_timeout 5s;
-            proxy_read_timeout 10s;
+            proxy_read_timeout 10s;{auth_tls}
         }}
         location @day2_unauthorized {{
             add_header WWW-Authenticate 'Bearer realm="day2"' always;
@@ -258,7 +274,7 @@ http {{
 }}
 """.format(
         run=run, ids=ids, schemes=schemes, names=names, auth_servers=auth_servers,
-        auth_scheme=auth_scheme, listen=inv["listen"], cert=nginx_string(inv["cert"]),
+        auth_scheme=auth_scheme, auth_tls=auth_tls, listen=inv["listen"], cert=nginx_string(inv["cert"]),
         key=nginx_string(inv["key"]), upstream_tls=upstream_tls,
         err400=json_error % (400, "Bad Request", "dot segments (. and ..) are not allowed in the path"),
         err401=json_error % (401, "Unauthorized",

@@ -217,11 +217,30 @@ int main(int argc, char** argv) {
     info.cgroups = runtime ? runtime->describeCgroups() : "";
 
     http::Server* serverPtr = nullptr;
-    info.connectionCount = [&serverPtr] { return serverPtr ? serverPtr->connectionCount() : 0; };
-    http::Server server(io, http::ServerOptions::fromConfig(cfg),
-                        agent::makeRouter(info, {logsService, tasksService.get(), runtime.get(),
-                                                 *authority, audit}));
+    std::unique_ptr<http::Server> tlsServer;
+    info.connectionCount = [&serverPtr, &tlsServer] {
+        return (serverPtr ? serverPtr->connectionCount() : 0) +
+               (tlsServer ? tlsServer->connectionCount() : 0);
+    };
+    const auto router = agent::makeRouter(
+        info, {logsService, tasksService.get(), runtime.get(), *authority, audit});
+    http::Server server(io, http::ServerOptions::fromConfig(cfg), router);
     serverPtr = &server;
+    if (cfg.httpsListen) {
+        auto o = http::ServerOptions::fromConfig(cfg);
+        o.listen = *cfg.httpsListen;
+        o.certificateFile = cfg.httpsCertificate;
+        o.keyFile = cfg.httpsKey;
+        tlsServer = std::make_unique<http::Server>(io, o, router);
+        auto tlsPort = tlsServer->bind();
+        if (!tlsPort) {
+            log::error(tlsPort.error().message);
+            return 1;
+        }
+        tlsServer->start();
+        log::info("agent ", *agentId, " serving HTTPS on https://", cfg.httpsListen->host, ":",
+                  *tlsPort);
+    }
     auto port = server.bind();
     if (!port) {
         log::error(port.error().message);
@@ -236,7 +255,7 @@ int main(int argc, char** argv) {
     boost::asio::steady_timer graceTimer(io);
     boost::asio::steady_timer drainTimer(io);
     std::function<void()> drainCheck = [&] {
-        if (server.connectionCount() == 0) {
+        if (info.connectionCount() == 0) {
             graceTimer.cancel();
             signals.cancel(); // nothing left to wait for
             return;
@@ -260,6 +279,8 @@ int main(int argc, char** argv) {
         log::info("signal ", sig, ": stopping (waiting up to ", cfg.shutdownGraceSeconds,
                   " s for responses to end)");
         server.stop();
+        if (tlsServer)
+            tlsServer->stop();
         logsService.stop();
         hangup.cancel();
         if (runtime)

@@ -95,6 +95,24 @@ struct Reader {
             cfg.listen = *addr;
             return true;
         }
+        if (key == "https.listen") {
+            std::string v;
+            if (!readString(node, key, v))
+                return false;
+            if (v.empty()) {
+                cfg.httpsListen.reset();
+                return true;
+            }
+            auto addr = parseListenAddress(v);
+            if (!addr)
+                return fail(node, key, addr.error().message);
+            cfg.httpsListen = *addr;
+            return true;
+        }
+        if (key == "https.certificate")
+            return readString(node, key, cfg.httpsCertificate);
+        if (key == "https.key")
+            return readString(node, key, cfg.httpsKey);
         if (key == "http.max_connections")
             return readUnsigned(node, key, cfg.maxConnections, 1, 1000000);
         if (key == "http.read_timeout_seconds")
@@ -229,6 +247,8 @@ Result<AgentConfig> loadConfigFile(const std::string& path, AgentConfig base) {
     Reader reader{path, base, {}};
     if (!reader.readTable(root))
         return Error{reader.error};
+    if (base.httpsListen && (base.httpsCertificate.empty() || base.httpsKey.empty()))
+        return Error{path + ": https.listen is set: https.certificate and https.key are needed too"};
     return base;
 }
 

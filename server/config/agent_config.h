@@ -5,6 +5,7 @@
 #include "base/result.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,10 @@ struct AgentConfig {
     unsigned headerLimitBytes = 16 * 1024;
     unsigned bodyLimitBytes = 1024 * 1024;
     unsigned shutdownGraceSeconds = 5;
+    // [https]: a second listener with TLS (port 61002 by convention)
+    std::optional<ListenAddress> httpsListen;
+    std::string httpsCertificate; // PEM chain
+    std::string httpsKey;         // PEM private key
     // [agent]
     std::string stateDir = "/var/lib/day2";
     log::Level logLevel = log::Level::Info;

@@ -6,6 +6,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -34,14 +35,19 @@ ServerOptions ServerOptions::fromConfig(const config::AgentConfig& cfg) {
     return o;
 }
 
-class Connection;
+class ConnectionBase {
+public:
+    virtual ~ConnectionBase() = default;
+    virtual void serverStopping() = 0;
+};
 
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     asio::io_context& io;
     ServerOptions options;
     Handler handler;
     tcp::acceptor acceptor;
-    std::unordered_set<std::shared_ptr<Connection>> connections;
+    std::unordered_set<std::shared_ptr<ConnectionBase>> connections;
+    std::shared_ptr<asio::ssl::context> tls; // set: HTTPS
     bool stopping = false;
 
     Impl(asio::io_context& ctx, ServerOptions opts, Handler h)
@@ -51,10 +57,14 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     asio::awaitable<void> reject(tcp::socket socket);
 };
 
-class Connection final : public ResponseStream, public std::enable_shared_from_this<Connection> {
+// One client connection over Stream: tcp::socket (HTTP) or ssl::stream<tcp::socket> (HTTPS).
+template <class Stream>
+class Connection final : public ResponseStream,
+                         public ConnectionBase,
+                         public std::enable_shared_from_this<Connection<Stream>> {
 public:
-    Connection(tcp::socket socket, Server::Impl& server)
-        : m_socket(std::move(socket)), m_deadline(m_socket.get_executor()), m_server(server) {}
+    Connection(Stream stream, Server::Impl& server)
+        : m_socket(std::move(stream)), m_deadline(m_socket.get_executor()), m_server(server) {}
 
     asio::awaitable<void> run();
 
@@ -73,10 +83,10 @@ public:
             watchPeer();
     }
 
-    void serverStopping() {
+    void serverStopping() override {
         if (m_idle) {
             error_code ignored;
-            m_socket.cancel(ignored);
+            beast::get_lowest_layer(m_socket).cancel(ignored);
         } else {
             fireClosing();
         }
@@ -86,13 +96,13 @@ private:
     void arm(Clock::duration d) {
         m_timedOut = false;
         m_deadline.expires_after(d);
-        m_deadline.async_wait([weak = weak_from_this()](error_code ec) {
+        m_deadline.async_wait([weak = this->weak_from_this()](error_code ec) {
             auto self = weak.lock();
             if (ec || !self || self->m_deadline.expiry() > Clock::now())
                 return;
             self->m_timedOut = true;
             error_code ignored;
-            self->m_socket.cancel(ignored);
+            beast::get_lowest_layer(self->m_socket).cancel(ignored);
         });
     }
     void disarm() { m_deadline.expires_at(Clock::time_point::max()); }
@@ -109,7 +119,7 @@ private:
             return;
         m_watching = true;
         m_socket.async_read_some(asio::buffer(m_peerBytes),
-                                 [weak = weak_from_this()](error_code ec, size_t) {
+                                 [weak = this->weak_from_this()](error_code ec, size_t) {
                                      auto self = weak.lock();
                                      if (!self)
                                          return;
@@ -139,7 +149,7 @@ private:
         co_return true;
     }
 
-    tcp::socket m_socket;
+    Stream m_socket;
     asio::steady_timer m_deadline;
     Server::Impl& m_server;
     std::function<void()> m_onClosing;
@@ -170,7 +180,8 @@ void setCommonHeaders(bhttp::fields& f, std::string_view contentType, const Head
 
 } // namespace
 
-asio::awaitable<void> Connection::send(Response response) {
+template <class Stream>
+asio::awaitable<void> Connection<Stream>::send(Response response) {
     bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(response.status), m_version};
     setCommonHeaders(res, response.contentType, response.headers);
     res.body() = std::move(response.body);
@@ -193,8 +204,9 @@ asio::awaitable<void> Connection::send(Response response) {
     m_finished = true;
 }
 
-asio::awaitable<bool> Connection::begin(unsigned status, std::string_view contentType,
-                                        Headers headers) {
+template <class Stream>
+asio::awaitable<bool> Connection<Stream>::begin(unsigned status, std::string_view contentType,
+                                                Headers headers) {
     if (m_version < 11) {
         // Without chunked framing a body ends when the connection closes, so a read that fails
         // half-way would look complete. Streamed answers need HTTP/1.1.
@@ -223,7 +235,8 @@ asio::awaitable<bool> Connection::begin(unsigned status, std::string_view conten
     co_return true;
 }
 
-asio::awaitable<bool> Connection::write(std::string_view data) {
+template <class Stream>
+asio::awaitable<bool> Connection<Stream>::write(std::string_view data) {
     if (m_peerGone)
         co_return false;
     if (data.empty() || m_head)
@@ -233,7 +246,8 @@ asio::awaitable<bool> Connection::write(std::string_view data) {
     co_return co_await writeBuffers(asio::buffer(data.data(), data.size()));
 }
 
-asio::awaitable<void> Connection::end() {
+template <class Stream>
+asio::awaitable<void> Connection<Stream>::end() {
     if (m_head) {
         // Headers only: nothing to end, the connection stays usable.
     } else if (m_chunked && !m_peerGone) {
@@ -244,15 +258,33 @@ asio::awaitable<void> Connection::end() {
     m_finished = true;
 }
 
-asio::awaitable<void> Connection::run() {
-    auto self = shared_from_this();
+template <class Stream>
+asio::awaitable<void> Connection<Stream>::run() {
+    auto self = this->shared_from_this();
     beast::flat_buffer buffer;
     std::string remote;
+    auto& tcpSocket = beast::get_lowest_layer(m_socket);
     {
         error_code ec;
-        auto ep = m_socket.remote_endpoint(ec);
+        auto ep = tcpSocket.remote_endpoint(ec);
         if (!ec)
             remote = ep.address().to_string() + ":" + std::to_string(ep.port());
+    }
+    if constexpr (!std::is_same_v<Stream, tcp::socket>) {
+        // HTTPS: the handshake has the read timeout of a request.
+        error_code ec;
+        arm(m_server.options.readTimeout);
+        co_await m_socket.async_handshake(asio::ssl::stream_base::server,
+                                          asio::redirect_error(asio::use_awaitable, ec));
+        disarm();
+        if (ec) {
+            log::debug("TLS handshake with ", remote, " failed: ", ec.message());
+            error_code ignored;
+            m_deadline.cancel();
+            tcpSocket.close(ignored);
+            m_server.connections.erase(self);
+            co_return;
+        }
     }
     for (;;) {
         bhttp::request_parser<bhttp::string_body> parser;
@@ -331,8 +363,8 @@ asio::awaitable<void> Connection::run() {
     }
     error_code ignored;
     m_deadline.cancel();
-    m_socket.shutdown(tcp::socket::shutdown_both, ignored);
-    m_socket.close(ignored);
+    tcpSocket.shutdown(tcp::socket::shutdown_both, ignored);
+    tcpSocket.close(ignored);
     m_server.connections.erase(self);
 }
 
@@ -378,13 +410,26 @@ asio::awaitable<void> Server::Impl::acceptLoop() {
             continue;
         }
         if (connections.size() >= options.maxConnections) {
+            if (tls) {
+                // No handshake for a connection that will not be served: closed at once.
+                socket.close(ec);
+                continue;
+            }
             asio::co_spawn(io, reject(std::move(socket)), asio::detached);
             continue;
         }
         socket.set_option(tcp::no_delay(true), ec);
-        auto conn = std::make_shared<Connection>(std::move(socket), *this);
-        connections.insert(conn);
-        asio::co_spawn(io, conn->run(), asio::detached);
+        if (tls) {
+            using TlsStream = asio::ssl::stream<tcp::socket>;
+            auto conn = std::make_shared<Connection<TlsStream>>(TlsStream(std::move(socket), *tls),
+                                                                *this);
+            connections.insert(conn);
+            asio::co_spawn(io, conn->run(), asio::detached);
+        } else {
+            auto conn = std::make_shared<Connection<tcp::socket>>(std::move(socket), *this);
+            connections.insert(conn);
+            asio::co_spawn(io, conn->run(), asio::detached);
+        }
     }
 }
 
@@ -397,6 +442,21 @@ Server::~Server() {
 
 Result<uint16_t> Server::bind() {
     error_code ec;
+    if (!m_impl->options.certificateFile.empty()) {
+        auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+        // TLS 1.2 and 1.3 only.
+        ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                         asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+        ctx->use_certificate_chain_file(m_impl->options.certificateFile, ec);
+        if (ec)
+            return Error{"https.certificate " + m_impl->options.certificateFile + ": " +
+                         ec.message()};
+        ctx->use_private_key_file(m_impl->options.keyFile, asio::ssl::context::pem, ec);
+        if (ec)
+            return Error{"https.key " + m_impl->options.keyFile + ": " + ec.message()};
+        m_impl->tls = std::move(ctx);
+    }
     auto address = asio::ip::make_address(m_impl->options.listen.host, ec);
     if (ec)
         return Error{"listen address '" + m_impl->options.listen.host +

@@ -21,6 +21,8 @@ struct ServerOptions {
     std::chrono::seconds writeTimeout{60};
     unsigned headerLimitBytes = 16 * 1024;
     unsigned bodyLimitBytes = 1024 * 1024;
+    std::string certificateFile; // set: HTTPS with this PEM chain and keyFile
+    std::string keyFile;
 
     static ServerOptions fromConfig(const config::AgentConfig& cfg);
 };

@@ -53,9 +53,15 @@ protected:
                    "-keyout ca.key -out ca.pem -days 2 -subj '/CN=day2 test CA' 2>/dev/null"
                    " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
                    "-keyout server.key -out server.csr -subj '/CN=127.0.0.1' 2>/dev/null"
-                   " && printf 'subjectAltName=IP:127.0.0.1\\n' > ext.cnf"
+                   " && printf 'subjectAltName=IP:127.0.0.1,DNS:node-0,DNS:node-1,DNS:day2-agent\\n'"
+                   " > ext.cnf"
                    " && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key "
-                   "-CAcreateserial -out server.pem -days 2 -extfile ext.cnf 2>/dev/null");
+                   "-CAcreateserial -out server.pem -days 2 -extfile ext.cnf 2>/dev/null"
+                   // The agents also serve HTTPS, with a certificate of the same CA.
+                   " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+                   "-keyout agent.key -out agent.csr -subj '/CN=127.0.0.1' 2>/dev/null"
+                   " && openssl x509 -req -in agent.csr -CA ca.pem -CAkey ca.key "
+                   "-CAcreateserial -out agent.pem -days 2 -extfile ext.cnf 2>/dev/null");
         s_key = generateKey("EC", "P-256");
         writeTextFile(d + "/jwt.pub", s_key.publicPem);
         writeTextFile(d + "/acl.json", R"({"grants": [
@@ -66,17 +72,28 @@ protected:
                                    std::to_string(::getpid()) + "\"\nkill_grace_seconds = 1\n";
         json agents = json::array();
         for (int i = 0; i < 2; ++i) {
-            s_agents[i] = new AgentProcess({"--journal-namespace", s_ns->name()}, config);
+            const std::string https = "[https]\nlisten = \"127.0.0.1:0\"\ncertificate = \"" + d +
+                                      "/agent.pem\"\nkey = \"" + d + "/agent.key\"\n";
+            s_agents[i] = new AgentProcess({"--journal-namespace", s_ns->name()}, config + https);
             auto health = json::parse(httpGet(s_agents[i]->port(), "/system/v1/health").body);
             s_ids[i] = health["agent_id"];
+            // Adminrouter reaches the agents over HTTPS and checks their certificates.
+            const std::string log = s_agents[i]->log();
+            const std::string marker = "serving HTTPS on https://127.0.0.1:";
+            const size_t at = log.find(marker);
+            if (at == std::string::npos)
+                throw std::runtime_error("the agent did not serve HTTPS: " + log);
+            s_tlsPorts[i] = static_cast<uint16_t>(std::stoi(log.substr(at + marker.size())));
             agents.push_back({{"agent_id", s_ids[i]},
                               {"hostname", "node-" + std::to_string(i)},
-                              {"address", "127.0.0.1:" + std::to_string(s_agents[i]->port())}});
+                              {"address", "127.0.0.1:" + std::to_string(s_tlsPorts[i])},
+                              {"scheme", "https"}});
         }
         s_port = freePort();
         writeTextFile(d + "/inventory.json",
                       json({{"listen", "127.0.0.1:" + std::to_string(s_port)},
                             {"tls", {{"certificate", "server.pem"}, {"key", "server.key"}}},
+                            {"agents_ca", "ca.pem"},
                             {"agents", agents}})
                           .dump());
         runCommand("python3 " DAY2_SOURCE_DIR "/packaging/adminrouter/render.py " + d +
@@ -164,9 +181,27 @@ protected:
     static inline std::string s_ids[2];
     static inline ChildProcess* s_nginx = nullptr;
     static inline uint16_t s_port = 0;
+    static inline uint16_t s_tlsPorts[2] = {0, 0}; // the agents' HTTPS ports
 };
 
 } // namespace
+
+TEST_F(Adminrouter, AnAgentServesHttpsWithModernTlsOnly) {
+    const std::string url =
+        "https://127.0.0.1:" + std::to_string(s_tlsPorts[0]) + "/system/v1/health";
+    auto ok = runCapture("curl -sS --cacert " + s_dir + "/ca.pem " + url);
+    ASSERT_EQ(ok.exitCode, 0) << ok.output;
+    EXPECT_EQ(json::parse(ok.output)["agent_id"], s_ids[0]);
+    // TLS 1.1 and older are refused; so is a client that does not trust the CA.
+    EXPECT_NE(runCapture("curl -sS --tlsv1 --tls-max 1.1 --cacert " + s_dir + "/ca.pem " + url +
+                         " 2>&1")
+                  .exitCode,
+              0);
+    EXPECT_NE(runCapture("curl -sS " + url + " 2>&1").exitCode, 0);
+    // A plain-HTTP request to the HTTPS port gets no answer but does not disturb the agent.
+    EXPECT_EQ(httpGet(s_tlsPorts[0], "/system/v1/health", {}, std::chrono::seconds(2)).status, 0);
+    EXPECT_EQ(runCapture("curl -sS --cacert " + s_dir + "/ca.pem " + url).exitCode, 0);
+}
 
 TEST_F(Adminrouter, ListsTheAgentsToAValidTokenOnly) {
     auto none = curl("/system/v1/agents", "");
@@ -181,7 +216,7 @@ TEST_F(Adminrouter, ListsTheAgentsToAValidTokenOnly) {
     ASSERT_EQ(list.size(), 2u);
     for (int i = 0; i < 2; ++i) {
         EXPECT_EQ(list[i]["agent_id"], s_ids[i]);
-        EXPECT_EQ(list[i]["address"], "127.0.0.1:" + std::to_string(s_agents[i]->port()));
+        EXPECT_EQ(list[i]["address"], "127.0.0.1:" + std::to_string(s_tlsPorts[i]));
     }
 }
 
@@ -190,7 +225,7 @@ TEST_F(Adminrouter, RoutesEveryLogsAndTasksEndpointToTheRightAgent) {
     s_ns->waitForCount(1, "SYSLOG_IDENTIFIER=ar-test");
     for (int i = 0; i < 2; ++i) {
         auto h = curl(agentPath(i, "/health"), "");
-        ASSERT_EQ(h.status, 200) << h.body;
+        ASSERT_EQ(h.status, 200) << h.body << readFile(s_dir + "/run/error.log");
         EXPECT_EQ(json::parse(h.body)["agent_id"], s_ids[i]);
         auto who = curl(agentPath(i, "/auth/whoami"), s_token);
         EXPECT_EQ(who.status, 200);
