@@ -150,9 +150,12 @@ void sleepUntil(uint64_t ns) {
 int run(int argc, char** argv) {
     Args args(argc, argv,
               "--url http://HOST:PORT --namespace NS --rate R --seconds D [--warmup W]\n"
-              "       [--grace G] [--message-bytes B]\n"
-              "Writes R entries/s for W+D seconds and prints the follow latency of the last D.",
-              {"url", "namespace", "rate", "seconds", "warmup", "grace", "message-bytes"});
+              "       [--grace G] [--message-bytes B] [--prefix /system/v1/agent/ID]\n"
+              "Writes R entries/s for W+D seconds and prints the follow latency of the last D.\n"
+              "--prefix replaces /system/v1 (to follow through Adminrouter).",
+              {"url", "namespace", "rate", "seconds", "warmup", "grace", "message-bytes",
+               "prefix"});
+    const std::string prefix = args.get("prefix", "/system/v1");
     const Url base = parseUrl(args.required("url"));
     const std::string nameSpace = args.required("namespace");
     const double rate = args.getDouble("rate", 1000);
@@ -171,7 +174,7 @@ int run(int argc, char** argv) {
     ::prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
 
     Url url = base;
-    url.target = "/system/v1/logs/v1/stream/?filter=BENCH_FOLLOW:" + id;
+    url.target = prefix + "/logs/v1/stream/?filter=BENCH_FOLLOW:" + id;
     HttpGet stream(url, {"Accept: text/event-stream"});
     if (int status = stream.readHead(10); status != 200)
         die("the stream answered " + std::to_string(status) + ":\n" + stream.rawHead());

@@ -53,6 +53,7 @@ for f in "$AGENT" "$TOOLS/day2-bench-journal-fill" "$TOOLS/day2-bench-bare-loop"
 done
 command -v systemd-socket-activate > /dev/null || die "systemd-socket-activate is missing"
 command -v journalctl > /dev/null || die "journalctl is missing"
+command -v nginx > /dev/null || die "nginx is missing (packaging/deps.sh)"
 
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -157,6 +158,32 @@ for rate in 1000 20000; do
     say "  $(cat "$WORK/follow-$rate.out")"
     sleep 3  # let the agent's busy polling window end
 done
+
+say "follow latency at 1000 entries/s through Adminrouter (nginx on loopback, no TLS)"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/ar.key" \
+    -out "$WORK/ar.pem" -days 1 -subj "/CN=127.0.0.1" 2> /dev/null
+AR_PORT=$("$TOOLS/day2-bench-http-count" --free-port)
+AR_PLAIN=$("$TOOLS/day2-bench-http-count" --free-port)
+LIVE_ID=$(sed -n 's/.*agent \([0-9a-f-]*\) serving.*/\1/p' "$WORK/agent-live.log" | head -1)
+printf '{"listen": "127.0.0.1:%s", "listen_plain_loopback": "127.0.0.1:%s",
+  "tls": {"certificate": "ar.pem", "key": "ar.key"},
+  "agents": [{"agent_id": "%s", "address": "127.0.0.1:%s"}]}\n' \
+    "$AR_PORT" "$AR_PLAIN" "$LIVE_ID" "$LIVE_PORT" > "$WORK/inventory.json"
+python3 "$REPO/packaging/adminrouter/render.py" "$WORK/inventory.json" --out "$WORK/adminrouter" > /dev/null
+nginx -p "$WORK/adminrouter" -c "$WORK/adminrouter/nginx.conf" -g 'daemon off;' \
+    > "$WORK/nginx.out" 2>&1 &
+NGINX_PID=$!
+PIDS+=("$NGINX_PID")
+for _ in $(seq 100); do
+    [[ -n $(ss -Hltn "sport = :$AR_PLAIN") ]] && break
+    sleep 0.1
+done
+"$TOOLS/day2-bench-follow" --url "http://127.0.0.1:$AR_PLAIN" --prefix "/system/v1/agent/$LIVE_ID" \
+    --namespace "$NS" --rate 1000 --seconds "$FOLLOW_SECONDS" --warmup 1 > "$WORK/follow-proxy.out" ||
+    die "day2-bench-follow through Adminrouter failed"
+stop_pid "$NGINX_PID"
+say "  $(cat "$WORK/follow-proxy.out")"
+sleep 3
 
 read_rss() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 read_pss() { awk '$1 == "Pss:" { print $2 }' "/proc/$1/smaps_rollup"; }
@@ -264,6 +291,11 @@ follow_detail() { # rate
     ratio_row "range JSON vs bare sd_journal_next + enumerate_data (entries/s)" "$BARE_RATE" 0.5
     follow_row 1000 10
     follow_row 20000
+    printf '| follow p99 at 1000 entries/s through Adminrouter (nginx, loopback) (ms) | %s | p50 %s; direct p99 %s | %.2f× | ≈ direct | %s |\n' \
+        "$(kv "$WORK/follow-proxy.out" p99_ms)" "$(kv "$WORK/follow-proxy.out" p50_ms)" \
+        "$(kv "$WORK/follow-1000.out" p99_ms)" \
+        "$(calc "$(kv "$WORK/follow-proxy.out" p99_ms) / $(kv "$WORK/follow-1000.out" p99_ms)")" \
+        "$( (($(kv "$WORK/follow-proxy.out" lost) == 0)) && echo "lost 0" || echo "lost $(kv "$WORK/follow-proxy.out" lost)")"
     printf '| agent VmRSS, %s followers idle %s s (MiB) | %.1f | %.1f before | — | %s | %s |\n' \
         "$FOLLOWERS" "$IDLE_SECONDS" "$(calc "$FOL_RSS_KB / 1024")" \
         "$(calc "$IDLE_RSS_KB / 1024")" "< 64 MiB" "$(met "$FOL_RSS_KB" "<" 65536)"
