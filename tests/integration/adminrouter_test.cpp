@@ -345,6 +345,45 @@ TEST_F(Adminrouter, PathTricksAndUnknownAgentsNeverReachAnUpstream) {
     EXPECT_NE(slash.body.find("encodes '/'"), std::string::npos) << slash.body;
 }
 
+// WebSocket upgrades pass through (the exec endpoint's transport). The agent has no WebSocket
+// endpoint yet, so a stand-in echo server (ws_echo.py) plays the agent behind a second
+// Adminrouter rendered for it.
+TEST_F(Adminrouter, PassesWebSocketUpgrades) {
+    const std::string d = s_dir + "/ws";
+    fs::create_directories(d);
+    ChildProcess echo({"python3", DAY2_SOURCE_DIR "/tests/integration/ws_echo.py", d + "/port"},
+                      d + "/echo.out");
+    for (int i = 0; i < 100 && !fs::exists(d + "/port"); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const std::string echoPort = readFile(d + "/port");
+    ASSERT_FALSE(echoPort.empty());
+    const uint16_t port = freePort();
+    writeTextFile(d + "/inventory.json",
+                  json({{"listen", "127.0.0.1:" + std::to_string(port)},
+                        {"tls", {{"certificate", s_dir + "/server.pem"}, {"key", s_dir + "/server.key"}}},
+                        {"agents", {{{"agent_id", "ws-echo"}, {"address", "127.0.0.1:" + echoPort}}}}})
+                      .dump());
+    runCommand("python3 " DAY2_SOURCE_DIR "/packaging/adminrouter/render.py " + d +
+               "/inventory.json --out " + d + "/run");
+    ChildProcess nginx({"nginx", "-p", d + "/run", "-c", d + "/run/nginx.conf", "-g", "daemon off;"},
+                       d + "/nginx.out");
+    for (int i = 0; i < 200 && !connectLoopbackOk(port); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    auto r = runCapture("python3 " DAY2_SOURCE_DIR "/tests/integration/ws_echo.py client 127.0.0.1:" +
+                        std::to_string(port) +
+                        " '/system/v1/agent/ws-echo/exec/v1/containers/c1?command=sh&tty=1' " +
+                        s_dir + "/ca.pem 2>&1");
+    ASSERT_EQ(r.exitCode, 0) << r.output << readFile(d + "/run/error.log");
+    EXPECT_NE(r.output.find("HTTP/1.1 101 Switching Protocols"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("Sec-WebSocket-Protocol: v5.channel.k8s.io"), std::string::npos);
+    // The agent sees its own path, the query untouched.
+    EXPECT_NE(r.output.find("X-Echo-Path: /system/v1/exec/v1/containers/c1?command=sh&tty=1"),
+              std::string::npos)
+        << r.output;
+    EXPECT_NE(r.output.find("echo: echo through adminrouter"), std::string::npos) << r.output;
+}
+
 TEST_F(Adminrouter, LimitsBodiesAndSaysWhenAnAgentIsDown) {
     const std::string big = s_dir + "/big.json";
     writeTextFile(big, std::string(2 * 1024 * 1024, 'x'));

@@ -66,6 +66,12 @@ TEST(AgentCli, IdIsPersistentAndHealthAnswers) {
         EXPECT_EQ(j["journal"], "ok");
         EXPECT_FALSE(j["hostname"].get<std::string>().empty());
         EXPECT_FALSE(j["started_at"].get<std::string>().empty());
+        // The test harness turns authentication off, which the agent must say, in both places.
+        EXPECT_EQ(j["auth"], "off");
+        EXPECT_NE(agent.log().find("authentication OFF (auth.enabled = false)"), std::string::npos)
+            << agent.log();
+        // And with it off, every endpoint answers without a token.
+        EXPECT_EQ(httpGet(agent.port(), "/system/v1/auth/whoami").status, 200);
         EXPECT_EQ(agent.stop(), 0); // SIGTERM: clean exit
     }
     {
