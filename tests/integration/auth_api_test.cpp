@@ -10,6 +10,8 @@
 #include "test_keys.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <nlohmann/json.hpp>
 
 #include <csignal>
@@ -155,6 +157,15 @@ TEST_F(AuthApi, EveryRefusedTokenIsA401WithItsReasonAndAnAuditLine) {
     const json payload = {{"uid", "reader"}, {"exp", std::time(nullptr) + 600}};
     const std::string algNone = auth::encodeBase64Url(json({{"alg", "none"}}).dump()) + "." +
                                 auth::encodeBase64Url(payload.dump()) + ".";
+    // HS256 with the agent's own public key as the HMAC secret (key confusion).
+    const std::string hsInput = auth::encodeBase64Url(json({{"alg", "HS256"}}).dump()) + "." +
+                                auth::encodeBase64Url(payload.dump());
+    unsigned char mac[32];
+    unsigned macLen = 0;
+    HMAC(EVP_sha256(), s_rsa.publicPem.data(), static_cast<int>(s_rsa.publicPem.size()),
+         reinterpret_cast<const unsigned char*>(hsInput.data()), hsInput.size(), mac, &macLen);
+    const std::string hs256 =
+        hsInput + "." + auth::encodeBase64Url(std::string(reinterpret_cast<char*>(mac), macLen));
     struct Case {
         std::optional<std::string> authorization;
         std::string detail;
@@ -165,6 +176,7 @@ TEST_F(AuthApi, EveryRefusedTokenIsA401WithItsReasonAndAnAuditLine) {
         {"Bearer " + expiredToken, "expired"},
         {"Bearer " + token(stranger, "reader"), "signature does not match"},
         {"Bearer " + algNone, "'none' is not accepted"},
+        {"Bearer " + hs256, "'HS256' is not accepted"},
     };
     for (const auto& c : cases) {
         std::vector<std::pair<std::string, std::string>> h;
