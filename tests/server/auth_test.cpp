@@ -193,6 +193,13 @@ TEST(Acl, MustParse) {
     EXPECT_TRUE(Acl::parse(R"({"grants": []})"));
 }
 
+TEST(Acl, TheShippedExampleParses) {
+    auto acl = Acl::load(DAY2_SOURCE_DIR "/resources/acl.example.json");
+    ASSERT_TRUE(acl) << acl.error().message;
+    EXPECT_TRUE(acl->allows(Identity{"bob", {"web-team"}, {}}, "day2:tasks:/web/api", "create"));
+    EXPECT_FALSE(acl->allows(Identity{"bob", {"web-team"}, {}}, "day2:tasks:/db", "read"));
+}
+
 TEST(Acl, MustNotParse) {
     struct Case {
         const char* text;
