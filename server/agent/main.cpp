@@ -186,6 +186,8 @@ int main(int argc, char** argv) {
         ro.keepFinishedSeconds = cfg.keepFinishedSeconds;
         ro.maxContainers = cfg.maxContainers;
         ro.startTimeoutSeconds = cfg.taskStartTimeoutSeconds;
+        ro.defaultUser = cfg.taskDefaultUser;
+        ro.allowedUsers = cfg.taskAllowedUsers;
         runtime = std::make_unique<tasks::TaskRuntime>(io, ro);
         if (auto r = runtime->start(); !r) {
             tasksState = r.error().message;

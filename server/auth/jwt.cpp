@@ -114,7 +114,13 @@ std::optional<int64_t> integerClaim(const json& claims, const char* name, std::s
         problem = std::string("claim '") + name + "' is not a number";
         return std::nullopt;
     }
-    return static_cast<int64_t>(it->get<double>());
+    // Seconds since the epoch, within what a double holds exactly (no overflow below).
+    const double v = it->get<double>();
+    if (v < -9007199254740992.0 || v > 9007199254740992.0) {
+        problem = std::string("claim '") + name + "' is out of range";
+        return std::nullopt;
+    }
+    return static_cast<int64_t>(v);
 }
 
 } // namespace

@@ -196,23 +196,16 @@ struct Reader {
             return readUnsigned(node, key, cfg.keepFinishedSeconds, 1, 30 * 86400);
         if (key == "tasks.max_containers")
             return readUnsigned(node, key, cfg.maxContainers, 1, 100000);
+        if (key == "tasks.default_user")
+            return readString(node, key, cfg.taskDefaultUser);
+        if (key == "tasks.allowed_users")
+            return readStringList(node, key, cfg.taskAllowedUsers);
         if (key == "tasks.start_timeout_seconds")
             return readUnsigned(node, key, cfg.taskStartTimeoutSeconds, 1, 600);
         if (key == "auth.enabled")
             return readBool(node, key, cfg.authEnabled);
-        if (key == "auth.public_keys") {
-            const toml::array* a = node.as_array();
-            if (!a)
-                return fail(node, key, "must be a list of file names");
-            cfg.authPublicKeys.clear();
-            for (const auto& item : *a) {
-                auto v = item.value<std::string>();
-                if (!item.is_string() || !v || v->empty())
-                    return fail(node, key, "must be a list of file names");
-                cfg.authPublicKeys.push_back(*v);
-            }
-            return true;
-        }
+        if (key == "auth.public_keys")
+            return readStringList(node, key, cfg.authPublicKeys);
         if (key == "auth.acl_file")
             return readString(node, key, cfg.aclFile);
         if (key == "auth.clock_skew_seconds")
@@ -220,6 +213,21 @@ struct Reader {
         if (key == "auth.allow_non_expiring_tokens")
             return readBool(node, key, cfg.allowNonExpiringTokens);
         return fail(node, key, "unknown key");
+    }
+
+    bool readStringList(const toml::node& node, std::string_view key,
+                        std::vector<std::string>& out) {
+        const toml::array* a = node.as_array();
+        if (!a)
+            return fail(node, key, "must be a list of strings");
+        out.clear();
+        for (const auto& item : *a) {
+            auto v = item.value<std::string>();
+            if (!item.is_string() || !v || v->empty())
+                return fail(node, key, "must be a list of non-empty strings");
+            out.push_back(*v);
+        }
+        return true;
     }
 
     bool readBool(const toml::node& node, std::string_view key, bool& out) {

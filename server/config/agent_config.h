@@ -56,6 +56,8 @@ struct AgentConfig {
     unsigned keepFinishedSeconds = 3600;
     unsigned maxContainers = 256;
     unsigned taskStartTimeoutSeconds = 10;
+    std::string taskDefaultUser = "nobody";                  // a task without "user" runs as this
+    std::vector<std::string> taskAllowedUsers = {"nobody"}; // "user" may name these; "*": any
     // [auth]
     bool authEnabled = true;
     std::vector<std::string> authPublicKeys;

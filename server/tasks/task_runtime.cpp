@@ -430,10 +430,25 @@ asio::awaitable<Result<std::string>> TaskRuntime::launch(TaskRequest request) {
     CgroupLimits limits{request.cpus, request.memMb * 1024 * 1024, request.pids ? request.pids + 1 : 0};
     if (auto r = d.cgroups->checkLimits(limits); !r)
         co_return r.error();
+    // Tasks run unprivileged unless this node allows otherwise: a grant to create tasks must
+    // not be a grant to be root on the node.
+    if (request.user.empty())
+        request.user = d.options.defaultUser;
     const std::string userName = request.user;
     auto user = resolveUser(userName);
     if (!user)
         co_return user.error();
+    const auto& allowed = d.options.allowedUsers;
+    if (userName != d.options.defaultUser &&
+        std::find(allowed.begin(), allowed.end(), "*") == allowed.end() &&
+        std::find(allowed.begin(), allowed.end(), userName) == allowed.end()) {
+        std::string list;
+        for (const auto& a : allowed)
+            list += (list.empty() ? "" : ", ") + a;
+        co_return Error{"tasks may not run as '" + userName + "' on this node (tasks.allowed_users: " +
+                            (list.empty() ? "none" : list) + ")",
+                        403};
+    }
     const std::string id = newContainerId();
     auto spec = d.buildSpec(id, std::move(request));
     if (!spec)
@@ -488,22 +503,35 @@ asio::awaitable<Result<std::string>> TaskRuntime::launch(TaskRequest request) {
     }
     // Wait, without blocking the agent, for "running" or "failed to start".
     {
-        asio::posix::stream_descriptor readyPipe(d.io, ready[0]);
-        asio::steady_timer timeout(d.io);
-        timeout.expires_after(std::chrono::seconds(d.options.startTimeoutSeconds));
-        bool timedOut = false;
-        timeout.async_wait([&](const boost::system::error_code& ec) {
-            if (!ec) {
-                timedOut = true;
+        // Shared with the timer's handler, which may already be queued when the read completes
+        // and so run after this block: it must find live objects and see that it is too late.
+        struct Wait {
+            Wait(asio::io_context& io, int fd) : pipe(io, fd), timer(io) {}
+            asio::posix::stream_descriptor pipe;
+            asio::steady_timer timer;
+            bool done = false;
+            bool timedOut = false;
+        };
+        auto wait = std::make_shared<Wait>(d.io, ready[0]);
+        wait->timer.expires_after(std::chrono::seconds(d.options.startTimeoutSeconds));
+        wait->timer.async_wait([wait](const boost::system::error_code& ec) {
+            if (!ec && !wait->done) {
+                wait->timedOut = true;
                 boost::system::error_code ignored;
-                readyPipe.cancel(ignored);
+                wait->pipe.cancel(ignored);
             }
         });
         char byte = 0;
         boost::system::error_code ec;
-        co_await readyPipe.async_read_some(asio::buffer(&byte, 1),
-                                           asio::redirect_error(asio::use_awaitable, ec));
-        timeout.cancel();
+        co_await wait->pipe.async_read_some(asio::buffer(&byte, 1),
+                                            asio::redirect_error(asio::use_awaitable, ec));
+        wait->done = true;
+        wait->timer.cancel();
+        const bool timedOut = wait->timedOut;
+        {
+            boost::system::error_code ignored;
+            wait->pipe.close(ignored);
+        }
         if (timedOut)
             co_return undo(Error{"the supervisor did not start the task within " +
                                  std::to_string(d.options.startTimeoutSeconds) + " s (see " +
@@ -588,10 +616,16 @@ Result<std::pair<unsigned, std::string>> TaskRuntime::remove(std::string_view co
         return std::make_pair(200u, body);
     }
     if (!c->stopping) {
-        if (c->pidfd < 0 || pidfdSignal(c->pidfd, SIGTERM) != 0)
+        if (c->pidfd < 0 || pidfdSignal(c->pidfd, SIGTERM) != 0) {
+            if (errno == ESRCH) {
+                // The supervisor has just exited: the container is finishing, not failing.
+                d.supervisorGone(c);
+                return std::make_pair(200u, tasks::containerJson(c->spec, c->status, false) + "\n");
+            }
             return Error{"cannot signal the supervisor of " + c->spec.containerId + ": " +
                              std::strerror(errno),
                          500};
+        }
         c->stopping = true;
         log::info("stopping container ", c->spec.containerId, " (",
                   c->spec.request.applicationName, "): SIGTERM, SIGKILL after ",

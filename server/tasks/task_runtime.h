@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace day2::tasks {
 
@@ -31,6 +32,8 @@ struct RuntimeOptions {
     unsigned keepFinishedSeconds = 3600;   // finished containers are listed this long
     unsigned maxContainers = 256;          // running and finished, on this node
     unsigned startTimeoutSeconds = 10;     // for the supervisor to report the task running
+    std::string defaultUser = "nobody";    // a task without "user" runs as this
+    std::vector<std::string> allowedUsers = {"nobody"}; // "*": any user, root included
 };
 
 // Called on the io thread before a container starts (it may add environment variables, set

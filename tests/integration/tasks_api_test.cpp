@@ -255,6 +255,7 @@ TEST_F(TasksApi, LaunchListAndStopWithTheLimitsInTheCgroupFiles) {
     EXPECT_EQ(c["state"], "running");
     ASSERT_TRUE(c["pid"].is_number());
     EXPECT_EQ(c["executor_id"], cid); // no executor id given: the container's
+    EXPECT_EQ(c["user"], "nobody");   // no user given: tasks.default_user
     EXPECT_EQ(c["labels"]["team"], "ops");
     EXPECT_EQ(c["resources"]["mem_mb"], 64);
 
@@ -505,6 +506,9 @@ TEST_F(TasksApi, BadInputGetsAClearErrorAndChangesNothing) {
          400, "no user 'no-such-user-day2'"},
         {R"({"framework_id":"f","framework_name":"m","application_name":"a","shell":"true","image":"x"})",
          400, "unknown field 'image'"},
+        // A grant to create tasks is not a grant to be root on the node.
+        {R"({"framework_id":"f","framework_name":"m","application_name":"a","shell":"true","user":"root"})",
+         403, "tasks may not run as 'root' on this node (tasks.allowed_users: nobody)"},
     };
     for (const auto& c : cases) {
         auto r = a.post(c.body);

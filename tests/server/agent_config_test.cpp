@@ -58,7 +58,7 @@ TEST(Config, ErrorsNameFileLineAndKey) {
         {"[journal]\nnamespaces = \"x\"\n", ":2: journal.namespaces: unknown key"},
         {"[http]\nlisten = \"unterminated\n", ":2:"},
         {"top = 1\n", ":1: top: must be a table"},
-        {"[auth]\npublic_keys = \"k.pem\"\n", ":2: auth.public_keys: must be a list of file names"},
+        {"[auth]\npublic_keys = \"k.pem\"\n", ":2: auth.public_keys: must be a list of strings"},
         {"[auth]\nenabled = \"no\"\n", ":2: auth.enabled: must be true or false"},
         {"[tasks]\ncgroup_mode = \"v3\"\n", ":2: tasks.cgroup_mode: must be auto, v1 or v2"},
         {"[tasks]\ncgroup_parent = \"../x\"\n", ":2: tasks.cgroup_parent: must be a relative"},
@@ -116,6 +116,8 @@ TEST(Config, ShippedDefaultFileParsesToTheDefaults) {
     EXPECT_EQ(cfg->keepFinishedSeconds, d.keepFinishedSeconds);
     EXPECT_EQ(cfg->maxContainers, d.maxContainers);
     EXPECT_EQ(cfg->taskStartTimeoutSeconds, d.taskStartTimeoutSeconds);
+    EXPECT_EQ(cfg->taskDefaultUser, d.taskDefaultUser);
+    EXPECT_EQ(cfg->taskAllowedUsers, d.taskAllowedUsers);
     EXPECT_EQ(cfg->authEnabled, d.authEnabled);
     EXPECT_EQ(cfg->authPublicKeys, d.authPublicKeys);
     EXPECT_EQ(cfg->aclFile, d.aclFile);

@@ -139,6 +139,7 @@ TEST(Jwt, RefusedTokens) {
     c = claims("");
     expectRefused(v, sign(rsa(), c), "no 'uid' claim");
 
+
     for (const char* bad : {"", "abc", "a.b", "a.b.c.d", "###.###.###", "eyJhbGciOiJSUzI1NiJ9.e30.",
                             "e30.e30.e30"})
         expectRefused(v, bad, "");

@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <stdexcept>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,6 +26,8 @@ AgentProcess::AgentProcess(std::vector<std::string> args, const std::string& con
     if (!::mkdtemp(tmpl))
         throw std::runtime_error("mkdtemp failed");
     m_dir = tmpl;
+    // Tasks run as nobody: their sandboxes, below the state directory, must be reachable.
+    ::chmod(m_dir.c_str(), 0711);
     std::vector<std::string> argv{agentBinary(), "--listen", "127.0.0.1:0"};
     if (std::find(args.begin(), args.end(), "--state-dir") == args.end()) {
         argv.push_back("--state-dir");
