@@ -1,5 +1,7 @@
 #include "tasks/cgroups.h"
 
+#include "tasks/task_spec.h" // readWholeFile
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -41,14 +43,6 @@ Result<void> writeFile(const std::string& path, std::string_view value) {
     return {};
 }
 
-std::optional<std::string> readFile(const std::string& path) {
-    std::ifstream in(path);
-    if (!in)
-        return std::nullopt;
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
 
 bool exists(const std::string& path) {
     struct stat st{};
@@ -150,7 +144,7 @@ Cgroups::Cgroups(CgroupVersion version, std::vector<CgroupHierarchy> hierarchies
     : m_version(version), m_hierarchies(std::move(hierarchies)) {}
 
 Result<Cgroups> Cgroups::detect(std::string_view mode, const std::string& mountinfo) {
-    auto text = readFile(mountinfo);
+    auto text = readWholeFile(mountinfo);
     if (!text)
         return Error{"cannot read " + mountinfo + ": " + errnoText(errno)};
     auto mounted = parseCgroupMounts(*text);
@@ -167,7 +161,7 @@ Result<Cgroups> Cgroups::detect(std::string_view mode, const std::string& mounti
         if (mounted.v2MountPoint.empty())
             return Error{"no cgroup2 file system is mounted (see " + mountinfo + ")"};
         CgroupHierarchy h{mounted.v2MountPoint, {}};
-        if (auto c = readFile(mounted.v2MountPoint + "/cgroup.controllers"))
+        if (auto c = readWholeFile(mounted.v2MountPoint + "/cgroup.controllers"))
             for (const auto& w : splitWords(*c, ' '))
                 for (const auto& name : splitWords(w, '\n'))
                     h.controllers.push_back(name);
@@ -342,7 +336,7 @@ Result<void> cgroupAddProcess(const CgroupSet& set, pid_t pid) {
 std::vector<pid_t> cgroupProcesses(const CgroupSet& set) {
     std::vector<pid_t> out;
     for (const auto& d : set.dirs) {
-        auto text = readFile(d + "/cgroup.procs");
+        auto text = readWholeFile(d + "/cgroup.procs");
         if (!text)
             continue;
         std::istringstream in(*text);
@@ -356,7 +350,7 @@ std::vector<pid_t> cgroupProcesses(const CgroupSet& set) {
 
 bool cgroupIsEmpty(const CgroupSet& set) {
     if (set.version == CgroupVersion::V2 && !set.dirs.empty()) {
-        if (auto ev = readFile(set.dirs.front() + "/cgroup.events"))
+        if (auto ev = readWholeFile(set.dirs.front() + "/cgroup.events"))
             if (auto populated = keyedValue(*ev, "populated"))
                 return *populated == 0;
     }
@@ -367,7 +361,7 @@ uint64_t cgroupOomKills(const CgroupSet& set) {
     const std::string dir = set.dirFor("memory");
     if (dir.empty())
         return 0;
-    auto text = readFile(dir + (set.version == CgroupVersion::V2 ? "/memory.events"
+    auto text = readWholeFile(dir + (set.version == CgroupVersion::V2 ? "/memory.events"
                                                                   : "/memory.oom_control"));
     if (!text)
         return 0;
@@ -388,7 +382,7 @@ bool cgroupKillAll(const CgroupSet& set) {
         bool frozen = false;
         if (!freezer.empty() && writeFile(freezer + "/freezer.state", "FROZEN")) {
             for (int i = 0; i < 100; ++i) {
-                auto s = readFile(freezer + "/freezer.state");
+                auto s = readWholeFile(freezer + "/freezer.state");
                 if (s && s->rfind("FROZEN", 0) == 0) {
                     frozen = true;
                     break;

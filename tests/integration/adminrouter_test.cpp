@@ -131,10 +131,7 @@ protected:
         }
         delete s_ns;
         s_ns = nullptr;
-        for (const char* h : {"cpu", "cpuacct", "memory", "pids", "blkio", "freezer"})
-            ::rmdir(("/sys/fs/cgroup/" + std::string(h) + "/day2-ar-test-" +
-                     std::to_string(::getpid()))
-                        .c_str());
+        removeCgroupParent("day2-ar-test-" + std::to_string(::getpid()));
         std::error_code ec;
         if (!s_dir.empty())
             fs::remove_all(s_dir, ec);

@@ -85,10 +85,7 @@ protected:
         s_agent = nullptr;
         delete s_ns;
         s_ns = nullptr;
-        for (const char* h : {"cpu", "cpuacct", "memory", "pids", "blkio", "freezer"})
-            ::rmdir(("/sys/fs/cgroup/" + std::string(h) + "/day2-auth-test-" +
-                     std::to_string(::getpid()))
-                        .c_str());
+        removeCgroupParent("day2-auth-test-" + std::to_string(::getpid()));
         std::error_code ec;
         fs::remove_all(s_dir, ec);
     }

@@ -79,8 +79,7 @@ std::vector<std::string> sleepersWith(const std::string& marker) {
 
 // Removes a test's cgroup parents (empty by then) and state directory.
 void removeScratch(const std::string& parent, const std::string& state) {
-    for (const char* h : {"cpu", "cpuacct", "memory", "pids", "blkio", "freezer"})
-        ::rmdir(("/sys/fs/cgroup/" + std::string(h) + "/" + parent).c_str());
+    removeCgroupParent(parent);
     std::error_code ec;
     fs::remove_all(state, ec);
 }

@@ -148,4 +148,9 @@ std::string AgentProcess::log() {
     return m_log;
 }
 
+void removeCgroupParent(const std::string& parent) {
+    for (const char* h : {"cpu", "cpuacct", "memory", "pids", "blkio", "freezer"})
+        ::rmdir(("/sys/fs/cgroup/" + std::string(h) + "/" + parent).c_str());
+}
+
 } // namespace day2::test

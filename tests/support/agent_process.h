@@ -38,4 +38,8 @@ private:
 
 std::string agentBinary();
 
+// Removes the (empty by then) cgroup parent directories a test's agent used, in every v1
+// hierarchy the agent joins.
+void removeCgroupParent(const std::string& parent);
+
 } // namespace day2::test
