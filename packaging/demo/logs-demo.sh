@@ -52,7 +52,11 @@ cleanup() {
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   rm -rf "/run/systemd/journal.$ns" "/var/log/journal/$machine_id.$ns" "$demo_dir"
   rm -f "$conf"
-  for h in /sys/fs/cgroup/*/"$cgroup_parent"; do [ -d "$h" ] && rmdir "$h" 2>/dev/null; done
+  for h in /sys/fs/cgroup/*/"$cgroup_parent" /sys/fs/cgroup/*/"$cgroup_parent.slice"; do
+    [ -d "$h" ] || continue
+    for c in "$h"/*/; do rm -f "/run/systemd/units/log-extra-fields:$(basename "$c")"; done
+    rmdir "$h"/*/ "$h" 2>/dev/null || true
+  done
   echo "demo: stopped; namespace $ns and $demo_dir removed"
 }
 trap cleanup EXIT INT TERM

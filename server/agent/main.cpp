@@ -188,6 +188,7 @@ int main(int argc, char** argv) {
         ro.startTimeoutSeconds = cfg.taskStartTimeoutSeconds;
         ro.defaultUser = cfg.taskDefaultUser;
         ro.allowedUsers = cfg.taskAllowedUsers;
+        ro.logTransport = cfg.taskLogTransport;
         runtime = std::make_unique<tasks::TaskRuntime>(io, ro);
         if (auto r = runtime->start(); !r) {
             tasksState = r.error().message;
@@ -198,11 +199,10 @@ int main(int argc, char** argv) {
             tasksService = std::make_unique<tasks::TasksService>(*runtime);
             log::info("tasks: ", runtime->describeCgroups(), ", ", runtime->containerCount(),
                       " container(s) in ", ro.stateDir);
-            logsOptions.knownContainer = [rt = runtime.get()](const std::string& fw,
-                                                              const std::string& ex,
-                                                              const std::string& cid) {
-                return rt->knows(fw, ex, cid);
-            };
+            log::info("task lines go to journald as ", runtime->describeLogTransport());
+            logsOptions.knownContainer =
+                [rt = runtime.get()](const std::string& fw, const std::string& ex,
+                                     const std::string& cid) { return rt->knows(fw, ex, cid); };
         }
     }
     logs::LogsService logsService(io, logsOptions);
@@ -217,6 +217,7 @@ int main(int argc, char** argv) {
     info.journalSource = logsOptions.source.describe();
     info.tasksState = tasksState;
     info.cgroups = runtime ? runtime->describeCgroups() : "";
+    info.taskLogs = runtime ? runtime->describeLogTransport() : "";
 
     http::Server* serverPtr = nullptr;
     std::unique_ptr<http::Server> tlsServer;

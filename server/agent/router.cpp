@@ -31,7 +31,7 @@ http::Response health(const AgentInfo& info, const logs::LogsService& logs, bool
         ",\"connections\":" + std::to_string(info.connectionCount ? info.connectionCount() : 0) +
         ",\"auth\":" + (authOn ? "\"on\"" : "\"off\"") +
         ",\"tasks\":" + jsonString(info.tasksState) + ",\"cgroups\":" + jsonString(info.cgroups) +
-        "}\n";
+        ",\"task_logs\":" + jsonString(info.taskLogs) + "}\n";
     return r;
 }
 
@@ -53,8 +53,7 @@ std::string whoami(const auth::Identity& who) {
 } // namespace
 
 http::Handler makeRouter(const AgentInfo& info, Services sv) {
-    return [info, sv](const http::Request& req,
-                      http::ResponseStream& rs) -> asio::awaitable<void> {
+    return [info, sv](const http::Request& req, http::ResponseStream& rs) -> asio::awaitable<void> {
         auto segments = http::splitPath(req.path);
         if (!segments) {
             co_await rs.send(http::jsonError(400, segments.error().message));
@@ -71,11 +70,12 @@ http::Handler makeRouter(const AgentInfo& info, Services sv) {
         }
         // Everything else needs a valid token.
         const auto authorization = req.header("Authorization");
-        auto who = sv.authority.authenticate(authorization, static_cast<int64_t>(std::time(nullptr)));
+        auto who =
+            sv.authority.authenticate(authorization, static_cast<int64_t>(std::time(nullptr)));
         if (!who) {
-            sv.audit.record({"-", "-", "-", "unauthenticated", req.remoteAddress,
-                             req.method + " " + req.path.substr(0, 200) + ": " +
-                                 who.error().message});
+            sv.audit.record(
+                {"-", "-", "-", "unauthenticated", req.remoteAddress,
+                 req.method + " " + req.path.substr(0, 200) + ": " + who.error().message});
             co_await rs.send(unauthorized(who.error().message, authorization.has_value()));
             co_return;
         }
@@ -100,12 +100,13 @@ http::Handler makeRouter(const AgentInfo& info, Services sv) {
             // journal, filters, fields) day2:logs:system.
             std::string resource = "day2:logs:system";
             if (rest.size() >= 7 && rest[1] == "framework" && rest[3] == "executor" &&
-                rest[5] == "container" && sv.runtime && sv.runtime->knows(rest[2], rest[4], rest[6]))
+                rest[5] == "container" && sv.runtime &&
+                sv.runtime->knows(rest[2], rest[4], rest[6]))
                 resource = "day2:logs:task:" + sv.runtime->applicationName(rest[6]).value_or("");
             if (!may(resource, "read")) {
                 refused(resource, "read");
-                co_await rs.send(http::jsonError(
-                    403, "uid '" + identity.uid + "' may not read " + resource));
+                co_await rs.send(
+                    http::jsonError(403, "uid '" + identity.uid + "' may not read " + resource));
                 co_return;
             }
             co_await sv.logs.handle(req, rest, rs);
@@ -114,7 +115,8 @@ http::Handler makeRouter(const AgentInfo& info, Services sv) {
         if (api && s.size() >= 4 && s[2] == "tasks" && s[3] == "v1") {
             if (!sv.tasks) {
                 co_await rs.send(http::jsonError(503, "the task runtime is not available on this "
-                                                      "node: " + info.tasksState));
+                                                      "node: " +
+                                                          info.tasksState));
                 co_return;
             }
             std::vector<std::string> rest(s.begin() + 4, s.end());

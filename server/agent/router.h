@@ -24,12 +24,13 @@ struct AgentInfo {
     std::function<size_t()> connectionCount;
     std::string tasksState; // "ok", "disabled", or why the task runtime could not start
     std::string cgroups;    // what the task runtime uses
+    std::string taskLogs;   // how task lines reach journald
 };
 
 struct Services {
     logs::LogsService& logs;
-    tasks::TasksService* tasks;   // null when the task runtime is disabled or could not start
-    tasks::TaskRuntime* runtime;  // likewise
+    tasks::TasksService* tasks;  // null when the task runtime is disabled or could not start
+    tasks::TaskRuntime* runtime; // likewise
     auth::Authority& authority;
     auth::AuditLog& audit;
 };

@@ -200,6 +200,14 @@ struct Reader {
             return readString(node, key, cfg.taskDefaultUser);
         if (key == "tasks.allowed_users")
             return readStringList(node, key, cfg.taskAllowedUsers);
+        if (key == "tasks.log_transport") {
+            if (!readString(node, key, cfg.taskLogTransport))
+                return false;
+            const auto& t = cfg.taskLogTransport;
+            if (t != "auto" && t != "stream" && t != "native")
+                return fail(node, key, "must be auto, stream or native");
+            return true;
+        }
         if (key == "tasks.start_timeout_seconds")
             return readUnsigned(node, key, cfg.taskStartTimeoutSeconds, 1, 600);
         if (key == "auth.enabled")
@@ -256,7 +264,8 @@ Result<AgentConfig> loadConfigFile(const std::string& path, AgentConfig base) {
     if (!reader.readTable(root))
         return Error{reader.error};
     if (base.httpsListen && (base.httpsCertificate.empty() || base.httpsKey.empty()))
-        return Error{path + ": https.listen is set: https.certificate and https.key are needed too"};
+        return Error{path +
+                     ": https.listen is set: https.certificate and https.key are needed too"};
     return base;
 }
 

@@ -51,13 +51,14 @@ struct AgentConfig {
     std::string cgroupMode = "auto";   // auto, v1, v2
     std::string cgroupParent = "day2"; // task cgroups are <mount>/<parent>/<container id>
     std::string cgroupMountinfo = "/proc/self/mountinfo";
-    std::string taskHostname;          // empty: the container id's first 12 characters
+    std::string taskHostname; // empty: the container id's first 12 characters
     unsigned killGraceSeconds = 10;
     unsigned keepFinishedSeconds = 3600;
     unsigned maxContainers = 256;
     unsigned taskStartTimeoutSeconds = 10;
-    std::string taskDefaultUser = "nobody";                  // a task without "user" runs as this
+    std::string taskDefaultUser = "nobody";                 // a task without "user" runs as this
     std::vector<std::string> taskAllowedUsers = {"nobody"}; // "user" may name these; "*": any
+    std::string taskLogTransport = "auto"; // auto, stream, native (task_log_forwarder.h)
     // [auth]
     bool authEnabled = true;
     std::vector<std::string> authPublicKeys;

@@ -30,6 +30,9 @@ public:
     // Appends one field in the native format (binary-safe when the value has a '\n').
     static void appendField(std::string& out, std::string_view name, std::string_view value);
 
+    // The socket, to wait until journald has received what was sent (SIOCOUTQ).
+    int fd() const { return m_fd; }
+
     // The datagram payload for `fields` (exposed for tests and the fuzzer).
     static std::string encode(const JournalFields& fields);
 

@@ -1,5 +1,7 @@
 #include "tasks/container_process.h"
 
+#include "base/log.h"
+
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -57,12 +59,18 @@ void writeProcFile(const char* path, const char* value) {
 std::string StartFailure::reason(const std::string& program) const {
     const std::string err = std::strerror(error);
     switch (stage) {
-    case StartStage::None: return {};
-    case StartStage::Namespaces: return "cannot create the container's namespaces: " + err;
-    case StartStage::Mounts: return "cannot mount the container's /proc: " + err;
-    case StartStage::Hostname: return "cannot set the container's hostname: " + err;
-    case StartStage::User: return "cannot switch to the task's user: " + err;
-    case StartStage::Workdir: return "cannot enter the working directory: " + err;
+    case StartStage::None:
+        return {};
+    case StartStage::Namespaces:
+        return "cannot create the container's namespaces: " + err;
+    case StartStage::Mounts:
+        return "cannot mount the container's /proc: " + err;
+    case StartStage::Hostname:
+        return "cannot set the container's hostname: " + err;
+    case StartStage::User:
+        return "cannot switch to the task's user: " + err;
+    case StartStage::Workdir:
+        return "cannot enter the working directory: " + err;
     case StartStage::Exec:
         if (error == ENOENT)
             return "command not found";
@@ -99,14 +107,28 @@ Result<ContainerProcess> startContainerProcess(const ContainerSpec& spec, int st
         ::close(sync[1]);
         return Error{std::string("pipe: ") + std::strerror(e)};
     }
-    if (namespaces && ::unshare(CLONE_NEWPID) != 0) {
-        const int e = errno;
-        for (int fd : {sync[0], sync[1], errPipe[0], errPipe[1], report[0], report[1]})
-            ::close(fd);
-        return Error{std::string("cannot create a pid namespace: ") + std::strerror(e)};
+    // unshare(CLONE_NEWPID) moves only our next child (the init) into the new namespace; the
+    // supervisor's own namespace is restored for its later children (the stderr forwarder),
+    // which must neither live in the container nor die with it.
+    int ownPidNs = -1;
+    if (namespaces) {
+        ownPidNs = ::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+        if (ownPidNs < 0 || ::unshare(CLONE_NEWPID) != 0) {
+            const int e = errno;
+            for (int fd :
+                 {sync[0], sync[1], errPipe[0], errPipe[1], report[0], report[1], ownPidNs})
+                if (fd >= 0)
+                    ::close(fd);
+            return Error{std::string("cannot create a pid namespace: ") + std::strerror(e)};
+        }
     }
     const pid_t supervisor = ::getpid();
     const pid_t init = ::fork();
+    if (init != 0 && ownPidNs >= 0) {
+        if (::setns(ownPidNs, CLONE_NEWPID) != 0)
+            log::warning("cannot return to the supervisor's pid namespace: ", std::strerror(errno));
+        ::close(ownPidNs);
+    }
     if (init < 0) {
         const int e = errno;
         for (int fd : {sync[0], sync[1], errPipe[0], errPipe[1], report[0], report[1]})
@@ -116,6 +138,8 @@ Result<ContainerProcess> startContainerProcess(const ContainerSpec& spec, int st
     if (init == 0) {
         // ---- the container's init ----
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (ownPidNs >= 0)
+            ::close(ownPidNs);
         ::close(sync[1]);
         ::close(errPipe[0]);
         ::close(report[0]);
@@ -153,7 +177,7 @@ Result<ContainerProcess> startContainerProcess(const ContainerSpec& spec, int st
                 ::close(devnull);
             }
             writeProcFile("/proc/self/oom_score_adj", "0");
-            struct sigaction dfl{};
+            struct sigaction dfl {};
             dfl.sa_handler = SIG_DFL;
             for (int sig = 1; sig < NSIG; ++sig)
                 ::sigaction(sig, &dfl, nullptr);

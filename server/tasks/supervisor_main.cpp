@@ -8,7 +8,9 @@
 // Plain mode (no namespaces, no cgroup; for tools and benchmarks):
 //   day2-task-supervisor --journal-socket /run/systemd/journal/socket --container-id C
 //       [--framework-id F --framework-name N --executor-id E --application-name A
-//        --agent-id ID --status-file FILE] -- COMMAND [ARGS...]
+//        --agent-id ID --status-file FILE --log-slice S.slice] -- COMMAND [ARGS...]
+//   (--log-slice: the stream transport, with log scopes made in that slice and removed at the
+//   end; root only. Without it, native datagrams.)
 //
 // SIGTERM asks the task to stop: it is forwarded to the task's process group, and after the
 // spec's grace period the whole container is killed.
@@ -30,6 +32,8 @@
 using namespace day2;
 
 namespace {
+
+constexpr int kPipeBytes = 1024 * 1024;
 
 volatile sig_atomic_t g_stopRequested = 0;
 volatile sig_atomic_t g_killed = 0;
@@ -59,7 +63,7 @@ void onAlarm(int) {
 }
 
 void installHandlers() {
-    struct sigaction sa{};
+    struct sigaction sa {};
     sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
     sa.sa_handler = onStopSignal;
@@ -93,6 +97,55 @@ void signalReady(int& readyFd) {
     }
 }
 
+// Forwards the task's output until both pipes end; closes both. With log scopes, stderr's
+// forwarder is a child process in the stderr scope and this process forwards stdout from the
+// stdout scope: journald tells the two streams' fields apart by the sender's cgroup.
+void forwardOutput(const tasks::ContainerSpec& spec, const tasks::TaskIdentity& id, int outFd,
+                   int errFd) {
+    using tasks::Stream;
+    auto native = [&](int out, int err) {
+        tasks::TaskLogForwarder forwarder(spec.journalSocket, id);
+        if (auto r = forwarder.run(out, err); !r)
+            log::error("forwarding the task's output failed: ", r.error().message);
+    };
+    auto streamed = [&](int fd, Stream stream) {
+        const auto& scope = spec.logScopes.streams[static_cast<size_t>(stream)];
+        if (auto j = tasks::joinLogScope(scope); !j) {
+            log::error(j.error().message, "; sending this stream as native datagrams");
+            native(stream == Stream::Stdout ? fd : -1, stream == Stream::Stderr ? fd : -1);
+            return true;
+        }
+        tasks::TaskLogForwarder forwarder(spec.journalSocket, id);
+        auto r = forwarder.runStream(fd, stream);
+        if (!r)
+            log::error("forwarding the task's ", stream == Stream::Stdout ? "stdout" : "stderr",
+                       " failed: ", r.error().message);
+        return static_cast<bool>(r);
+    };
+    if (spec.logScopes.empty()) {
+        native(outFd, errFd);
+    } else if (pid_t child = ::fork(); child < 0) {
+        log::error("fork: ", std::strerror(errno), "; sending the output as native datagrams");
+        native(outFd, errFd);
+    } else if (child == 0) {
+        g_init = -1; // stop signals are the supervisor's business, not this forwarder's
+        ::close(outFd);
+        const bool ok = streamed(errFd, Stream::Stderr);
+        ::close(errFd);
+        ::_exit(ok ? 0 : 1);
+    } else {
+        ::close(errFd);
+        errFd = -1;
+        streamed(outFd, Stream::Stdout);
+        int st = 0;
+        while (::waitpid(child, &st, 0) < 0 && errno == EINTR) {
+        }
+    }
+    ::close(outFd);
+    if (errFd >= 0)
+        ::close(errFd);
+}
+
 // Runs the container to its end; returns the supervisor's exit code (the task's).
 int supervise(const tasks::ContainerSpec& spec, const std::string& statusFile, bool namespaces,
               int readyFd) {
@@ -118,6 +171,10 @@ int supervise(const tasks::ContainerSpec& spec, const std::string& statusFile, b
     int out[2], err[2];
     if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)
         return fail(std::string("pipe: ") + std::strerror(errno));
+    // Larger than the 64 KiB default: fewer wake-ups of the task and the forwarder per line.
+    // Pages are taken only as the pipe fills (it holds at most this much of a blocked task).
+    for (int fd : {out[0], err[0]})
+        (void)::fcntl(fd, F_SETPIPE_SZ, kPipeBytes);
     // The write ends stay close-on-exec: the task gets them as its stdout and stderr by dup2,
     // and no other descriptor of ours reaches it.
     auto started = tasks::startContainerProcess(spec, out[1], err[1], namespaces);
@@ -141,9 +198,9 @@ int supervise(const tasks::ContainerSpec& spec, const std::string& statusFile, b
         onStopSignal(SIGTERM);
     }
 
-    tasks::TaskIdentity id{spec.agentId,     spec.request.frameworkId, spec.request.frameworkName,
-                           spec.executorId(), spec.containerId,        spec.request.applicationName};
-    tasks::TaskLogForwarder forwarder(spec.journalSocket, id);
+    tasks::TaskIdentity id{
+        spec.agentId,      spec.request.frameworkId, spec.request.frameworkName,
+        spec.executorId(), spec.containerId,         spec.request.applicationName};
     int initStatus = 0;
     auto reapInit = [&] {
         while (::waitpid(started->init, &initStatus, 0) < 0 && errno == EINTR) {
@@ -154,8 +211,7 @@ int supervise(const tasks::ContainerSpec& spec, const std::string& statusFile, b
         // even while journald is away.
         reapInit();
     } else {
-        if (auto r = forwarder.run(out[0], err[0]); !r)
-            log::error("forwarding the task's output failed: ", r.error().message);
+        forwardOutput(spec, id, out[0], err[0]);
         reapInit();
     }
     ::alarm(0);
@@ -203,11 +259,8 @@ int supervise(const tasks::ContainerSpec& spec, const std::string& statusFile, b
     if (startFailed) {
         saveStatus(statusFile, status);
         signalReady(readyFd);
-        if (auto r = forwarder.run(out[0], err[0]); !r)
-            log::error("forwarding the task's output failed: ", r.error().message);
+        forwardOutput(spec, id, out[0], err[0]);
     }
-    ::close(out[0]);
-    ::close(err[0]);
     saveStatus(statusFile, status);
     signalReady(readyFd);
     return exitCode;
@@ -234,8 +287,11 @@ int main(int argc, char** argv) {
     app.add_option("--framework-name", id.frameworkName, "FRAMEWORK_NAME field (plain mode)");
     app.add_option("--executor-id", id.executorId, "EXECUTOR_ID field (plain mode)");
     app.add_option("--container-id", id.containerId, "CONTAINER_ID field (plain mode)");
-    app.add_option("--application-name", id.applicationName,
-                   "APPLICATION_NAME field (plain mode)");
+    app.add_option("--application-name", id.applicationName, "APPLICATION_NAME field (plain mode)");
+    std::string logSlice;
+    app.add_option("--log-slice", logSlice,
+                   "plain mode: send the lines over journald's stdout stream, with the fields "
+                   "from log scopes made in this cgroup slice (e.g. day2-tools.slice; root)");
     app.add_option("--status-file", statusFile, "where to write the container's status as JSON");
     app.add_option("command", command, "the task's command and arguments, after -- (plain mode)");
     if (auto exitCode = parseCommandLine(app, argc, argv))
@@ -262,6 +318,8 @@ int main(int argc, char** argv) {
                      "after --\nRun with --help for more information.\n";
         return kExitUsage;
     }
+    if (id.executorId.empty())
+        id.executorId = id.containerId;
     tasks::ContainerSpec spec;
     spec.containerId = id.containerId;
     spec.agentId = id.agentId;
@@ -276,5 +334,30 @@ int main(int argc, char** argv) {
     spec.gid = ::getegid();
     spec.journalSocket = socket;
     spec.killGraceSeconds = 10;
-    return supervise(spec, statusFile, false, readyFd);
+    if (logSlice.empty())
+        return supervise(spec, statusFile, false, readyFd);
+    if (logSlice.size() < 7 || logSlice.compare(logSlice.size() - 6, 6, ".slice") != 0 ||
+        tasks::logSliceFor(logSlice.substr(0, logSlice.size() - 6)) != logSlice) {
+        std::cerr << "day2-task-supervisor: --log-slice must be a slice name like "
+                     "day2-tools.slice (letters, digits, '-', '_', ':')\n";
+        return kExitUsage;
+    }
+    auto tree = tasks::journaldCgroupTree();
+    auto scopes =
+        tree ? tasks::createLogScopes(*tree, tasks::kJournaldUnitsDir, logSlice, id.containerId,
+                                      {tasks::scopeFields(id, tasks::Stream::Stdout),
+                                       tasks::scopeFields(id, tasks::Stream::Stderr)})
+             : Result<tasks::LogScopes>(tree.error());
+    if (!scopes) {
+        log::error("--log-slice: ", scopes.error().message);
+        return 1;
+    }
+    spec.logScopes = *scopes;
+    const int rc = supervise(spec, statusFile, false, readyFd);
+    // This process leaves the stdout scope first, so that the scope can go.
+    if (auto r = tasks::joinLogScope({*tree + "/" + logSlice, "", ""}); !r)
+        log::warning(r.error().message);
+    if (auto r = tasks::removeLogScopes(spec.logScopes); !r)
+        log::warning(r.error().message);
+    return rc;
 }

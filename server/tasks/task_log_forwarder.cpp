@@ -6,7 +6,11 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <linux/sockios.h>
 #include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <thread>
 #include <unistd.h>
 
@@ -15,33 +19,70 @@ namespace day2::tasks {
 namespace w = day2::wire;
 using logs::JournalWriter;
 
-TaskLogForwarder::TaskLogForwarder(std::string journalSocket, const TaskIdentity& id)
-    : m_socket(std::move(journalSocket)) {
-    for (int s = 0; s < 2; ++s) {
-        std::string& p = m_prefix[s];
-        const bool err = s == static_cast<int>(Stream::Stderr);
-        JournalWriter::appendField(p, w::kFieldStream, err ? "STDERR" : "STDOUT");
-        JournalWriter::appendField(p, w::kFieldPriority, err ? "3" : "6");
-        JournalWriter::appendField(p, w::kFieldSyslogIdentifier,
-                                   !id.applicationName.empty() ? id.applicationName
-                                                               : id.executorId);
-        const std::pair<std::string_view, const std::string&> fields[] = {
-            {w::kFieldAgentId, id.agentId},
-            {w::kFieldFrameworkId, id.frameworkId},
-            {w::kFieldFrameworkName, id.frameworkName},
-            {w::kFieldExecutorId, id.executorId},
-            {w::kFieldContainerId, id.containerId},
-            {w::kFieldApplicationName, id.applicationName}};
-        for (const auto& [name, value] : fields)
-            if (!value.empty())
-                JournalWriter::appendField(p, name, value);
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string_view streamName(Stream s) {
+    return s == Stream::Stderr ? "STDERR" : "STDOUT";
+}
+std::string_view priorityOf(Stream s) {
+    return s == Stream::Stderr ? "3" : "6";
+}
+
+// Longer lines go as datagrams, so that a journald with a LineMax= below the default (48 KiB)
+// does not split them. They are rare, and large enough that the datagram costs little.
+constexpr size_t kMaxStreamLine = 8 * 1024;
+
+// Lines journald's stdout stream would not store as they are: it ends a line at a NUL byte,
+// drops an empty line, strips trailing whitespace (a CRLF line's '\r' too), and marks its own
+// splits and last lines differently from ours.
+bool needsDatagram(const LinePiece& piece) {
+    const std::string_view t = piece.text;
+    if (piece.part > 0 || piece.eof || t.empty() || t.size() > kMaxStreamLine)
+        return true;
+    switch (t.back()) {
+    case ' ':
+    case '\t':
+    case '\r':
+    case '\v':
+    case '\f':
+        return true;
+    default:
+        return std::memchr(t.data(), '\0', t.size()) != nullptr;
     }
+}
+
+} // namespace
+
+TaskLogForwarder::TaskLogForwarder(std::string journalSocket, const TaskIdentity& id)
+    : m_socket(std::move(journalSocket)), m_identity(id) {}
+
+FieldList scopeFields(const TaskIdentity& id, Stream stream) {
+    FieldList out;
+    out.emplace_back(w::kFieldStream, streamName(stream));
+    const std::pair<std::string_view, const std::string&> fields[] = {
+        {w::kFieldAgentId, id.agentId},
+        {w::kFieldFrameworkId, id.frameworkId},
+        {w::kFieldFrameworkName, id.frameworkName},
+        {w::kFieldExecutorId, id.executorId},
+        {w::kFieldContainerId, id.containerId},
+        {w::kFieldApplicationName, id.applicationName}};
+    for (const auto& [name, value] : fields)
+        if (!value.empty())
+            out.emplace_back(name, value);
+    return out;
+}
+
+std::string TaskLogForwarder::streamSocketFor(const std::string& nativeSocket) {
+    const auto slash = nativeSocket.rfind('/');
+    return (slash == std::string::npos ? std::string(".") : nativeSocket.substr(0, slash)) +
+           "/stdout";
 }
 
 Result<void> TaskLogForwarder::connect() {
     // journald may be restarting: keep trying, lines wait in the pipe meanwhile.
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::seconds(m_giveUpAfterSeconds);
+    const auto deadline = Clock::now() + std::chrono::seconds(m_giveUpAfterSeconds);
     bool said = false;
     for (;;) {
         auto w = JournalWriter::connect(m_socket);
@@ -51,7 +92,7 @@ Result<void> TaskLogForwarder::connect() {
                 log::info("journald at ", m_socket, " is back; forwarding again");
             return {};
         }
-        if (std::chrono::steady_clock::now() >= deadline)
+        if (Clock::now() >= deadline)
             return w.error();
         if (!said)
             log::warning(w.error().message, "; holding the task's output until it answers");
@@ -85,6 +126,17 @@ Result<void> TaskLogForwarder::sendLine(Stream stream, const LinePiece& piece) {
 
 Result<void> TaskLogForwarder::run(int stdoutFd, int stderrFd, unsigned giveUpAfterSeconds) {
     m_giveUpAfterSeconds = giveUpAfterSeconds;
+    for (int s = 0; s < 2; ++s) {
+        const auto stream = static_cast<Stream>(s);
+        std::string& p = m_prefix[s];
+        p.clear();
+        JournalWriter::appendField(p, w::kFieldPriority, priorityOf(stream));
+        JournalWriter::appendField(p, w::kFieldSyslogIdentifier,
+                                   !m_identity.applicationName.empty() ? m_identity.applicationName
+                                                                       : m_identity.executorId);
+        for (const auto& [name, value] : scopeFields(m_identity, stream))
+            JournalWriter::appendField(p, name, value);
+    }
     if (auto c = connect(); !c)
         return c;
     LineSplitter splitters[2];
@@ -123,6 +175,165 @@ Result<void> TaskLogForwarder::run(int stdoutFd, int stderrFd, unsigned giveUpAf
         }
     }
     return {};
+}
+
+// --- stream transport ---
+
+Result<void> TaskLogForwarder::connectStream(Stream stream) {
+    if (m_stream >= 0) {
+        ::close(m_stream);
+        m_stream = -1;
+    }
+    const std::string path = streamSocketFor(m_socket);
+    sockaddr_un addr{};
+    if (path.size() >= sizeof addr.sun_path)
+        return Error{"journal stream socket path is too long: " + path};
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    // What journald's stdout stream protocol expects first: identifier, unit (empty), priority,
+    // level prefix (off: a task's "<3>" is text), forward to syslog, kmsg, console.
+    const std::string& id =
+        !m_identity.applicationName.empty() ? m_identity.applicationName : m_identity.executorId;
+    const std::string header = id + "\n\n" + std::string(priorityOf(stream)) + "\n0\n0\n0\n0\n";
+    const auto deadline = Clock::now() + std::chrono::seconds(m_giveUpAfterSeconds);
+    bool said = false;
+    for (;;) {
+        int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return Error{std::string("socket: ") + std::strerror(errno)};
+        if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+            ::shutdown(fd, SHUT_RD);
+            m_stream = fd;
+            if (auto r = writeStream(stream, header); !r)
+                return r;
+            if (said)
+                log::info("journald at ", path, " is back; forwarding again");
+            return {};
+        }
+        const std::string why = std::strerror(errno);
+        ::close(fd);
+        if (Clock::now() >= deadline)
+            return Error{"cannot connect to journald at " + path + ": " + why};
+        if (!said)
+            log::warning("cannot connect to journald at ", path, ": ", why,
+                         "; holding the task's output until it answers");
+        said = true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+}
+
+Result<void> TaskLogForwarder::writeStream(Stream stream, std::string_view data) {
+    while (!data.empty()) {
+        ssize_t n = ::send(m_stream, data.data(), data.size(), MSG_NOSIGNAL);
+        if (n > 0) {
+            data.remove_prefix(static_cast<size_t>(n));
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        // The stream broke (journald restarted): what journald had not read yet is gone with
+        // it, as queued datagrams would be; the rest goes on a new stream.
+        log::warning("journald's stdout stream broke: ", std::strerror(errno));
+        if (auto c = connectStream(stream); !c)
+            return c;
+    }
+    return {};
+}
+
+Result<void> TaskLogForwarder::waitUntilRead(int fd) {
+    const auto deadline = Clock::now() + std::chrono::seconds(m_giveUpAfterSeconds);
+    auto pause = std::chrono::microseconds(20);
+    for (;;) {
+        int queued = 0;
+        if (::ioctl(fd, SIOCOUTQ, &queued) != 0 || queued == 0)
+            return {};
+        if (Clock::now() >= deadline)
+            return Error{"journald did not read " + std::to_string(queued) + " bytes for " +
+                         std::to_string(m_giveUpAfterSeconds) + " s"};
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::microseconds(5000));
+    }
+}
+
+Result<void> TaskLogForwarder::runStream(int fd, Stream stream, unsigned giveUpAfterSeconds) {
+    m_giveUpAfterSeconds = giveUpAfterSeconds;
+    // Datagrams carry only what is per line; the identity comes from the log scope.
+    std::string& p = m_prefix[static_cast<int>(stream)];
+    p.clear();
+    JournalWriter::appendField(p, w::kFieldPriority, priorityOf(stream));
+    JournalWriter::appendField(p, w::kFieldSyslogIdentifier,
+                               !m_identity.applicationName.empty() ? m_identity.applicationName
+                                                                   : m_identity.executorId);
+    if (auto c = connect(); !c)
+        return c;
+    if (auto c = connectStream(stream); !c)
+        return c;
+    struct Closer {
+        int& fd;
+        ~Closer() {
+            if (fd >= 0)
+                ::close(fd);
+            fd = -1;
+        }
+    } closer{m_stream};
+
+    LineSplitter splitter;
+    Result<void> failure;
+    std::string buf(256 * 1024, '\0');
+    std::string out;
+    out.reserve(buf.size() + 1024);
+    auto flush = [&]() -> Result<void> {
+        if (out.empty())
+            return {};
+        auto r = writeStream(stream, out);
+        out.clear();
+        return r;
+    };
+    auto emit = [&](const LinePiece& piece) {
+        if (!failure)
+            return;
+        if (!needsDatagram(piece)) {
+            out.append(piece.text).push_back('\n');
+            ++m_lines;
+            return;
+        }
+        // In order: journald reads the stream up to here, then the datagram, then goes on.
+        if (auto r = flush(); !r)
+            failure = r;
+        else if (auto r2 = waitUntilRead(m_stream); !r2)
+            failure = r2;
+        else if (auto r3 = sendLine(stream, piece); !r3)
+            failure = r3;
+        else if (auto r4 = waitUntilRead(m_writer->fd()); !r4)
+            failure = r4;
+    };
+    for (;;) {
+        ssize_t n = ::read(fd, buf.data(), buf.size());
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (n <= 0) {
+            splitter.finish(emit);
+            break;
+        }
+        splitter.feed(std::string_view(buf.data(), static_cast<size_t>(n)), emit);
+        if (failure)
+            failure = flush();
+        if (!failure)
+            return failure;
+    }
+    if (failure)
+        failure = flush();
+    // Stay (in the scope) until journald has handled every line: it looks this process's cgroup
+    // up to find the fields. journald has read the stream when SIOCOUTQ is 0 and handles what
+    // it read before it reads anything else, such as the empty datagram after it (an empty
+    // datagram makes no entry).
+    if (failure)
+        failure = waitUntilRead(m_stream);
+    if (failure)
+        failure = m_writer->sendEncoded({std::string_view()});
+    if (failure)
+        failure = waitUntilRead(m_writer->fd());
+    return failure;
 }
 
 } // namespace day2::tasks

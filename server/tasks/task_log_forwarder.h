@@ -3,11 +3,22 @@
 // "Journald fields"). Blocking by design: while journald is slower than the task, the
 // forwarder waits in send(), stops reading, the pipe fills and the task blocks on write — so
 // backpressure reaches the task and no line is dropped.
+//
+// Two transports:
+// - native: every line is one datagram on journald's native socket carrying all the fields.
+//   Works anywhere, costs journald several syscalls per line.
+// - stream: the forwarder runs in the stream's log scope (log_scope.h), so journald adds the
+//   identity fields itself; lines go over journald's stdout stream socket (the one next to the
+//   native socket), thousands per write. A line the stream protocol cannot carry as it is (one
+//   with a NUL byte, a part of a line longer than 48 KiB, a last line without '\n') goes as a
+//   datagram, in order: the forwarder first waits until journald has read the stream
+//   (SIOCOUTQ), and after it until journald has read the datagram.
 #pragma once
 
 #include "base/result.h"
 #include "logs/journal_writer.h"
 #include "tasks/line_splitter.h"
+#include "tasks/log_scope.h"
 
 #include <cstdint>
 #include <memory>
@@ -26,25 +37,38 @@ struct TaskIdentity {
 
 enum class Stream { Stdout = 0, Stderr = 1 };
 
+// The fields of every line of `stream` but PRIORITY, SYSLOG_IDENTIFIER and MESSAGE: STREAM and
+// the identity. With the stream transport they are the log scope's, added by journald.
+FieldList scopeFields(const TaskIdentity& id, Stream stream);
+
 class TaskLogForwarder {
 public:
     TaskLogForwarder(std::string journalSocket, const TaskIdentity& identity);
 
-    // Forwards until both descriptors reach end of file. Fails only when journald cannot be
-    // reached for `giveUpAfterSeconds` in a row (it keeps trying until then, dropping nothing).
+    // Native transport: forwards both descriptors until both reach end of file. Fails only
+    // when journald cannot be reached for `giveUpAfterSeconds` in a row (it keeps trying until
+    // then, dropping nothing).
     Result<void> run(int stdoutFd, int stderrFd, unsigned giveUpAfterSeconds = 3600);
+    // Stream transport, for one stream; the calling process must be in that stream's log scope.
+    Result<void> runStream(int fd, Stream stream, unsigned giveUpAfterSeconds = 3600);
     uint64_t linesSent() const { return m_lines; }
 
-    // The native-protocol fields every line of `stream` carries (exposed for tests).
-    std::string encodedPrefix(Stream stream) const { return m_prefix[static_cast<int>(stream)]; }
+    // journald's stdout stream socket beside a native socket: <dir>/stdout.
+    static std::string streamSocketFor(const std::string& nativeSocket);
 
 private:
     Result<void> sendLine(Stream stream, const LinePiece& piece);
     Result<void> connect();
+    Result<void> connectStream(Stream stream);
+    Result<void> writeStream(Stream stream, std::string_view data);
+    Result<void> waitUntilRead(int fd);
 
     std::string m_socket;
+    TaskIdentity m_identity;
+    // The native fields of each stream: everything (native), or only what is per line (stream).
     std::string m_prefix[2];
     std::unique_ptr<logs::JournalWriter> m_writer;
+    int m_stream = -1;
     unsigned m_giveUpAfterSeconds = 3600;
     uint64_t m_lines = 0;
 };

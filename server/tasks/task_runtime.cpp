@@ -1,6 +1,7 @@
 #include "tasks/task_runtime.h"
 
 #include "base/log.h"
+#include "tasks/task_log_forwarder.h"
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -35,7 +36,9 @@ constexpr const char* kStatusFile = "status.json";
 constexpr const char* kSupervisorLog = "supervisor.log";
 constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-int pidfdOpen(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+int pidfdOpen(pid_t pid) {
+    return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+}
 
 int pidfdSignal(int pidfd, int sig) {
     return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
@@ -118,7 +121,7 @@ Result<pid_t> spawnSupervisor(const std::vector<std::string>& args, const std::s
             sigset_t none;
             sigemptyset(&none);
             ::sigprocmask(SIG_SETMASK, &none, nullptr);
-            struct sigaction dfl{};
+            struct sigaction dfl {};
             dfl.sa_handler = SIG_DFL;
             ::sigaction(SIGPIPE, &dfl, nullptr);
             ::execv(argv[0], argv.data());
@@ -170,6 +173,9 @@ struct TaskRuntime::Impl : std::enable_shared_from_this<Impl> {
     asio::steady_timer gcTimer;
     HostCapacity host;
     LaunchHooks hooks;
+    std::string logTree;  // journald's cgroup tree; empty: the native transport
+    std::string logSlice; // below logTree
+    std::string logTransportNote;
     unsigned launching = 0;
     bool stopped = false;
 
@@ -238,6 +244,8 @@ struct TaskRuntime::Impl : std::enable_shared_from_this<Impl> {
         closeWatch(*c);
         if (auto r = cgroupRemove(c->spec.cgroup); !r)
             return Error{r.error().message, 500};
+        if (auto r = removeLogScopes(c->spec.logScopes); !r)
+            log::warning(id, ": ", r.error().message);
         removeTree(c->dir);
         containers.erase(it);
         return {};
@@ -282,6 +290,9 @@ struct TaskRuntime::Impl : std::enable_shared_from_this<Impl> {
             log::warning("removing incomplete container ", id, ": ", spec.error().message);
             if (cgroups)
                 (void)cgroupRemove(cgroups->setFor(options.cgroupParent, id));
+            if (!logTree.empty())
+                (void)removeLogScopes(
+                    logScopesFor(logTree, options.journaldUnitsDir, logSlice, id));
             removeTree(dir);
             return;
         }
@@ -311,6 +322,31 @@ struct TaskRuntime::Impl : std::enable_shared_from_this<Impl> {
             c->status.startedAtUsec = c->spec.createdAtUsec;
         }
         supervisorGone(c);
+    }
+
+    Result<void> chooseLogTransport() {
+        const std::string& mode = options.logTransport;
+        if (mode != "auto" && mode != "stream" && mode != "native")
+            return Error{"tasks.log_transport must be auto, stream or native (got '" + mode + "')"};
+        if (mode == "native") {
+            logTransportNote = "native datagrams (tasks.log_transport = \"native\")";
+            return {};
+        }
+        logSlice = logSliceFor(options.cgroupParent);
+        auto tree = journaldCgroupTree(options.cgroupRoot);
+        Result<void> usable =
+            tree ? checkLogScopes(*tree, options.journaldUnitsDir) : Result<void>(tree.error());
+        if (!usable) {
+            if (mode == "stream")
+                return Error{"tasks.log_transport = \"stream\" needs log scopes: " +
+                             usable.error().message};
+            logTransportNote = "native datagrams (no log scopes: " + usable.error().message + ")";
+            return {};
+        }
+        logTree = *tree;
+        logTransportNote =
+            "journald stdout streams, fields from log scopes in " + logTree + "/" + logSlice;
+        return {};
     }
 
     Result<ContainerSpec> buildSpec(const std::string& id, TaskRequest request) {
@@ -367,11 +403,17 @@ struct TaskRuntime::Impl : std::enable_shared_from_this<Impl> {
 TaskRuntime::TaskRuntime(asio::io_context& io, RuntimeOptions options)
     : m_impl(std::make_shared<Impl>(io, std::move(options))) {}
 
-TaskRuntime::~TaskRuntime() { stop(); }
+TaskRuntime::~TaskRuntime() {
+    stop();
+}
 
-void TaskRuntime::setHooks(LaunchHooks hooks) { m_impl->hooks = std::move(hooks); }
+void TaskRuntime::setHooks(LaunchHooks hooks) {
+    m_impl->hooks = std::move(hooks);
+}
 
-const HostCapacity& TaskRuntime::capacity() const { return m_impl->host; }
+const HostCapacity& TaskRuntime::capacity() const {
+    return m_impl->host;
+}
 
 Result<void> TaskRuntime::start() {
     auto& d = *m_impl;
@@ -382,6 +424,8 @@ Result<void> TaskRuntime::start() {
     if (!cg)
         return Error{"tasks: " + cg.error().message};
     d.cgroups = std::move(*cg);
+    if (auto r = d.chooseLogTransport(); !r)
+        return r;
     std::error_code ec;
     fs::create_directories(d.options.stateDir, ec);
     if (ec)
@@ -411,11 +455,17 @@ void TaskRuntime::stop() {
         d.closeWatch(*c);
 }
 
+std::string TaskRuntime::describeLogTransport() const {
+    return m_impl->logTransportNote;
+}
+
 std::string TaskRuntime::describeCgroups() const {
     return m_impl->cgroups ? m_impl->cgroups->describe() : "cgroups not detected";
 }
 
-size_t TaskRuntime::containerCount() const { return m_impl->containers.size(); }
+size_t TaskRuntime::containerCount() const {
+    return m_impl->containers.size();
+}
 
 asio::awaitable<Result<std::string>> TaskRuntime::launch(TaskRequest request) {
     auto self = m_impl; // the coroutine keeps the runtime's state alive
@@ -427,7 +477,8 @@ asio::awaitable<Result<std::string>> TaskRuntime::launch(TaskRequest request) {
                             " containers, the most it takes (tasks.max_containers); delete "
                             "finished ones or wait for their garbage collection",
                         503};
-    CgroupLimits limits{request.cpus, request.memMb * 1024 * 1024, request.pids ? request.pids + 1 : 0};
+    CgroupLimits limits{request.cpus, request.memMb * 1024 * 1024,
+                        request.pids ? request.pids + 1 : 0};
     if (auto r = d.cgroups->checkLimits(limits); !r)
         co_return r.error();
     // Tasks run unprivileged unless this node allows otherwise: a grant to create tasks must
@@ -445,9 +496,10 @@ asio::awaitable<Result<std::string>> TaskRuntime::launch(TaskRequest request) {
         std::string list;
         for (const auto& a : allowed)
             list += (list.empty() ? "" : ", ") + a;
-        co_return Error{"tasks may not run as '" + userName + "' on this node (tasks.allowed_users: " +
-                            (list.empty() ? "none" : list) + ")",
-                        403};
+        co_return Error{
+            "tasks may not run as '" + userName +
+                "' on this node (tasks.allowed_users: " + (list.empty() ? "none" : list) + ")",
+            403};
     }
     const std::string id = newContainerId();
     auto spec = d.buildSpec(id, std::move(request));
@@ -470,6 +522,7 @@ asio::awaitable<Result<std::string>> TaskRuntime::launch(TaskRequest request) {
             ::kill(supervisor, SIGKILL);
         if (!spec->cgroup.dirs.empty())
             (void)cgroupRemove(spec->cgroup);
+        (void)removeLogScopes(spec->logScopes);
         removeTree(dir);
         if (!e.status)
             e.status = 500;
@@ -485,6 +538,20 @@ asio::awaitable<Result<std::string>> TaskRuntime::launch(TaskRequest request) {
     if (!cg)
         co_return undo(cg.error());
     spec->cgroup = *cg;
+    if (!d.logTree.empty()) {
+        const TaskIdentity identity{spec->agentId,
+                                    spec->request.frameworkId,
+                                    spec->request.frameworkName,
+                                    spec->executorId(),
+                                    id,
+                                    spec->request.applicationName};
+        auto scopes = createLogScopes(
+            d.logTree, d.options.journaldUnitsDir, d.logSlice, id,
+            {scopeFields(identity, Stream::Stdout), scopeFields(identity, Stream::Stderr)});
+        if (!scopes)
+            co_return undo(scopes.error());
+        spec->logScopes = *scopes;
+    }
     // 0600: the environment may hold secrets.
     if (auto r = writeFileAtomically(dir + "/" + kSpecFile, toJson(*spec), 0600); !r)
         co_return undo(r.error());
@@ -493,8 +560,7 @@ asio::awaitable<Result<std::string>> TaskRuntime::launch(TaskRequest request) {
     if (::pipe2(ready, O_CLOEXEC) != 0)
         co_return undo(Error{std::string("pipe: ") + std::strerror(errno)});
     auto supervisor = spawnSupervisor({d.options.supervisorPath, "--spec", dir + "/" + kSpecFile,
-                                       "--status-file", dir + "/" + kStatusFile, "--ready-fd",
-                                       "3"},
+                                       "--status-file", dir + "/" + kStatusFile, "--ready-fd", "3"},
                                       dir + "/" + kSupervisorLog, ready[1]);
     ::close(ready[1]);
     if (!supervisor) {
@@ -534,8 +600,8 @@ asio::awaitable<Result<std::string>> TaskRuntime::launch(TaskRequest request) {
         }
         if (timedOut)
             co_return undo(Error{"the supervisor did not start the task within " +
-                                 std::to_string(d.options.startTimeoutSeconds) + " s (see " +
-                                 dir + "/" + kSupervisorLog + ")"},
+                                 std::to_string(d.options.startTimeoutSeconds) + " s (see " + dir +
+                                 "/" + kSupervisorLog + ")"},
                            *supervisor);
     }
     auto statusText = readWholeFile(dir + "/" + kStatusFile);
@@ -555,9 +621,9 @@ asio::awaitable<Result<std::string>> TaskRuntime::launch(TaskRequest request) {
     c->dir = dir;
     d.containers.emplace(id, c);
     log::info("container ", id, " (", c->spec.request.applicationName, ") ",
-              c->status.finished() ? std::string(toString(c->status.state)) + ": " +
-                                         c->status.reason
-                                   : "running, pid " + std::to_string(c->status.pid));
+              c->status.finished()
+                  ? std::string(toString(c->status.state)) + ": " + c->status.reason
+                  : "running, pid " + std::to_string(c->status.pid));
     if (!c->status.finished()) {
         c->status.supervisorPid = c->status.supervisorPid ? c->status.supervisorPid : *supervisor;
         d.watchSupervisor(c);
@@ -597,8 +663,7 @@ Result<std::string> TaskRuntime::containerJson(std::string_view containerId) con
     if (it == m_impl->containers.end())
         return Error{"no container " + std::string(containerId.substr(0, 64)) + " on this node",
                      404};
-    return tasks::containerJson(it->second->spec, it->second->status, it->second->stopping) +
-           "\n";
+    return tasks::containerJson(it->second->spec, it->second->status, it->second->stopping) + "\n";
 }
 
 Result<std::pair<unsigned, std::string>> TaskRuntime::remove(std::string_view containerId) {
@@ -627,9 +692,8 @@ Result<std::pair<unsigned, std::string>> TaskRuntime::remove(std::string_view co
                          500};
         }
         c->stopping = true;
-        log::info("stopping container ", c->spec.containerId, " (",
-                  c->spec.request.applicationName, "): SIGTERM, SIGKILL after ",
-                  c->spec.killGraceSeconds, " s");
+        log::info("stopping container ", c->spec.containerId, " (", c->spec.request.applicationName,
+                  "): SIGTERM, SIGKILL after ", c->spec.killGraceSeconds, " s");
     }
     return std::make_pair(202u, tasks::containerJson(c->spec, c->status, c->stopping) + "\n");
 }
@@ -637,8 +701,7 @@ Result<std::pair<unsigned, std::string>> TaskRuntime::remove(std::string_view co
 bool TaskRuntime::knows(std::string_view frameworkId, std::string_view executorId,
                         std::string_view containerId) const {
     auto it = m_impl->containers.find(containerId);
-    return it != m_impl->containers.end() &&
-           it->second->spec.request.frameworkId == frameworkId &&
+    return it != m_impl->containers.end() && it->second->spec.request.frameworkId == frameworkId &&
            it->second->spec.executorId() == executorId;
 }
 

@@ -20,20 +20,25 @@
 namespace day2::tasks {
 
 struct RuntimeOptions {
-    std::string stateDir;                  // containers live in <stateDir>/<container id>/
-    std::string supervisorPath;            // day2-task-supervisor
-    std::string journalSocket;             // where task lines go
+    std::string stateDir;       // containers live in <stateDir>/<container id>/
+    std::string supervisorPath; // day2-task-supervisor
+    std::string journalSocket;  // where task lines go
     std::string agentId;
-    std::string cgroupMode = "auto";       // auto, v1, v2
-    std::string cgroupParent = "day2";     // below each hierarchy's mount point
+    std::string cgroupMode = "auto";   // auto, v1, v2
+    std::string cgroupParent = "day2"; // below each hierarchy's mount point
     std::string mountinfo = "/proc/self/mountinfo";
-    std::string hostname;                  // empty: the container id's first 12 characters
-    unsigned killGraceSeconds = 10;        // SIGTERM, then SIGKILL after this long
-    unsigned keepFinishedSeconds = 3600;   // finished containers are listed this long
-    unsigned maxContainers = 256;          // running and finished, on this node
-    unsigned startTimeoutSeconds = 10;     // for the supervisor to report the task running
-    std::string defaultUser = "nobody";    // a task without "user" runs as this
+    std::string hostname;                // empty: the container id's first 12 characters
+    unsigned killGraceSeconds = 10;      // SIGTERM, then SIGKILL after this long
+    unsigned keepFinishedSeconds = 3600; // finished containers are listed this long
+    unsigned maxContainers = 256;        // running and finished, on this node
+    unsigned startTimeoutSeconds = 10;   // for the supervisor to report the task running
+    std::string defaultUser = "nobody";  // a task without "user" runs as this
     std::vector<std::string> allowedUsers = {"nobody"}; // "*": any user, root included
+    // How task lines reach journald (task_log_forwarder.h): "auto" (stream where log scopes can
+    // be made, else native), "stream" (refuse to start without log scopes) or "native".
+    std::string logTransport = "auto";
+    std::string journaldUnitsDir = "/run/systemd/units";
+    std::string cgroupRoot = "/sys/fs/cgroup";
 };
 
 // Called on the io thread before a container starts (it may add environment variables, set
@@ -70,6 +75,8 @@ public:
     bool knows(std::string_view frameworkId, std::string_view executorId,
                std::string_view containerId) const;
     std::string describeCgroups() const;
+    // "stream (log scopes in <tree>/<slice>)" or "native (<why>)".
+    std::string describeLogTransport() const;
     size_t containerCount() const;
     const HostCapacity& capacity() const;
 

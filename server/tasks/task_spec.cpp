@@ -13,6 +13,7 @@
 #include <random>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,11 +33,13 @@ constexpr size_t kMaxValueBytes = 32 * 1024;
 constexpr uint64_t kMinMemMb = 4;
 constexpr double kMinCpus = 0.01;
 
-Error bad(std::string message) { return Error{std::move(message), 400}; }
+Error bad(std::string message) {
+    return Error{std::move(message), 400};
+}
 
 bool idChar(char c, bool slash) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-' || (slash && c == '/');
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-' || (slash && c == '/');
 }
 
 Result<void> checkId(const std::string& value, std::string_view field, bool slash) {
@@ -190,9 +193,9 @@ std::string newContainerId() {
     b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
     char out[37];
     std::snprintf(out, sizeof out,
-                  "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-                  b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-                  b[15]);
+                  "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+                  b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+                  b[14], b[15]);
     return out;
 }
 
@@ -206,9 +209,11 @@ Result<TaskRequest> parseTaskRequest(std::string_view body, const HostCapacity& 
     }
     if (!doc.is_object())
         return bad(std::string("the body must be a JSON object (got ") + doc.type_name() + ")");
-    static const std::set<std::string> kKnown = {
-        "framework_id", "framework_name", "executor_id", "application_name", "command",
-        "shell",        "env",            "labels",      "resources",        "user"};
+    static const std::set<std::string> kKnown = {"framework_id", "framework_name",
+                                                 "executor_id",  "application_name",
+                                                 "command",      "shell",
+                                                 "env",          "labels",
+                                                 "resources",    "user"};
     for (const auto& [k, v] : doc.items())
         if (!kKnown.count(k))
             return bad("unknown field '" + k.substr(0, 64) +
@@ -288,10 +293,12 @@ Result<TaskRequest> parseTaskRequest(std::string_view body, const HostCapacity& 
         return env.error();
     for (const auto& [k, v] : *env) {
         if (k.find('=') != std::string::npos)
-            return bad("env key '" + k.substr(0, 64) + "' contains '=': names are letters, "
+            return bad("env key '" + k.substr(0, 64) +
+                       "' contains '=': names are letters, "
                        "digits and '_'");
         if (!isValidEnvName(k))
-            return bad("env key '" + k.substr(0, 64) + "' is not a valid name (letters, digits "
+            return bad("env key '" + k.substr(0, 64) +
+                       "' is not a valid name (letters, digits "
                        "and '_', not starting with a digit, at most 256)");
         if (isReservedEnvName(k))
             return bad("env key '" + k + "' is set by the agent and cannot be given");
@@ -334,8 +341,8 @@ Result<TaskRequest> parseTaskRequest(std::string_view body, const HostCapacity& 
                     return m.error();
                 t.memMb = *m;
             } else if (k == "pids") {
-                auto p = positiveInteger(v, "resources.pids", 1, host.pidMax,
-                                         "this node's pid_max");
+                auto p =
+                    positiveInteger(v, "resources.pids", 1, host.pidMax, "this node's pid_max");
                 if (!p)
                     return p.error();
                 t.pids = *p;
@@ -440,6 +447,36 @@ std::string rfc3339(uint64_t usec) {
 
 } // namespace
 
+namespace {
+
+json logScopesToJson(const LogScopes& scopes) {
+    if (scopes.empty())
+        return nullptr;
+    json a = json::array();
+    for (const auto& sc : scopes.streams)
+        a.push_back({{"unit", sc.unit}, {"cgroup", sc.cgroupDir}, {"fields_file", sc.fieldsFile}});
+    return a;
+}
+
+LogScopes logScopesFromJson(const json& j) {
+    LogScopes scopes;
+    if (j.is_null())
+        return scopes;
+    if (!j.is_array() || j.size() != 2)
+        throw std::invalid_argument("log_scopes must be null or a list of two");
+    for (size_t i = 0; i < 2; ++i) {
+        auto& sc = scopes.streams[i];
+        sc.unit = j[i].at("unit").get<std::string>();
+        sc.cgroupDir = j[i].at("cgroup").get<std::string>();
+        sc.fieldsFile = j[i].at("fields_file").get<std::string>();
+        if (sc.cgroupDir.empty())
+            throw std::invalid_argument("log_scopes: empty cgroup");
+    }
+    return scopes;
+}
+
+} // namespace
+
 std::string toJson(const ContainerSpec& s) {
     json j = {{"container_id", s.containerId},
               {"agent_id", s.agentId},
@@ -454,6 +491,7 @@ std::string toJson(const ContainerSpec& s) {
               {"cgroup", cgroupToJson(s.cgroup)},
               {"kill_grace_seconds", s.killGraceSeconds},
               {"journal_socket", s.journalSocket},
+              {"log_scopes", logScopesToJson(s.logScopes)},
               {"statsd_host", s.statsdHost},
               {"statsd_port", s.statsdPort},
               {"created_at_usec", s.createdAtUsec}};
@@ -477,6 +515,7 @@ Result<ContainerSpec> containerSpecFromJson(std::string_view text) {
         s.cgroup = cgroupFromJson(j.at("cgroup"));
         s.killGraceSeconds = j.at("kill_grace_seconds").get<unsigned>();
         s.journalSocket = j.at("journal_socket").get<std::string>();
+        s.logScopes = logScopesFromJson(j.value("log_scopes", json()));
         s.statsdHost = j.value("statsd_host", "");
         s.statsdPort = j.value("statsd_port", uint16_t{0});
         s.createdAtUsec = j.value("created_at_usec", uint64_t{0});
@@ -485,15 +524,21 @@ Result<ContainerSpec> containerSpecFromJson(std::string_view text) {
         return s;
     } catch (const json::exception& e) {
         return Error{std::string("container spec is unreadable: ") + cleanParseError(e.what())};
+    } catch (const std::invalid_argument& e) {
+        return Error{std::string("container spec is unreadable: ") + e.what()};
     }
 }
 
 std::string_view toString(ContainerState state) {
     switch (state) {
-    case ContainerState::Running: return "running";
-    case ContainerState::Exited: return "exited";
-    case ContainerState::Killed: return "killed";
-    case ContainerState::Failed: return "failed";
+    case ContainerState::Running:
+        return "running";
+    case ContainerState::Exited:
+        return "exited";
+    case ContainerState::Killed:
+        return "killed";
+    case ContainerState::Failed:
+        return "failed";
     }
     return "failed";
 }
@@ -578,8 +623,7 @@ std::string containerJson(const ContainerSpec& spec, const ContainerStatus& st, 
     return j.dump();
 }
 
-Result<void> writeFileAtomically(const std::string& path, std::string_view content,
-                                 mode_t mode) {
+Result<void> writeFileAtomically(const std::string& path, std::string_view content, mode_t mode) {
     const std::string tmp = path + ".tmp." + std::to_string(::getpid());
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0)

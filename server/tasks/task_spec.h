@@ -6,6 +6,7 @@
 
 #include "base/result.h"
 #include "tasks/cgroups.h"
+#include "tasks/log_scope.h"
 
 #include <cstdint>
 #include <optional>
@@ -29,10 +30,10 @@ struct TaskRequest {
     std::string shell;
     StringPairs env;
     StringPairs labels;
-    double cpus = 0;     // 0: no limit
-    uint64_t memMb = 0;  // 0: no limit
-    uint64_t pids = 0;   // 0: no limit
-    std::string user;    // empty: the agent's user
+    double cpus = 0;    // 0: no limit
+    uint64_t memMb = 0; // 0: no limit
+    uint64_t pids = 0;  // 0: no limit
+    std::string user;   // empty: the agent's user
 };
 
 // What this node has: requests beyond it are refused as absurd.
@@ -67,6 +68,7 @@ struct ContainerSpec {
     CgroupSet cgroup;
     unsigned killGraceSeconds = 10;
     std::string journalSocket;
+    LogScopes logScopes;    // empty: the native transport (task_log_forwarder.h)
     std::string statsdHost; // empty until a metrics listener is attached
     uint16_t statsdPort = 0;
     uint64_t createdAtUsec = 0;
@@ -100,8 +102,7 @@ std::string toJson(const ContainerStatus& status);
 Result<ContainerStatus> containerStatusFromJson(std::string_view json);
 
 // The container as GET shows it (API.md, Tasks).
-std::string containerJson(const ContainerSpec& spec, const ContainerStatus& status,
-                          bool stopping);
+std::string containerJson(const ContainerSpec& spec, const ContainerStatus& status, bool stopping);
 
 // Writes `content` to `path` through a temporary file and rename(), so a reader sees the old or
 // the new file, never half of one.

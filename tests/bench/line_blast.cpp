@@ -11,16 +11,10 @@ namespace day2::bench {
 namespace {
 
 int run(int argc, char** argv) {
-    Args args(argc, argv, "--namespace NS --lines FILE --application NAME [--minimal]",
-              {"namespace", "lines", "application", "minimal"});
+    Args args(argc, argv, "--namespace NS --lines FILE --application NAME",
+              {"namespace", "lines", "application"});
     const std::string app = args.required("application");
     std::string prefix;
-    if (args.has("minimal")) {
-        // What systemd-cat's lines carry besides journald's own fields.
-        appendField(prefix, "SYSLOG_IDENTIFIER", app);
-        appendField(prefix, "APPLICATION_NAME", app);
-        appendField(prefix, "PRIORITY", "6");
-    } else {
     appendField(prefix, "AGENT_ID", "00000000-0000-4000-8000-00000000a9e7");
     appendField(prefix, "FRAMEWORK_ID", "bench");
     appendField(prefix, "FRAMEWORK_NAME", "bench");
@@ -30,7 +24,6 @@ int run(int argc, char** argv) {
     appendField(prefix, "STREAM", "STDOUT");
     appendField(prefix, "SYSLOG_IDENTIFIER", app);
     appendField(prefix, "PRIORITY", "6");
-    }
     std::vector<std::string> payloads;
     std::ifstream in(args.required("lines"));
     std::string line;

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The task-logging benchmark: lines per second from a task's stdout into journald, with zero loss,
-# for a day2 container (cat FILE launched through the agent's tasks API) against systemd-cat
-# running the same cat FILE (journald's own stdout stream protocol), and against the ceiling:
-# the same entries, encoded in advance, sent by one process straight to journald's native socket
-# (and once more with only the fields systemd-cat's lines carry, to tell the cost of the native
-# protocol's one-datagram-per-entry path from the cost of the fields).
-# All three write to one private journald namespace, interleaved, ROUNDS times; the median counts.
+# for a day2 container (cat FILE launched through the agent's tasks API) against
+# - systemd-cat running the same cat FILE (journald's own stdout stream protocol): the anchor;
+# - the same systemd-cat in a log scope that gives its lines the same fields as day2's
+#   (server/tasks/log_scope.h): journald's cost for these very entries on its fastest path;
+# - the same entries encoded in advance and sent by one process as native datagrams: the
+#   ceiling of the native transport (tasks.log_transport = "native").
+# All write to one private journald namespace, interleaved, ROUNDS times; the median counts.
 # A run counts only when journald holds every line of the file exactly once and in order.
 #
 #   tests/bench/tasks_bench.sh [BUILD_DIR]       (default: build; needs root)
@@ -56,9 +57,11 @@ for c in systemd-cat unshare curl; do
     command -v "$c" > /dev/null || die "$c is missing"
 done
 
-extra_cleanup() {
-    for h in /sys/fs/cgroup/*/"$CGROUP_PARENT"; do
-        [[ -d $h ]] && rmdir "$h"/*/ "$h" 2> /dev/null
+extra_cleanup() { # task cgroups, and the log scopes' slice with their log-extra-fields files
+    for h in /sys/fs/cgroup/*/"$CGROUP_PARENT" /sys/fs/cgroup/*/"$CGROUP_PARENT.slice"; do
+        [[ -d $h ]] || continue
+        for c in "$h"/*/; do rm -f "/run/systemd/units/log-extra-fields:$(basename "$c")"; done
+        rmdir "$h"/*/ "$h" 2> /dev/null || true
     done
 }
 trap cleanup EXIT
@@ -118,23 +121,64 @@ run_systemd_cat() {
     count "$name" "SYSLOG_IDENTIFIER=$id" "$t0"
 }
 
-run_ceiling() { # round [--minimal]
-    local name=ceiling${2:-}.$1 app=bench-ceiling${2:-}-$1 t0
+# Where journald looks a sender's unit up, as systemd finds it.
+if [[ -f /sys/fs/cgroup/cgroup.subtree_control ]]; then TREE=/sys/fs/cgroup
+elif [[ -f /sys/fs/cgroup/unified/cgroup.procs ]]; then TREE=/sys/fs/cgroup/unified
+else TREE=/sys/fs/cgroup/systemd; fi
+HEALTH=$(curl -sf "http://127.0.0.1:$AGENT_PORT/system/v1/health")
+AGENT_ID=$(sed -n 's/.*"agent_id":"\([^"]*\)".*/\1/p' <<< "$HEALTH")
+# day2's transport, as the agent says (stream unless log scopes cannot be made).
+TRANSPORT=$(sed -n 's/.*"task_logs":"\([^"]*\)".*/\1/p' <<< "$HEALTH")
+say "day2 sends task lines as: $TRANSPORT"
+
+# extra_fields NAME=value ... -> journald's log-extra-fields format: a 64-bit little-endian
+# length, then NAME=value, for each (values under 64 KiB here).
+extra_fields() {
+    local f n
+    for f in "$@"; do
+        n=$(LC_ALL=C; echo ${#f})
+        printf "\\x$(printf %02x $((n & 255)))\\x$(printf %02x $((n >> 8)))\\0\\0\\0\\0\\0\\0%s" "$f"
+    done
+}
+
+run_systemd_cat_with_fields() {
+    local name=systemd-cat-fields.$1 id=bench-catf-$1 t0 cid scope
+    cid=$(cat /proc/sys/kernel/random/uuid)
+    scope=$TREE/$CGROUP_PARENT.slice/bench-catf-$1.scope
+    mkdir -p "$scope" "$WORK/nsbind" /run/systemd/units
+    extra_fields STREAM=STDOUT "AGENT_ID=$AGENT_ID" FRAMEWORK_ID=bench FRAMEWORK_NAME=bench \
+        "EXECUTOR_ID=$cid" "CONTAINER_ID=$cid" "APPLICATION_NAME=$id" \
+        > "/run/systemd/units/log-extra-fields:bench-catf-$1.scope"
+    t0=$(now_usec)
+    unshare -m --propagation private sh -c "
+        echo \$\$ > '$scope/cgroup.procs' &&
+        mount --bind /run/systemd/journal.$NS '$WORK/nsbind' &&
+        mount -t tmpfs tmpfs /run/systemd && mkdir /run/systemd/journal &&
+        mount --bind '$WORK/nsbind' /run/systemd/journal &&
+        exec systemd-cat -t $id cat '$WORK/lines.txt'" || die "systemd-cat in a log scope failed"
+    count "$name" "SYSLOG_IDENTIFIER=$id" "$t0"
+    # The fields are there (else this run measured plain systemd-cat again).
+    journalctl --namespace="$NS" -n 1 -o export "CONTAINER_ID=$cid" "APPLICATION_NAME=$id" |
+        grep -q "^FRAMEWORK_NAME=bench$" || die "$name: journald did not add the log scope's fields"
+}
+
+run_ceiling() {
+    local name=ceiling.$1 app=bench-ceiling-$1 t0
     t0=$(now_usec)
     "$TOOLS/day2-bench-line-blast" --namespace "$NS" --lines "$WORK/lines.txt" \
-        --application "$app" ${2:-} > /dev/null
+        --application "$app" > /dev/null
     count "$name" "APPLICATION_NAME=$app" "$t0"
 }
 
 for i in $(seq "$ROUNDS"); do
     run_day2 "$i"
     run_systemd_cat "$i"
+    run_systemd_cat_with_fields "$i"
     run_ceiling "$i"
-    run_ceiling "$i" --minimal
     say "round $i: day2 $(kv "$WORK/day2.$i.out" rate)/s," \
         "systemd-cat $(kv "$WORK/systemd-cat.$i.out" rate)/s," \
-        "journald ceiling $(kv "$WORK/ceiling.$i.out" rate)/s," \
-        "with systemd-cat's fields $(kv "$WORK/ceiling--minimal.$i.out" rate)/s"
+        "systemd-cat with day2's fields $(kv "$WORK/systemd-cat-fields.$i.out" rate)/s," \
+        "native datagrams $(kv "$WORK/ceiling.$i.out" rate)/s"
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -146,7 +190,7 @@ rates() { for i in $(seq "$ROUNDS"); do kv "$WORK/$1.$i.out" rate; done | paste 
 DAY2=$(median day2)
 CAT=$(median systemd-cat)
 CEIL=$(median ceiling)
-CEIL_MIN=$(median ceiling--minimal)
+CATF=$(median systemd-cat-fields)
 RATIO=$(calc "$DAY2 / $CAT")
 MET=$(awk -v r="$RATIO" 'BEGIN { print (r >= 1) ? "yes" : "no" }')
 
@@ -156,20 +200,20 @@ MET=$(awk -v r="$RATIO" 'BEGIN { print (r >= 1) ? "yes" : "no" }')
     echo "$(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -n), $(nproc) CPUs, load average" \
         "before $LOAD_BEFORE / after $LOAD_AFTER; day2 $VERSION from $BUILD."
     echo "$LINES lines of $LINE_BYTES bytes, written by \`cat\` as fast as it can; every run" \
-        "checked: each line in the journal once, in order."
+        "checked: each line in the journal once, in order. day2's transport: $TRANSPORT."
     echo
     echo "| measurement | day2 | anchor | ratio | target | met? |"
     echo "|---|---|---|---|---|---|"
     printf '| task stdout → journald, lines/s (day2 container vs systemd-cat) | %s | %s | %.2f× | ≥ 1× | %s |\n' \
         "$DAY2" "$CAT" "$RATIO" "$MET"
-    printf '| day2 vs journald ceiling (pre-encoded native datagrams), lines/s | %s | %s | %.2f× | — | — |\n' \
+    printf '| day2 vs systemd-cat with the same fields (journald'"'"'s ceiling for these entries), lines/s | %s | %s | %.2f× | — | — |\n' \
+        "$DAY2" "$CATF" "$(calc "$DAY2 / $CATF")"
+    printf '| day2 vs pre-encoded native datagrams (the native transport'"'"'s ceiling), lines/s | %s | %s | %.2f× | — | — |\n' \
         "$DAY2" "$CEIL" "$(calc "$DAY2 / $CEIL")"
-    printf '| native datagrams with systemd-cat'"'"'s fields vs systemd-cat'"'"'s stream, lines/s | %s | %s | %.2f× | — | — |\n' \
-        "$CEIL_MIN" "$CAT" "$(calc "$CEIL_MIN / $CAT")"
     echo
-    echo "Rounds (lines/s): day2 $(rates day2); systemd-cat $(rates systemd-cat); ceiling" \
-        "$(rates ceiling); ceiling with systemd-cat's fields $(rates ceiling--minimal). The time runs from the launch (POST, unshare, first send) to" \
-        "journald's receive timestamp of the last line."
+    echo "Rounds (lines/s): day2 $(rates day2); systemd-cat $(rates systemd-cat); systemd-cat with" \
+        "day2's fields $(rates systemd-cat-fields); native datagrams $(rates ceiling). The time runs" \
+        "from the launch (POST, unshare, first send) to journald's receive timestamp of the last line."
 } > "$REPORT"
 cat "$REPORT"
 say "done in $(($(date +%s) - STARTED)) s; table in $REPORT"

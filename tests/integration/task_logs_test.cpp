@@ -1,6 +1,7 @@
 // The task supervisor against a real private journald: every line of a task's stdout and
 // stderr arrives exactly once, in order, with the task's fields; long lines as marked parts;
-// backpressure instead of loss.
+// backpressure instead of loss. Each test runs with both transports: native datagrams, and
+// journald's stdout stream with the fields from log scopes (server/tasks/log_scope.h).
 #include "journal_namespace.h"
 
 #include <gtest/gtest.h>
@@ -8,6 +9,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -21,17 +23,38 @@ std::string supervisor() {
     return DAY2_SUPERVISOR_BINARY;
 }
 
-class TaskLogs : public ::testing::Test {
+namespace fs = std::filesystem;
+
+// Where journald looks a sender's unit up (as journaldCgroupTree() finds it).
+std::string journaldTree() {
+    for (const char* t :
+         {"/sys/fs/cgroup/cgroup.subtree_control", "/sys/fs/cgroup/unified/cgroup.procs",
+          "/sys/fs/cgroup/systemd/cgroup.procs"})
+        if (fs::exists(t))
+            return fs::path(t).parent_path().string();
+    return {};
+}
+
+class TaskLogs : public ::testing::TestWithParam<std::string> {
 protected:
     void SetUp() override {
         std::string why;
         if (!JournalNamespace::available(&why))
             GTEST_SKIP() << why;
+        if (stream() && (::geteuid() != 0 || journaldTree().empty()))
+            GTEST_SKIP()
+                << "the stream transport needs root and a cgroup tree for journald's units";
         m_ns = std::make_unique<JournalNamespace>("day2tasks");
     }
     void TearDown() override {
         for (const auto& cid : m_cids)
             std::remove(("/tmp/day2-status-" + cid).c_str());
+        if (stream())
+            ::rmdir((journaldTree() + "/" + slice()).c_str());
+    }
+    bool stream() const { return GetParam() == "stream"; }
+    static std::string slice() {
+        return "day2-tasklogs-test-" + std::to_string(::getpid()) + ".slice";
     }
     // Runs `shell` under the supervisor as container `cid`; returns its exit code.
     int runTask(const std::string& cid, const std::string& shell) {
@@ -40,7 +63,8 @@ protected:
                           " --agent-id agent-1 --framework-id fw-1 --framework-name demo"
                           " --executor-id ex-1 --application-name app-" +
                           cid + " --container-id " + cid + " --status-file /tmp/day2-status-" +
-                          cid + " -- /bin/sh -c '" + shell + "'";
+                          cid + (stream() ? " --log-slice " + slice() : "") + " -- /bin/sh -c '" +
+                          shell + "'";
         return runCapture(cmd).exitCode;
     }
     std::vector<json> entries(const std::string& cid) {
@@ -61,7 +85,7 @@ protected:
 
 } // namespace
 
-TEST_F(TaskLogs, EveryLineOnceInOrderWithTheTasksFields) {
+TEST_P(TaskLogs, EveryLineOnceInOrderWithTheTasksFields) {
     ASSERT_EQ(runTask("c200k", "seq 1 200000"), 0);
     m_ns->waitForCount(200000, "CONTAINER_ID=c200k");
     auto e = entries("c200k");
@@ -77,9 +101,37 @@ TEST_F(TaskLogs, EveryLineOnceInOrderWithTheTasksFields) {
     EXPECT_EQ(f["SYSLOG_IDENTIFIER"], "app-c200k");
     EXPECT_EQ(f["STREAM"], "STDOUT");
     EXPECT_EQ(f["PRIORITY"], "6");
+    // The transport in use: journald found the stream's log scope, or nothing.
+    if (stream())
+        EXPECT_EQ(f["_SYSTEMD_UNIT"], "day2-c200k-stdout.scope");
+    else
+        EXPECT_FALSE(f.contains("_SYSTEMD_UNIT"));
 }
 
-TEST_F(TaskLogs, StdoutAndStderrAreToldApartAndTheExitStatusIsKept) {
+TEST_P(TaskLogs, LinesAStdoutStreamWouldAlterArriveAsWrittenAndInOrder) {
+    // journald's stdout stream drops empty lines, strips trailing whitespace and ends a line at
+    // NUL: such lines go as datagrams, between the others, in order.
+    ASSERT_EQ(runTask("calter", "printf \"a\\n  lead\\ntrail  \\n\\ttab\\t\\ncrlf\\r\\n\\n   \\n"
+                                "n\\000ul\\n\\377\\376\\n<3>not a priority\\nz\\n\""),
+              0);
+    const std::vector<std::string> want = {"a",        "  lead",
+                                           "trail  ",  "\ttab\t",
+                                           "crlf\r",   "",
+                                           "   ",      std::string("n\0ul", 4),
+                                           "\xff\xfe", "<3>not a priority",
+                                           "z"};
+    m_ns->waitForCount(want.size(), "CONTAINER_ID=calter");
+    auto e = entries("calter");
+    ASSERT_EQ(e.size(), want.size());
+    for (size_t i = 0; i < want.size(); ++i) {
+        EXPECT_EQ(bytes(e[i]["MESSAGE"]), want[i]) << i;
+        EXPECT_EQ(e[i]["STREAM"], "STDOUT") << i;
+        EXPECT_EQ(e[i]["PRIORITY"], "6") << i;
+        EXPECT_EQ(e[i]["FRAMEWORK_ID"], "fw-1") << i; // once: a field journald adds is not sent too
+    }
+}
+
+TEST_P(TaskLogs, StdoutAndStderrAreToldApartAndTheExitStatusIsKept) {
     EXPECT_EQ(runTask("cerr", "echo out; echo err >&2; exit 3"), 3);
     m_ns->waitForCount(2, "CONTAINER_ID=cerr");
     auto e = entries("cerr");
@@ -97,7 +149,7 @@ TEST_F(TaskLogs, StdoutAndStderrAreToldApartAndTheExitStatusIsKept) {
     EXPECT_EQ(status["reason"], "exit status 3");
 }
 
-TEST_F(TaskLogs, AOneMebibyteLineArrivesAsMarkedParts) {
+TEST_P(TaskLogs, AOneMebibyteLineArrivesAsMarkedParts) {
     ASSERT_EQ(runTask("cbig", "head -c 1048576 /dev/zero | tr \"\\\\0\" a; echo; echo after"), 0);
     // 1 MiB / 48 KiB = 21 full parts and a 16 KiB last part, then the next line.
     m_ns->waitForCount(23, "CONTAINER_ID=cbig");
@@ -115,7 +167,7 @@ TEST_F(TaskLogs, AOneMebibyteLineArrivesAsMarkedParts) {
     EXPECT_FALSE(e[22].contains("LINE_PART"));
 }
 
-TEST_F(TaskLogs, FinalLineWithoutNewlineNulAndInvalidUtf8ArriveIntact) {
+TEST_P(TaskLogs, FinalLineWithoutNewlineNulAndInvalidUtf8ArriveIntact) {
     ASSERT_EQ(runTask("craw", "printf \"x\\\\000y\\\\377z\\\\nlast\""), 0);
     m_ns->waitForCount(2, "CONTAINER_ID=craw");
     auto e = entries("craw");
@@ -125,7 +177,7 @@ TEST_F(TaskLogs, FinalLineWithoutNewlineNulAndInvalidUtf8ArriveIntact) {
     EXPECT_EQ(e[1]["LINE_BREAK"], "eof");
 }
 
-TEST_F(TaskLogs, AMissingCommandIsReportedNotHung) {
+TEST_P(TaskLogs, AMissingCommandIsReportedNotHung) {
     std::string cmd = supervisor() + " --journal-socket " + m_ns->socketPath() +
                       " --container-id cmiss -- /nonexistent/day2-command";
     EXPECT_EQ(runCapture(cmd).exitCode, 127);
@@ -137,7 +189,7 @@ TEST_F(TaskLogs, AMissingCommandIsReportedNotHung) {
     EXPECT_EQ(e[0]["STREAM"], "STDERR");
 }
 
-TEST_F(TaskLogs, ASlowJournaldBlocksTheTaskInsteadOfLosingLines) {
+TEST_P(TaskLogs, ASlowJournaldBlocksTheTaskInsteadOfLosingLines) {
     // 250,000 lines of ~100 bytes (25 MB) are more than the pipe and both socket buffers hold.
     pid_t journald = std::stoi(runCommand("pgrep -f 'systemd-journald " + m_ns->name() + "$'"));
     ASSERT_EQ(::kill(journald, SIGSTOP), 0);
@@ -154,3 +206,6 @@ TEST_F(TaskLogs, ASlowJournaldBlocksTheTaskInsteadOfLosingLines) {
     m_ns->waitForCount(250000, "CONTAINER_ID=cslow");
     EXPECT_EQ(entries("cslow").size(), 250000u);
 }
+
+INSTANTIATE_TEST_SUITE_P(Transports, TaskLogs, ::testing::Values("native", "stream"),
+                         [](const auto& info) { return info.param; });

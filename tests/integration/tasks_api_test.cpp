@@ -6,11 +6,13 @@
 #include "agent_process.h"
 #include "http_client.h"
 #include "journal_namespace.h"
+#include "tasks/log_scope.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <dirent.h>
 #include <filesystem>
@@ -18,7 +20,6 @@
 #include <functional>
 #include <set>
 #include <sstream>
-#include <csignal>
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
@@ -178,8 +179,7 @@ protected:
     }
     static std::string config(const std::string& parent, unsigned keep) {
         return "[tasks]\ncgroup_parent = \"" + parent +
-               "\"\nkill_grace_seconds = 2\nkeep_finished_seconds = " + std::to_string(keep) +
-               "\n";
+               "\"\nkill_grace_seconds = 2\nkeep_finished_seconds = " + std::to_string(keep) + "\n";
     }
     static void TearDownTestSuite() {
         if (s_agent) {
@@ -294,7 +294,8 @@ TEST_F(TasksApi, TheTaskRunsInItsOwnNamespacesWithTheSpecifiedEnvironment) {
         "/ns/env",
         "hostname; tr '\\0' ' ' < /proc/1/cmdline; echo; for n in pid mnt uts ipc; do readlink "
         "/proc/self/ns/$n; done; echo pid=$$; env | sort; echo to-stderr >&2",
-        {{"executor_id", "exec-7"}, {"env", {{"GREETING", "hello world"}, {"PATH", "/usr/bin:/bin"}}}}));
+        {{"executor_id", "exec-7"},
+         {"env", {{"GREETING", "hello world"}, {"PATH", "/usr/bin:/bin"}}}}));
     const std::string cid = c["container_id"];
     json done = a.waitFinished(cid, std::chrono::seconds(10));
     ASSERT_EQ(done["state"], "exited") << done.dump();
@@ -329,9 +330,10 @@ TEST_F(TasksApi, TheTaskRunsInItsOwnNamespacesWithTheSpecifiedEnvironment) {
 
     std::set<std::string> env(out.begin() + 7, out.end());
     auto health = json::parse(httpGet(a.port(), "/system/v1/health").body);
-    for (const std::string& want : std::vector<std::string>{"GREETING=hello world", "PATH=/usr/bin:/bin", "HOSTNAME=" + cid.substr(0, 12),
-          "DAY2_AGENT_ID=" + health["agent_id"].get<std::string>(), "DAY2_CONTAINER_ID=" + cid,
-          "DAY2_FRAMEWORK_ID=fw-test", "DAY2_EXECUTOR_ID=exec-7"})
+    for (const std::string& want : std::vector<std::string>{
+             "GREETING=hello world", "PATH=/usr/bin:/bin", "HOSTNAME=" + cid.substr(0, 12),
+             "DAY2_AGENT_ID=" + health["agent_id"].get<std::string>(), "DAY2_CONTAINER_ID=" + cid,
+             "DAY2_FRAMEWORK_ID=fw-test", "DAY2_EXECUTOR_ID=exec-7"})
         EXPECT_TRUE(env.count(want)) << want;
     for (const auto& e : env) {
         EXPECT_EQ(e.find("DAY2_TEST_LEAK"), std::string::npos) << "agent environment leaked";
@@ -342,7 +344,8 @@ TEST_F(TasksApi, TheTaskRunsInItsOwnNamespacesWithTheSpecifiedEnvironment) {
 TEST_F(TasksApi, ATaskInheritsOnlyStdinStdoutAndStderr) {
     auto& a = *s_agent;
     // ls opens the directory it lists: that is the 3.
-    json c = a.launch(task("/fds", "ls /proc/self/fd | tr '\\n' ' '; echo; readlink /proc/self/fd/0"));
+    json c =
+        a.launch(task("/fds", "ls /proc/self/fd | tr '\\n' ' '; echo; readlink /proc/self/fd/0"));
     ASSERT_EQ(a.waitFinished(c["container_id"], std::chrono::seconds(10))["state"], "exited");
     auto m = a.messages(c);
     ASSERT_EQ(m.size(), 2u);
@@ -352,7 +355,8 @@ TEST_F(TasksApi, ATaskInheritsOnlyStdinStdoutAndStderr) {
 
 TEST_F(TasksApi, ATaskRunsAsTheRequestedUserInItsSandbox) {
     auto& a = *s_agent;
-    json c = a.launch(taskWith("/as-nobody", "id -u; id -g; pwd; echo $HOME $USER; touch x && echo wrote",
+    json c = a.launch(taskWith("/as-nobody",
+                               "id -u; id -g; pwd; echo $HOME $USER; touch x && echo wrote",
                                {{"user", "nobody"}}));
     json done = a.waitFinished(c["container_id"], std::chrono::seconds(10));
     ASSERT_EQ(done["state"], "exited") << done.dump();
@@ -416,10 +420,9 @@ TEST_F(TasksApi, ExitStatusesAndSignalsBecomeStates) {
 TEST_F(TasksApi, DeleteLeavesNoProcessBehindEvenChildrenThatIgnoreTerm) {
     auto& a = *s_agent;
     const std::string marker = "987654" + std::to_string(::getpid());
-    json c = a.launch(task("/forker",
-                           "trap '' TERM; sleep " + marker + " & (trap '' TERM; sleep " + marker +
-                               ".5) & setsid sh -c 'trap \"\" TERM; sleep " + marker +
-                               ".25' & sleep " + marker + ".75"));
+    json c = a.launch(task("/forker", "trap '' TERM; sleep " + marker + " & (trap '' TERM; sleep " +
+                                          marker + ".5) & setsid sh -c 'trap \"\" TERM; sleep " +
+                                          marker + ".25' & sleep " + marker + ".75"));
     const std::string cid = c["container_id"];
     for (int i = 0; i < 100 && sleepersWith(marker).size() < 4; ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -576,8 +579,7 @@ TEST_F(TasksApi, EveryLineSurvivesAKillOfTheAgentAndTheTaskIsReadopted) {
     if (again["state"] == "running") {
         EXPECT_EQ(again["pid"], pid);
     }
-    EXPECT_NE(second.process().log().find("re-adopted running container " + cid),
-              std::string::npos)
+    EXPECT_NE(second.process().log().find("re-adopted running container " + cid), std::string::npos)
         << second.process().log();
     json done = second.waitFinished(cid, std::chrono::seconds(60));
     ASSERT_EQ(done["state"], "exited") << done.dump();
@@ -632,6 +634,22 @@ TEST_F(TasksApi, FinishedContainersAreGarbageCollectedWithTheirCgroups) {
         const std::string cid = c["container_id"];
         ASSERT_EQ(agent.waitFinished(cid, std::chrono::seconds(10))["state"], "exited");
         EXPECT_TRUE(fs::exists(memoryDir(c)));
+        // Its lines went over journald's stdout stream from its log scope (the agent's default
+        // transport where it can make log scopes, as here): journald added the fields.
+        const auto tree = day2::tasks::journaldCgroupTree();
+        ASSERT_TRUE(tree);
+        const auto scopes = day2::tasks::logScopesFor(*tree, day2::tasks::kJournaldUnitsDir,
+                                                      day2::tasks::logSliceFor(parent), cid);
+        EXPECT_EQ(json::parse(httpGet(agent.port(), "/system/v1/health").body)["task_logs"]
+                      .get<std::string>()
+                      .rfind("journald stdout streams", 0),
+                  0u);
+        auto entries = s_ns->journalctlJson("CONTAINER_ID=" + cid);
+        ASSERT_EQ(entries.size(), 1u);
+        EXPECT_EQ(entries[0]["_SYSTEMD_UNIT"], scopes.streams[0].unit);
+        EXPECT_EQ(entries[0]["FRAMEWORK_NAME"], "marathon");
+        EXPECT_TRUE(fs::exists(scopes.streams[1].fieldsFile));
+        EXPECT_TRUE(fs::exists(scopes.streams[0].cgroupDir));
         int status = 200;
         for (int i = 0; i < 200 && status == 200; ++i) {
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -640,6 +658,10 @@ TEST_F(TasksApi, FinishedContainersAreGarbageCollectedWithTheirCgroups) {
         EXPECT_EQ(status, 404) << "not collected after 10 s";
         EXPECT_FALSE(fs::exists(memoryDir(c)));
         EXPECT_FALSE(fs::exists(state + "/tasks/" + cid));
+        for (const auto& scope : scopes.streams) {
+            EXPECT_FALSE(fs::exists(scope.fieldsFile)) << scope.fieldsFile;
+            EXPECT_FALSE(fs::exists(scope.cgroupDir)) << scope.cgroupDir;
+        }
         // Its log lines stay in the journal.
         EXPECT_EQ(s_ns->journalctlJson("CONTAINER_ID=" + cid).size(), 1u);
     }
@@ -689,6 +711,7 @@ TEST_F(TasksApi, CgroupV2TreeRunsContainersAndRefusesLimitsItCannotEnforce) {
         }
     }
     ::rmdir((v2 + "/" + parent).c_str());
+    removeCgroupParent(parent); // and the log scopes' slice
     std::error_code ec;
     fs::remove_all(state, ec);
 }

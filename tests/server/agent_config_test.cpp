@@ -63,6 +63,8 @@ TEST(Config, ErrorsNameFileLineAndKey) {
         {"[tasks]\ncgroup_mode = \"v3\"\n", ":2: tasks.cgroup_mode: must be auto, v1 or v2"},
         {"[tasks]\ncgroup_parent = \"../x\"\n", ":2: tasks.cgroup_parent: must be a relative"},
         {"[tasks]\nkill_grace_seconds = -1\n", ":2: tasks.kill_grace_seconds: must be between"},
+        {"[tasks]\nlog_transport = \"fast\"\n",
+         ":2: tasks.log_transport: must be auto, stream or native"},
     };
     for (const auto& c : cases) {
         auto path = writeTemp(c.text);

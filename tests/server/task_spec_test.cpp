@@ -57,7 +57,8 @@ TEST(TaskRequest, MustNotParse) {
         {"null", "must be a JSON object"},
         {"\"x\"", "must be a JSON object"},
         {"{\"framework_id\":\"a\xff\"}", "not valid JSON"}, // invalid UTF-8
-        {body(R"(,"shell":"x","resources":{"mem_mb":1e400})"), "number overflow"}, // found by fuzzing
+        {body(R"(,"shell":"x","resources":{"mem_mb":1e400})"),
+         "number overflow"}, // found by fuzzing
         {body(""), "missing 'command'"},
         {body(R"(,"command":["a"],"shell":"b")"), "not both"},
         {body(R"(,"command":[""])"), "command[0] (the program) must not be empty"},
@@ -143,6 +144,8 @@ TEST(StateFiles, SpecAndStatusSurviveARoundTrip) {
     s.killGraceSeconds = 7;
     s.journalSocket = "/run/systemd/journal.ns/socket";
     s.createdAtUsec = 1764000000000000;
+    s.logScopes =
+        logScopesFor("/sys/fs/cgroup/unified", "/run/systemd/units", "day2.slice", s.containerId);
     auto back = containerSpecFromJson(toJson(s));
     ASSERT_TRUE(back) << back.error().message;
     EXPECT_EQ(back->containerId, s.containerId);
@@ -155,6 +158,13 @@ TEST(StateFiles, SpecAndStatusSurviveARoundTrip) {
     EXPECT_EQ(back->cgroup.dirFor("memory"), "");
     EXPECT_EQ(back->killGraceSeconds, 7u);
     EXPECT_EQ(back->executorId(), s.containerId);
+    ASSERT_FALSE(back->logScopes.empty());
+    EXPECT_EQ(back->logScopes.streams[1].cgroupDir, s.logScopes.streams[1].cgroupDir);
+    EXPECT_EQ(back->logScopes.streams[1].fieldsFile, s.logScopes.streams[1].fieldsFile);
+    // Without log scopes (the native transport) the spec says null and reads back empty.
+    s.logScopes = {};
+    EXPECT_NE(toJson(s).find("\"log_scopes\": null"), std::string::npos);
+    EXPECT_TRUE(containerSpecFromJson(toJson(s))->logScopes.empty());
 
     ContainerStatus st;
     st.state = ContainerState::Failed;

@@ -1,5 +1,7 @@
 #include "agent_process.h"
 
+#include "tasks/log_scope.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -151,6 +153,9 @@ std::string AgentProcess::log() {
 void removeCgroupParent(const std::string& parent) {
     for (const char* h : {"cpu", "cpuacct", "memory", "pids", "blkio", "freezer"})
         ::rmdir(("/sys/fs/cgroup/" + std::string(h) + "/" + parent).c_str());
+    // The agent's log scopes (tasks.log_transport): what a killed agent left behind.
+    if (auto tree = tasks::journaldCgroupTree())
+        (void)tasks::removeLogSlice(*tree, tasks::kJournaldUnitsDir, tasks::logSliceFor(parent));
 }
 
 } // namespace day2::test

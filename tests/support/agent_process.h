@@ -39,7 +39,7 @@ private:
 std::string agentBinary();
 
 // Removes the (empty by then) cgroup parent directories a test's agent used, in every v1
-// hierarchy the agent joins.
+// hierarchy the agent joins, and the slice of its log scopes.
 void removeCgroupParent(const std::string& parent);
 
 } // namespace day2::test
