@@ -124,13 +124,14 @@ Result<ContainerProcess> startContainerProcess(const ContainerSpec& spec, int st
     }
     const pid_t supervisor = ::getpid();
     const pid_t init = ::fork();
+    const int forkErrno = errno;
     if (init != 0 && ownPidNs >= 0) {
         if (::setns(ownPidNs, CLONE_NEWPID) != 0)
             log::warning("cannot return to the supervisor's pid namespace: ", std::strerror(errno));
         ::close(ownPidNs);
     }
     if (init < 0) {
-        const int e = errno;
+        const int e = forkErrno;
         for (int fd : {sync[0], sync[1], errPipe[0], errPipe[1], report[0], report[1]})
             ::close(fd);
         return Error{std::string("fork: ") + std::strerror(e)};

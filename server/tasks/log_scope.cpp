@@ -9,8 +9,10 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 namespace day2::tasks {
@@ -53,7 +55,10 @@ std::string logSliceFor(const std::string& cgroupParent) {
     }
     while (!slice.empty() && slice.back() == '-')
         slice.pop_back();
-    return (slice.empty() ? "day2" : slice) + ".slice";
+    // Always day2's own: never one of systemd's (system.slice, user.slice, machine.slice).
+    if (slice.rfind("day2", 0) != 0)
+        slice = slice.empty() ? "day2" : "day2-" + slice;
+    return slice + ".slice";
 }
 
 Result<void> checkLogScopes(const std::string& tree, const std::string& unitsDir) {
@@ -63,6 +68,39 @@ Result<void> checkLogScopes(const std::string& tree, const std::string& unitsDir
         return Error{"cannot create " + unitsDir + ": " + errnoText()};
     if (::access(unitsDir.c_str(), W_OK) != 0)
         return Error{"cannot write to " + unitsDir + ": " + errnoText()};
+    return {};
+}
+
+Result<void> checkJournaldSeesOurCgroups(const std::string& streamSocket) {
+    sockaddr_un addr{};
+    if (streamSocket.size() >= sizeof addr.sun_path)
+        return Error{"socket path too long: " + streamSocket};
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, streamSocket.c_str(), streamSocket.size() + 1);
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return Error{std::string("socket: ") + errnoText()};
+    // Connected and closed before the header: journald makes no entry of it.
+    const bool connected = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    const std::string why = errnoText();
+    ucred peer{};
+    socklen_t len = sizeof peer;
+    const bool known =
+        connected && ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &len) == 0 && peer.pid > 0;
+    ::close(fd);
+    if (!connected)
+        return Error{"journald's stdout stream " + streamSocket + " does not answer: " + why};
+    if (!known)
+        return Error{"journald's process is not visible from here"};
+    char ours[64] = {}, theirs[64] = {};
+    const std::string peerNs = "/proc/" + std::to_string(peer.pid) + "/ns/cgroup";
+    if (::readlink("/proc/self/ns/cgroup", ours, sizeof ours - 1) < 0 ||
+        ::readlink(peerNs.c_str(), theirs, sizeof theirs - 1) < 0)
+        return Error{"cannot compare cgroup namespaces with journald (pid " +
+                     std::to_string(peer.pid) + "): " + errnoText()};
+    if (std::string_view(ours) != std::string_view(theirs))
+        return Error{"journald (pid " + std::to_string(peer.pid) +
+                     ") is in another cgroup namespace"};
     return {};
 }
 
@@ -152,7 +190,8 @@ Result<void> removeLogSlice(const std::string& tree, const std::string& unitsDir
         std::vector<std::string> units;
         while (const dirent* e = ::readdir(d)) {
             const std::string name = e->d_name;
-            if (e->d_type == DT_DIR && name.size() > 6 &&
+            // Only day2's scopes: whatever else is there is not ours to kill.
+            if (e->d_type == DT_DIR && name.rfind("day2-", 0) == 0 &&
                 name.compare(name.size() - 6, 6, ".scope") == 0)
                 units.push_back(name);
         }

@@ -46,12 +46,18 @@ using FieldList = std::vector<std::pair<std::string, std::string>>;
 Result<std::string> journaldCgroupTree(const std::string& root = "/sys/fs/cgroup");
 
 // The slice of an agent's log scopes, named after its tasks.cgroup_parent: "day2" gives
-// "day2.slice" ('/' becomes '-', other characters a unit name cannot hold become '_').
+// "day2.slice" ('/' becomes '-', other characters a unit name cannot hold become '_'), and a
+// name not starting with "day2" gets "day2-" before it ("web" gives "day2-web.slice").
 std::string logSliceFor(const std::string& cgroupParent);
 
 // Checks that log scopes can be made here: processes can be moved in the tree, and the units
 // directory (created if missing) is writable. The error says what is missing.
 Result<void> checkLogScopes(const std::string& tree, const std::string& unitsDir);
+
+// Checks that journald's stdout stream socket answers and that journald sees cgroups as we do
+// (the same cgroup namespace, found through the socket's peer): else it would look up other
+// paths than the scopes we make, and lines would get no fields.
+Result<void> checkJournaldSeesOurCgroups(const std::string& streamSocket);
 
 // The scopes a container has (or would have): paths only, nothing is touched.
 LogScopes logScopesFor(const std::string& tree, const std::string& unitsDir,
@@ -67,7 +73,7 @@ Result<LogScopes> createLogScopes(const std::string& tree, const std::string& un
 // not an error.
 Result<void> removeLogScopes(const LogScopes& scopes);
 
-// Removes every scope of the slice (as removeLogScopes), then the slice: for tests and tools
+// Removes every day2-*.scope of the slice (as removeLogScopes), then the slice: for tests and tools
 // that clean up after an agent.
 Result<void> removeLogSlice(const std::string& tree, const std::string& unitsDir,
                             const std::string& slice);

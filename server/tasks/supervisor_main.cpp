@@ -22,6 +22,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cctype>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -97,6 +98,15 @@ void signalReady(int& readyFd) {
     }
 }
 
+// True when a child of this process is in this process's pid namespace, not the container's
+// (startContainerProcess returns to it after forking the init).
+bool childrenStayOutside() {
+    char own[64] = {}, children[64] = {};
+    return ::readlink("/proc/self/ns/pid", own, sizeof own - 1) > 0 &&
+           ::readlink("/proc/self/ns/pid_for_children", children, sizeof children - 1) > 0 &&
+           std::string_view(own) == std::string_view(children);
+}
+
 // Forwards the task's output until both pipes end; closes both. With log scopes, stderr's
 // forwarder is a child process in the stderr scope and this process forwards stdout from the
 // stdout scope: journald tells the two streams' fields apart by the sender's cgroup.
@@ -123,6 +133,10 @@ void forwardOutput(const tasks::ContainerSpec& spec, const tasks::TaskIdentity& 
         return static_cast<bool>(r);
     };
     if (spec.logScopes.empty()) {
+        native(outFd, errFd);
+    } else if (!childrenStayOutside()) {
+        log::error("this process's children would be in the container's pid namespace; sending "
+                   "the output as native datagrams");
         native(outFd, errFd);
     } else if (pid_t child = ::fork(); child < 0) {
         log::error("fork: ", std::strerror(errno), "; sending the output as native datagrams");
@@ -318,6 +332,22 @@ int main(int argc, char** argv) {
                      "after --\nRun with --help for more information.\n";
         return kExitUsage;
     }
+    // The ids become journal fields and, with --log-slice, unit and file names and the stream's
+    // header: no path separators, nothing a unit name cannot hold, no control characters.
+    auto plainId = [](const std::string& v) {
+        if (v.empty() || v.size() > 128 || v == "." || v == "..")
+            return false;
+        for (unsigned char c : v)
+            if (!std::isalnum(c) && c != '-' && c != '_' && c != '.')
+                return false;
+        return true;
+    };
+    for (const auto* v : {&id.containerId, &id.executorId, &id.applicationName, &id.frameworkId})
+        if (!v->empty() && !plainId(*v)) {
+            std::cerr << "day2-task-supervisor: '" << *v
+                      << "' is not a valid id (letters, digits, '-', '_', '.'; at most 128)\n";
+            return kExitUsage;
+        }
     if (id.executorId.empty())
         id.executorId = id.containerId;
     tasks::ContainerSpec spec;

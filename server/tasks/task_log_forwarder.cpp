@@ -58,6 +58,10 @@ bool needsDatagram(const LinePiece& piece) {
 TaskLogForwarder::TaskLogForwarder(std::string journalSocket, const TaskIdentity& id)
     : m_socket(std::move(journalSocket)), m_identity(id) {}
 
+const std::string& TaskLogForwarder::identifier() const {
+    return !m_identity.applicationName.empty() ? m_identity.applicationName : m_identity.executorId;
+}
+
 FieldList scopeFields(const TaskIdentity& id, Stream stream) {
     FieldList out;
     out.emplace_back(w::kFieldStream, streamName(stream));
@@ -131,9 +135,7 @@ Result<void> TaskLogForwarder::run(int stdoutFd, int stderrFd, unsigned giveUpAf
         std::string& p = m_prefix[s];
         p.clear();
         JournalWriter::appendField(p, w::kFieldPriority, priorityOf(stream));
-        JournalWriter::appendField(p, w::kFieldSyslogIdentifier,
-                                   !m_identity.applicationName.empty() ? m_identity.applicationName
-                                                                       : m_identity.executorId);
+        JournalWriter::appendField(p, w::kFieldSyslogIdentifier, identifier());
         for (const auto& [name, value] : scopeFields(m_identity, stream))
             JournalWriter::appendField(p, name, value);
     }
@@ -179,95 +181,85 @@ Result<void> TaskLogForwarder::run(int stdoutFd, int stderrFd, unsigned giveUpAf
 
 // --- stream transport ---
 
-Result<void> TaskLogForwarder::connectStream(Stream stream) {
-    if (m_stream >= 0) {
-        ::close(m_stream);
-        m_stream = -1;
-    }
+bool TaskLogForwarder::openStream(Stream stream) {
     const std::string path = streamSocketFor(m_socket);
     sockaddr_un addr{};
-    if (path.size() >= sizeof addr.sun_path)
-        return Error{"journal stream socket path is too long: " + path};
+    if (path.size() >= sizeof addr.sun_path) {
+        log::warning("journal stream socket path is too long: ", path);
+        return false;
+    }
     addr.sun_family = AF_UNIX;
     std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        log::warning("cannot connect to journald's stdout stream at ", path, ": ",
+                     std::strerror(errno), "; sending every line as a datagram");
+        if (fd >= 0)
+            ::close(fd);
+        return false;
+    }
+    ::shutdown(fd, SHUT_RD);
+    m_stream = fd;
     // What journald's stdout stream protocol expects first: identifier, unit (empty), priority,
     // level prefix (off: a task's "<3>" is text), forward to syslog, kmsg, console.
-    const std::string& id =
-        !m_identity.applicationName.empty() ? m_identity.applicationName : m_identity.executorId;
-    const std::string header = id + "\n\n" + std::string(priorityOf(stream)) + "\n0\n0\n0\n0\n";
-    const auto deadline = Clock::now() + std::chrono::seconds(m_giveUpAfterSeconds);
-    bool said = false;
-    for (;;) {
-        int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-            return Error{std::string("socket: ") + std::strerror(errno)};
-        if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-            ::shutdown(fd, SHUT_RD);
-            m_stream = fd;
-            if (auto r = writeStream(stream, header); !r)
-                return r;
-            if (said)
-                log::info("journald at ", path, " is back; forwarding again");
-            return {};
-        }
-        const std::string why = std::strerror(errno);
-        ::close(fd);
-        if (Clock::now() >= deadline)
-            return Error{"cannot connect to journald at " + path + ": " + why};
-        if (!said)
-            log::warning("cannot connect to journald at ", path, ": ", why,
-                         "; holding the task's output until it answers");
-        said = true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+    const std::string header =
+        identifier() + "\n\n" + std::string(priorityOf(stream)) + "\n0\n0\n0\n0\n";
+    size_t sent = 0;
+    return writeStream(header, sent);
 }
 
-Result<void> TaskLogForwarder::writeStream(Stream stream, std::string_view data) {
-    while (!data.empty()) {
-        ssize_t n = ::send(m_stream, data.data(), data.size(), MSG_NOSIGNAL);
-        if (n > 0) {
-            data.remove_prefix(static_cast<size_t>(n));
+bool TaskLogForwarder::writeStream(std::string_view data, size_t& sent) {
+    while (sent < data.size()) {
+        ssize_t n = ::send(m_stream, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+        if (n > 0)
+            sent += static_cast<size_t>(n);
+        else if (n < 0 && errno == EINTR)
             continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        // The stream broke (journald restarted): what journald had not read yet is gone with
-        // it, as queued datagrams would be; the rest goes on a new stream.
-        log::warning("journald's stdout stream broke: ", std::strerror(errno));
-        if (auto c = connectStream(stream); !c)
-            return c;
+        else
+            return closeStream(std::string("journald's stdout stream broke: ") +
+                               (n < 0 ? std::strerror(errno) : "closed"));
     }
-    return {};
+    m_streamUnread = true;
+    return true;
 }
 
+bool TaskLogForwarder::closeStream(const std::string& why) {
+    log::warning(why, "; sending the rest of this stream as datagrams");
+    if (m_stream >= 0)
+        ::close(m_stream);
+    m_stream = -1;
+    m_streamUnread = false;
+    return false;
+}
+
+// Waits until journald has read everything sent on `fd` (SIOCOUTQ is 0), polling.
 Result<void> TaskLogForwarder::waitUntilRead(int fd) {
     const auto deadline = Clock::now() + std::chrono::seconds(m_giveUpAfterSeconds);
     auto pause = std::chrono::microseconds(20);
     for (;;) {
         int queued = 0;
-        if (::ioctl(fd, SIOCOUTQ, &queued) != 0 || queued == 0)
+        if (::ioctl(fd, SIOCOUTQ, &queued) != 0)
+            return Error{std::string("SIOCOUTQ: ") + std::strerror(errno)};
+        if (queued == 0)
             return {};
         if (Clock::now() >= deadline)
             return Error{"journald did not read " + std::to_string(queued) + " bytes for " +
                          std::to_string(m_giveUpAfterSeconds) + " s"};
         std::this_thread::sleep_for(pause);
-        pause = std::min(pause * 2, std::chrono::microseconds(5000));
+        pause = std::min(pause * 2, std::chrono::microseconds(2000));
     }
 }
 
 Result<void> TaskLogForwarder::runStream(int fd, Stream stream, unsigned giveUpAfterSeconds) {
     m_giveUpAfterSeconds = giveUpAfterSeconds;
-    // Datagrams carry only what is per line; the identity comes from the log scope.
+    // Datagrams carry only what is per line: the identity comes from the log scope for them too.
     std::string& p = m_prefix[static_cast<int>(stream)];
     p.clear();
     JournalWriter::appendField(p, w::kFieldPriority, priorityOf(stream));
-    JournalWriter::appendField(p, w::kFieldSyslogIdentifier,
-                               !m_identity.applicationName.empty() ? m_identity.applicationName
-                                                                   : m_identity.executorId);
+    JournalWriter::appendField(p, w::kFieldSyslogIdentifier, identifier());
     if (auto c = connect(); !c)
         return c;
-    if (auto c = connectStream(stream); !c)
-        return c;
+    openStream(stream);
     struct Closer {
         int& fd;
         ~Closer() {
@@ -277,35 +269,65 @@ Result<void> TaskLogForwarder::runStream(int fd, Stream stream, unsigned giveUpA
         }
     } closer{m_stream};
 
+    // Order between the two sockets: before bytes go on the stream, journald has read every
+    // datagram sent before them; before a datagram goes, journald has read the stream. journald
+    // handles what one read brings before it reads anything else, so what it has read is in
+    // the journal before what it reads next. A run of datagrams or of stream lines waits for
+    // nothing.
+    bool datagramUnread = false;
     LineSplitter splitter;
     Result<void> failure;
     std::string buf(256 * 1024, '\0');
-    std::string out;
+    std::string out; // stream lines not sent yet
     out.reserve(buf.size() + 1024);
+    auto sendDatagram = [&](const LinePiece& piece) -> Result<void> {
+        if (m_streamUnread) {
+            if (auto r = waitUntilRead(m_stream); !r)
+                closeStream("journald's stdout stream: " + r.error().message);
+            m_streamUnread = false;
+        }
+        datagramUnread = true;
+        return sendLine(stream, piece);
+    };
     auto flush = [&]() -> Result<void> {
         if (out.empty())
             return {};
-        auto r = writeStream(stream, out);
+        size_t sent = 0;
+        if (m_stream >= 0 && writeStream(out, sent)) {
+            out.clear();
+            return {};
+        }
+        // The stream broke (journald restarted, or refused it): what it had not read yet is
+        // gone with it, as queued datagrams would be. The rest goes as datagrams, from the
+        // start of the line that was cut.
+        const size_t cut = sent == 0 ? std::string::npos : out.rfind('\n', sent - 1);
+        size_t at = cut == std::string::npos ? 0 : cut + 1;
+        Result<void> r;
+        while (r && at < out.size()) {
+            const size_t nl = out.find('\n', at);
+            r = sendDatagram(LinePiece{std::string_view(out).substr(at, nl - at)});
+            at = nl + 1;
+        }
         out.clear();
         return r;
     };
     auto emit = [&](const LinePiece& piece) {
         if (!failure)
             return;
-        if (!needsDatagram(piece)) {
+        ++m_lines;
+        if (m_stream >= 0 && !needsDatagram(piece)) {
+            if (datagramUnread) {
+                if (auto r = waitUntilRead(m_writer->fd()); !r)
+                    failure = r;
+                datagramUnread = false;
+            }
             out.append(piece.text).push_back('\n');
-            ++m_lines;
             return;
         }
-        // In order: journald reads the stream up to here, then the datagram, then goes on.
         if (auto r = flush(); !r)
             failure = r;
-        else if (auto r2 = waitUntilRead(m_stream); !r2)
+        else if (auto r2 = sendDatagram(piece); !r2)
             failure = r2;
-        else if (auto r3 = sendLine(stream, piece); !r3)
-            failure = r3;
-        else if (auto r4 = waitUntilRead(m_writer->fd()); !r4)
-            failure = r4;
     };
     for (;;) {
         ssize_t n = ::read(fd, buf.data(), buf.size());
@@ -324,11 +346,11 @@ Result<void> TaskLogForwarder::runStream(int fd, Stream stream, unsigned giveUpA
     if (failure)
         failure = flush();
     // Stay (in the scope) until journald has handled every line: it looks this process's cgroup
-    // up to find the fields. journald has read the stream when SIOCOUTQ is 0 and handles what
-    // it read before it reads anything else, such as the empty datagram after it (an empty
-    // datagram makes no entry).
-    if (failure)
-        failure = waitUntilRead(m_stream);
+    // up to find the fields. An empty datagram, which makes no entry, is read after everything
+    // sent before it was handled.
+    if (failure && m_stream >= 0 && m_streamUnread)
+        if (auto r = waitUntilRead(m_stream); !r)
+            closeStream("journald's stdout stream: " + r.error().message);
     if (failure)
         failure = m_writer->sendEncoded({std::string_view()});
     if (failure)

@@ -9,10 +9,12 @@
 //   Works anywhere, costs journald several syscalls per line.
 // - stream: the forwarder runs in the stream's log scope (log_scope.h), so journald adds the
 //   identity fields itself; lines go over journald's stdout stream socket (the one next to the
-//   native socket), thousands per write. A line the stream protocol cannot carry as it is (one
-//   with a NUL byte, a part of a line longer than 48 KiB, a last line without '\n') goes as a
-//   datagram, in order: the forwarder first waits until journald has read the stream
-//   (SIOCOUTQ), and after it until journald has read the datagram.
+//   native socket), thousands per write. A line the stream protocol would alter (empty, with
+//   trailing whitespace or '\r', with a NUL byte, over 8 KiB, a part of a line over 48 KiB, a
+//   last line without '\n') goes as a datagram, in order: before it, the forwarder waits until
+//   journald has read the stream (SIOCOUTQ), and before the next stream bytes until journald
+//   has read the datagrams. If the stream cannot be opened or breaks, the rest goes as
+//   datagrams (the fields still come from the scope).
 #pragma once
 
 #include "base/result.h"
@@ -59,16 +61,21 @@ public:
 private:
     Result<void> sendLine(Stream stream, const LinePiece& piece);
     Result<void> connect();
-    Result<void> connectStream(Stream stream);
-    Result<void> writeStream(Stream stream, std::string_view data);
+    // One attempt; false: the stream is not used (every line goes as a datagram).
+    bool openStream(Stream stream);
+    // Sends data[sent..]; false when the stream broke (it is closed then).
+    bool writeStream(std::string_view data, size_t& sent);
+    bool closeStream(const std::string& why);
     Result<void> waitUntilRead(int fd);
+    const std::string& identifier() const;
 
     std::string m_socket;
     TaskIdentity m_identity;
     // The native fields of each stream: everything (native), or only what is per line (stream).
     std::string m_prefix[2];
     std::unique_ptr<logs::JournalWriter> m_writer;
-    int m_stream = -1;
+    int m_stream = -1;           // journald's stdout stream; -1: datagrams only
+    bool m_streamUnread = false; // bytes went on the stream since journald last read it all
     unsigned m_giveUpAfterSeconds = 3600;
     uint64_t m_lines = 0;
 };

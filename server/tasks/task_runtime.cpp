@@ -336,6 +336,9 @@ struct TaskRuntime::Impl : std::enable_shared_from_this<Impl> {
         auto tree = journaldCgroupTree(options.cgroupRoot);
         Result<void> usable =
             tree ? checkLogScopes(*tree, options.journaldUnitsDir) : Result<void>(tree.error());
+        if (usable)
+            usable = checkJournaldSeesOurCgroups(
+                TaskLogForwarder::streamSocketFor(options.journalSocket));
         if (!usable) {
             if (mode == "stream")
                 return Error{"tasks.log_transport = \"stream\" needs log scopes: " +

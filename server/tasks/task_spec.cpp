@@ -458,19 +458,31 @@ json logScopesToJson(const LogScopes& scopes) {
     return a;
 }
 
-LogScopes logScopesFromJson(const json& j) {
+// Removing a container's log scopes kills what is in them: the paths read back must be the
+// ones made for this container, whatever the file says.
+LogScopes logScopesFromJson(const json& j, const std::string& containerId) {
     LogScopes scopes;
     if (j.is_null())
         return scopes;
     if (!j.is_array() || j.size() != 2)
         throw std::invalid_argument("log_scopes must be null or a list of two");
+    auto endsWith = [](const std::string& s, const std::string& tail) {
+        return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+    };
     for (size_t i = 0; i < 2; ++i) {
         auto& sc = scopes.streams[i];
         sc.unit = j[i].at("unit").get<std::string>();
         sc.cgroupDir = j[i].at("cgroup").get<std::string>();
         sc.fieldsFile = j[i].at("fields_file").get<std::string>();
-        if (sc.cgroupDir.empty())
-            throw std::invalid_argument("log_scopes: empty cgroup");
+        const std::string unit = "day2-" + containerId + (i ? "-stderr.scope" : "-stdout.scope");
+        const auto slash = sc.cgroupDir.rfind('/');
+        const std::string parent = slash == std::string::npos ? "" : sc.cgroupDir.substr(0, slash);
+        const std::string slice = parent.substr(parent.rfind('/') + 1);
+        if (sc.unit != unit || !endsWith(sc.cgroupDir, "/" + unit) ||
+            !endsWith(sc.fieldsFile, "/log-extra-fields:" + unit) || slice.rfind("day2", 0) != 0 ||
+            !endsWith(slice, ".slice") || sc.cgroupDir.find("/../") != std::string::npos ||
+            sc.fieldsFile.find("/../") != std::string::npos)
+            throw std::invalid_argument("log_scopes are not this container's");
     }
     return scopes;
 }
@@ -515,12 +527,12 @@ Result<ContainerSpec> containerSpecFromJson(std::string_view text) {
         s.cgroup = cgroupFromJson(j.at("cgroup"));
         s.killGraceSeconds = j.at("kill_grace_seconds").get<unsigned>();
         s.journalSocket = j.at("journal_socket").get<std::string>();
-        s.logScopes = logScopesFromJson(j.value("log_scopes", json()));
         s.statsdHost = j.value("statsd_host", "");
         s.statsdPort = j.value("statsd_port", uint16_t{0});
         s.createdAtUsec = j.value("created_at_usec", uint64_t{0});
         if (!isValidContainerId(s.containerId) || s.argv.empty())
             return Error{"container spec names no valid container id or command"};
+        s.logScopes = logScopesFromJson(j.value("log_scopes", json()), s.containerId);
         return s;
     } catch (const json::exception& e) {
         return Error{std::string("container spec is unreadable: ") + cleanParseError(e.what())};

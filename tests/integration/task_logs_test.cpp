@@ -71,6 +71,19 @@ protected:
         // --all: without it journalctl shows fields over 4 KiB as null.
         return m_ns->journalctlJson("--all CONTAINER_ID=" + cid);
     }
+    // How `e` reached journald: with the stream transport, on the stdout stream or (`datagram`)
+    // as a native datagram, from the stream's log scope either way; else as a native datagram
+    // from no unit.
+    void expectTransport(const json& e, const std::string& cid, bool datagram) const {
+        if (stream()) {
+            const std::string s = e["STREAM"] == "STDERR" ? "stderr" : "stdout";
+            EXPECT_EQ(e.value("_SYSTEMD_UNIT", ""), "day2-" + cid + "-" + s + ".scope");
+            EXPECT_EQ(e["_TRANSPORT"], datagram ? "journal" : "stdout") << e["MESSAGE"];
+        } else {
+            EXPECT_FALSE(e.contains("_SYSTEMD_UNIT"));
+            EXPECT_EQ(e["_TRANSPORT"], "journal");
+        }
+    }
     static std::string bytes(const json& v) {
         if (v.is_string())
             return v.get<std::string>();
@@ -101,11 +114,8 @@ TEST_P(TaskLogs, EveryLineOnceInOrderWithTheTasksFields) {
     EXPECT_EQ(f["SYSLOG_IDENTIFIER"], "app-c200k");
     EXPECT_EQ(f["STREAM"], "STDOUT");
     EXPECT_EQ(f["PRIORITY"], "6");
-    // The transport in use: journald found the stream's log scope, or nothing.
-    if (stream())
-        EXPECT_EQ(f["_SYSTEMD_UNIT"], "day2-c200k-stdout.scope");
-    else
-        EXPECT_FALSE(f.contains("_SYSTEMD_UNIT"));
+    expectTransport(f, "c200k", false);
+    expectTransport(e.back(), "c200k", false);
 }
 
 TEST_P(TaskLogs, LinesAStdoutStreamWouldAlterArriveAsWrittenAndInOrder) {
@@ -128,6 +138,9 @@ TEST_P(TaskLogs, LinesAStdoutStreamWouldAlterArriveAsWrittenAndInOrder) {
         EXPECT_EQ(e[i]["STREAM"], "STDOUT") << i;
         EXPECT_EQ(e[i]["PRIORITY"], "6") << i;
         EXPECT_EQ(e[i]["FRAMEWORK_ID"], "fw-1") << i; // once: a field journald adds is not sent too
+        // Stream lines and datagrams alternate, in order.
+        const bool datagram = i >= 2 && i <= 7;
+        expectTransport(e[i], "calter", datagram);
     }
 }
 
@@ -143,6 +156,10 @@ TEST_P(TaskLogs, StdoutAndStderrAreToldApartAndTheExitStatusIsKept) {
     EXPECT_EQ(byStream["STDOUT"]["PRIORITY"], "6");
     EXPECT_EQ(byStream["STDERR"]["MESSAGE"], "err");
     EXPECT_EQ(byStream["STDERR"]["PRIORITY"], "3");
+    for (const auto& x : e) {
+        expectTransport(x, "cerr", false);
+        EXPECT_EQ(x["CONTAINER_ID"], "cerr");
+    }
     const json status = json::parse(runCommand("cat /tmp/day2-status-cerr"));
     EXPECT_EQ(status["exit_code"], 3);
     EXPECT_EQ(status["state"], "failed");
@@ -177,9 +194,32 @@ TEST_P(TaskLogs, FinalLineWithoutNewlineNulAndInvalidUtf8ArriveIntact) {
     EXPECT_EQ(e[1]["LINE_BREAK"], "eof");
 }
 
+TEST_P(TaskLogs, WithoutAStdoutStreamLinesGoAsDatagramsFromTheScope) {
+    if (!stream())
+        GTEST_SKIP() << "a stream transport case";
+    // A socket directory with journald's native socket and no stdout stream beside it.
+    const std::string dir = "/tmp/day2-nostream-" + std::to_string(::getpid());
+    fs::create_directories(dir);
+    fs::create_symlink(m_ns->socketPath(), dir + "/socket");
+    m_cids.push_back("cnostream");
+    const std::string cmd = supervisor() + " --journal-socket " + dir +
+                            "/socket --container-id cnostream --log-slice " + slice() +
+                            " -- /bin/sh -c 'echo one; echo two >&2; echo three' 2>&1";
+    auto run = runCapture(cmd);
+    fs::remove_all(dir);
+    ASSERT_EQ(run.exitCode, 0) << run.output;
+    EXPECT_NE(run.output.find("sending every line as a datagram"), std::string::npos) << run.output;
+    m_ns->waitForCount(3, "CONTAINER_ID=cnostream");
+    auto e = entries("cnostream");
+    ASSERT_EQ(e.size(), 3u);
+    for (const auto& x : e)
+        expectTransport(x, "cnostream", true);
+}
+
 TEST_P(TaskLogs, AMissingCommandIsReportedNotHung) {
     std::string cmd = supervisor() + " --journal-socket " + m_ns->socketPath() +
-                      " --container-id cmiss -- /nonexistent/day2-command";
+                      " --container-id cmiss" + (stream() ? " --log-slice " + slice() : "") +
+                      " -- /nonexistent/day2-command";
     EXPECT_EQ(runCapture(cmd).exitCode, 127);
     m_ns->waitForCount(1, "CONTAINER_ID=cmiss");
     auto e = entries("cmiss");
@@ -187,6 +227,7 @@ TEST_P(TaskLogs, AMissingCommandIsReportedNotHung) {
     EXPECT_NE(e[0]["MESSAGE"].get<std::string>().find("cannot run '/nonexistent/day2-command'"),
               std::string::npos);
     EXPECT_EQ(e[0]["STREAM"], "STDERR");
+    expectTransport(e[0], "cmiss", false);
 }
 
 TEST_P(TaskLogs, ASlowJournaldBlocksTheTaskInsteadOfLosingLines) {
@@ -208,4 +249,4 @@ TEST_P(TaskLogs, ASlowJournaldBlocksTheTaskInsteadOfLosingLines) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, TaskLogs, ::testing::Values("native", "stream"),
-                         [](const auto& info) { return info.param; });
+                         [](const auto& p) { return p.param; });

@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <set>
 #include <sstream>
 #include <sys/stat.h>
@@ -630,7 +631,7 @@ TEST_F(TasksApi, FinishedContainersAreGarbageCollectedWithTheirCgroups) {
     fs::create_directories(state);
     {
         Agent agent(s_ns->name(), state, config(parent, 1));
-        json c = agent.launch(task("/short", "echo bye"));
+        json c = agent.launch(task("/short", "echo bye; echo oops >&2"));
         const std::string cid = c["container_id"];
         ASSERT_EQ(agent.waitFinished(cid, std::chrono::seconds(10))["state"], "exited");
         EXPECT_TRUE(fs::exists(memoryDir(c)));
@@ -644,10 +645,16 @@ TEST_F(TasksApi, FinishedContainersAreGarbageCollectedWithTheirCgroups) {
                       .get<std::string>()
                       .rfind("journald stdout streams", 0),
                   0u);
-        auto entries = s_ns->journalctlJson("CONTAINER_ID=" + cid);
-        ASSERT_EQ(entries.size(), 1u);
-        EXPECT_EQ(entries[0]["_SYSTEMD_UNIT"], scopes.streams[0].unit);
-        EXPECT_EQ(entries[0]["FRAMEWORK_NAME"], "marathon");
+        s_ns->waitForCount(2, "CONTAINER_ID=" + cid);
+        std::map<std::string, json> byStream;
+        for (const auto& e : s_ns->journalctlJson("CONTAINER_ID=" + cid))
+            byStream[e["STREAM"]] = e;
+        ASSERT_EQ(byStream.size(), 2u);
+        EXPECT_EQ(byStream["STDOUT"]["_SYSTEMD_UNIT"], scopes.streams[0].unit);
+        EXPECT_EQ(byStream["STDERR"]["_SYSTEMD_UNIT"], scopes.streams[1].unit);
+        EXPECT_EQ(byStream["STDERR"]["MESSAGE"], "oops");
+        EXPECT_EQ(byStream["STDOUT"]["FRAMEWORK_NAME"], "marathon");
+        EXPECT_EQ(byStream["STDOUT"]["_TRANSPORT"], "stdout");
         EXPECT_TRUE(fs::exists(scopes.streams[1].fieldsFile));
         EXPECT_TRUE(fs::exists(scopes.streams[0].cgroupDir));
         int status = 200;
@@ -663,7 +670,7 @@ TEST_F(TasksApi, FinishedContainersAreGarbageCollectedWithTheirCgroups) {
             EXPECT_FALSE(fs::exists(scope.cgroupDir)) << scope.cgroupDir;
         }
         // Its log lines stay in the journal.
-        EXPECT_EQ(s_ns->journalctlJson("CONTAINER_ID=" + cid).size(), 1u);
+        EXPECT_EQ(s_ns->journalctlJson("CONTAINER_ID=" + cid).size(), 2u);
     }
     removeScratch(parent, state);
 }

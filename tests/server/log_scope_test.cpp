@@ -17,7 +17,10 @@ namespace fs = std::filesystem;
 TEST(LogScope, SliceNamesFollowTheCgroupParent) {
     EXPECT_EQ(logSliceFor("day2"), "day2.slice");
     EXPECT_EQ(logSliceFor("day2/node1"), "day2-node1.slice");
-    EXPECT_EQ(logSliceFor("a b.c"), "a_b_c.slice");
+    EXPECT_EQ(logSliceFor("a b.c"), "day2-a_b_c.slice");
+    // Never one of systemd's own slices.
+    EXPECT_EQ(logSliceFor("system"), "day2-system.slice");
+    EXPECT_EQ(logSliceFor("day2-test-1"), "day2-test-1.slice");
     EXPECT_EQ(logSliceFor(""), "day2.slice");
 }
 
@@ -83,9 +86,18 @@ TEST(LogScope, CreateWritesTheFieldsFilesAndRemoveTakesEverythingAway) {
         text << in.rdbuf();
         EXPECT_EQ(text.str(), encodeExtraFields({{"STREAM", s ? "STDERR" : "STDOUT"}}));
     }
-    // A second container of the same id cannot be made over the first: nothing is overwritten.
+    // A second container of the same id cannot be made over the first, and its failure
+    // removes nothing of the first.
     EXPECT_FALSE(createLogScopes(tree, units, "t.slice", "cid-9", {}));
     EXPECT_TRUE(fs::exists(made->streams[0].fieldsFile));
+    EXPECT_TRUE(fs::exists(made->streams[0].cgroupDir));
+    // A stale fields file (a crash after it was written) is not overwritten either, and the
+    // cgroups made before the refusal are undone.
+    std::ofstream(units + "/log-extra-fields:day2-cid-10-stdout.scope").put('x');
+    auto refused = createLogScopes(tree, units, "t.slice", "cid-10", {});
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("exists already"), std::string::npos);
+    EXPECT_FALSE(fs::exists(tree + "/t.slice/day2-cid-10-stdout.scope"));
 
     ASSERT_TRUE(removeLogScopes(*made));
     EXPECT_FALSE(fs::exists(made->streams[0].cgroupDir));
@@ -96,8 +108,11 @@ TEST(LogScope, CreateWritesTheFieldsFilesAndRemoveTakesEverythingAway) {
 
 TEST(LogScope, JournaldsTreeIsFoundOrTheErrorSaysWhy) {
     auto tree = journaldCgroupTree();
-    if (tree)
+    if (tree) {
         EXPECT_TRUE(fs::exists(*tree + "/cgroup.procs")) << *tree;
+    } else {
+        EXPECT_NE(tree.error().message.find("no cgroup tree"), std::string::npos);
+    }
     auto none = journaldCgroupTree(fs::temp_directory_path().string());
     ASSERT_FALSE(none);
     EXPECT_NE(none.error().message.find("no cgroup tree"), std::string::npos);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 using namespace day2::tasks;
+using nlohmann::json;
 
 namespace {
 
@@ -161,6 +162,18 @@ TEST(StateFiles, SpecAndStatusSurviveARoundTrip) {
     ASSERT_FALSE(back->logScopes.empty());
     EXPECT_EQ(back->logScopes.streams[1].cgroupDir, s.logScopes.streams[1].cgroupDir);
     EXPECT_EQ(back->logScopes.streams[1].fieldsFile, s.logScopes.streams[1].fieldsFile);
+    // Scopes that are not this container's are refused: removing them kills what is in them.
+    {
+        json j = json::parse(toJson(s));
+        j["log_scopes"][0]["cgroup"] = "/sys/fs/cgroup/unified";
+        EXPECT_FALSE(containerSpecFromJson(j.dump()));
+        j = json::parse(toJson(s));
+        j["log_scopes"][1]["fields_file"] = "/etc/passwd";
+        EXPECT_FALSE(containerSpecFromJson(j.dump()));
+        j = json::parse(toJson(s));
+        j["log_scopes"][1]["unit"] = "day2-" + newContainerId() + "-stderr.scope";
+        EXPECT_FALSE(containerSpecFromJson(j.dump()));
+    }
     // Without log scopes (the native transport) the spec says null and reads back empty.
     s.logScopes = {};
     EXPECT_NE(toJson(s).find("\"log_scopes\": null"), std::string::npos);
