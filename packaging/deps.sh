@@ -16,6 +16,8 @@ packages=(
   systemd-journal-remote
   # Adminrouter (tests and the demo start their own nginx on loopback)
   nginx
+  # the client library, the console and their Qt Test tests
+  qt6-base-dev
 )
 
 missing=()
