@@ -1,0 +1,319 @@
+#include "client/log_store.h"
+
+#include "day2/wire/wire.h"
+#include "logs/grep.h"
+
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QRegularExpression>
+
+#include <algorithm>
+#include <cstring>
+
+namespace day2::client {
+
+namespace w = day2::wire;
+
+namespace {
+
+QString qs(std::string_view s) {
+    return QString::fromLatin1(s.data(), qsizetype(s.size()));
+}
+
+std::optional<uint64_t> hex(QByteArrayView s) {
+    if (s.isEmpty() || s.size() > 16)
+        return std::nullopt;
+    uint64_t v = 0;
+    for (char c : s) {
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0)
+            return std::nullopt;
+        v = v << 4 | uint64_t(d);
+    }
+    return v;
+}
+
+bool isId(QByteArrayView s) {
+    return s.size() == 32 && std::all_of(s.begin(), s.end(), [](char c) {
+               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+           });
+}
+
+} // namespace
+
+std::optional<LogEntry> parseLogEntry(QByteArrayView json, QString* error) {
+    QJsonParseError pe{};
+    const QJsonDocument doc = QJsonDocument::fromJson(json.toByteArray(), &pe);
+    if (!doc.isObject()) {
+        if (error)
+            *error = pe.error != QJsonParseError::NoError ? pe.errorString()
+                                                          : QStringLiteral("not a JSON object");
+        return std::nullopt;
+    }
+    const QJsonObject o = doc.object();
+    const QJsonObject fields = o.value(QStringLiteral("fields")).toObject();
+    if (!o.value(QStringLiteral("cursor")).isString() ||
+        !o.value(QStringLiteral("realtime_timestamp")).isDouble()) {
+        if (error)
+            *error = QStringLiteral("an entry needs cursor and realtime_timestamp");
+        return std::nullopt;
+    }
+    LogEntry e;
+    e.cursor = o.value(QStringLiteral("cursor")).toString().toUtf8();
+    e.realtimeUsec = int64_t(o.value(QStringLiteral("realtime_timestamp")).toDouble());
+    const QString message = qs(w::kFieldMessage);
+    if (fields.contains(message)) {
+        e.message = fields.value(message).toString().toUtf8();
+    } else {
+        const QJsonObject b64 = o.value(QStringLiteral("fields_b64")).toObject();
+        if (b64.contains(message))
+            e.message = QByteArray::fromBase64(b64.value(message).toString().toLatin1());
+    }
+    bool ok = false;
+    const int prio = fields.value(qs(w::kFieldPriority)).toString().toInt(&ok);
+    e.priority = ok && prio >= 0 && prio <= 7 ? prio : 6;
+    e.stderrStream = fields.value(qs(w::kFieldStream)).toString() == QLatin1String("STDERR");
+    return e;
+}
+
+std::optional<CursorParts> parseCursor(QByteArrayView cursor) {
+    CursorParts p;
+    unsigned seen = 0;
+    for (QByteArrayView part : QByteArray::fromRawData(cursor.data(), cursor.size()).split(';')) {
+        if (part.size() < 3 || part[1] != '=')
+            return std::nullopt;
+        const QByteArrayView v = part.sliced(2);
+        std::optional<uint64_t> n;
+        switch (part[0]) {
+        case 's':
+            if (!isId(v))
+                return std::nullopt;
+            p.seqnumId = v.toByteArray();
+            seen |= 1;
+            continue;
+        case 'b':
+            if (!isId(v))
+                return std::nullopt;
+            p.bootId = v.toByteArray();
+            seen |= 2;
+            continue;
+        case 'i':
+            n = hex(v);
+            if (n)
+                p.seqnum = *n;
+            seen |= 4;
+            break;
+        case 'm':
+            n = hex(v);
+            if (n)
+                p.monotonic = *n;
+            seen |= 8;
+            break;
+        case 't':
+            n = hex(v);
+            if (n)
+                p.realtime = *n;
+            seen |= 16;
+            break;
+        case 'x':
+            n = hex(v);
+            if (n)
+                p.xorHash = *n;
+            seen |= 32;
+            break;
+        default:
+            return std::nullopt;
+        }
+        if (!n)
+            return std::nullopt;
+    }
+    if (seen != 63)
+        return std::nullopt;
+    return p;
+}
+
+QByteArray formatCursor(const CursorParts& p) {
+    return "s=" + p.seqnumId + ";i=" + QByteArray::number(qulonglong(p.seqnum), 16) +
+           ";b=" + p.bootId + ";m=" + QByteArray::number(qulonglong(p.monotonic), 16) +
+           ";t=" + QByteArray::number(qulonglong(p.realtime), 16) +
+           ";x=" + QByteArray::number(qulonglong(p.xorHash), 16);
+}
+
+LogStore::LogStore(size_t maxLines) : m_maxLines(std::max<size_t>(maxLines, 1)) {}
+
+uint16_t LogStore::cursorBase(const QByteArray& seqnumId, const QByteArray& bootId) {
+    // A journal has few (seqnum id, boot id) pairs: one per journal file set and boot.
+    for (size_t i = m_cursorBases.size(); i-- > 0;)
+        if (m_cursorBases[i].first == seqnumId && m_cursorBases[i].second == bootId)
+            return uint16_t(i);
+    if (m_cursorBases.size() >= 0xfffe)
+        return 0xffff;
+    m_cursorBases.emplace_back(seqnumId, bootId);
+    return uint16_t(m_cursorBases.size() - 1);
+}
+
+uint64_t LogStore::store(QByteArrayView text) {
+    const uint32_t n = uint32_t(text.size());
+    if (m_chunks.empty() || m_chunks.back().used + n > kChunkBytes) {
+        Chunk c;
+        c.bytes.reset(new char[std::max(kChunkBytes, n)]);
+        m_chunks.push_back(std::move(c));
+    }
+    Chunk& c = m_chunks.back();
+    const uint64_t number = m_firstChunk + m_chunks.size() - 1;
+    const uint32_t offset = c.used;
+    if (n)
+        std::memcpy(c.bytes.get() + offset, text.data(), n);
+    c.used += n;
+    ++c.lines;
+    return number << 32 | offset;
+}
+
+void LogStore::release(const Line& l) {
+    const uint64_t number = l.textPos >> 32;
+    Chunk& c = m_chunks[size_t(number - m_firstChunk)];
+    if (--c.lines == 0 && number + 1 != m_firstChunk + m_chunks.size())
+        c.bytes.reset(); // not the chunk being filled: nothing refers to it any more
+    while (!m_chunks.empty() && !m_chunks.front().bytes && m_chunks.size() > 1) {
+        m_chunks.pop_front();
+        ++m_firstChunk;
+    }
+}
+
+size_t LogStore::insert(const QList<LogEntry>& batch, Evict evict) {
+    for (const LogEntry& e : batch) {
+        Line l{};
+        l.realtimeUsec = e.realtimeUsec;
+        l.cursorBase = 0xffff;
+        if (auto parts = parseCursor(e.cursor)) {
+            l.seqnum = parts->seqnum;
+            l.monotonic = parts->monotonic;
+            l.xorHash = parts->xorHash;
+            l.realtimeUsec = int64_t(parts->realtime);
+            l.cursorBase = cursorBase(parts->seqnumId, parts->bootId);
+        }
+        const QByteArrayView text =
+            QByteArrayView(e.message).first(std::min<qsizetype>(e.message.size(), kMaxMessage));
+        l.truncated = e.message.size() > qsizetype(kMaxMessage);
+        l.textPos = store(text);
+        l.textLength = uint32_t(text.size());
+        l.source = e.source;
+        l.priority = uint8_t(e.priority);
+        l.stderrStream = e.stderrStream;
+        // Mostly newer than everything (following) or older (history): the ends are O(1).
+        if (m_lines.empty() || l.realtimeUsec >= m_lines.back().realtimeUsec) {
+            m_lines.push_back(l);
+        } else if (l.realtimeUsec < m_lines.front().realtimeUsec) {
+            m_lines.push_front(l);
+        } else {
+            auto at = std::upper_bound(m_lines.begin(), m_lines.end(), l.realtimeUsec,
+                                       [](int64_t t, const Line& x) { return t < x.realtimeUsec; });
+            m_lines.insert(at, l);
+        }
+    }
+    size_t evicted = 0;
+    while (m_lines.size() > m_maxLines) {
+        if (evict == Evict::Oldest) {
+            release(m_lines.front());
+            m_lines.pop_front();
+        } else {
+            release(m_lines.back());
+            m_lines.pop_back();
+        }
+        ++evicted;
+    }
+    m_evicted += evicted;
+    return evicted;
+}
+
+void LogStore::clear() {
+    m_lines.clear();
+    m_chunks.clear();
+    m_firstChunk = 0;
+}
+
+QByteArrayView LogStore::message(size_t i) const {
+    const Line& l = m_lines[i];
+    const Chunk& c = m_chunks[size_t((l.textPos >> 32) - m_firstChunk)];
+    return QByteArrayView(c.bytes.get() + uint32_t(l.textPos), l.textLength);
+}
+
+QByteArray LogStore::cursor(size_t i) const {
+    const Line& l = m_lines[i];
+    if (l.cursorBase == 0xffff)
+        return {};
+    const auto& [seqnumId, bootId] = m_cursorBases[l.cursorBase];
+    return formatCursor(
+        {seqnumId, bootId, l.seqnum, l.monotonic, uint64_t(l.realtimeUsec), l.xorHash});
+}
+
+size_t LogStore::memoryBytes() const {
+    size_t bytes = m_lines.size() * sizeof(Line);
+    for (const Chunk& c : m_chunks)
+        if (c.bytes)
+            bytes += std::max(kChunkBytes, c.used);
+    for (const auto& [s, b] : m_cursorBases)
+        bytes += size_t(s.capacity() + b.capacity()) + sizeof(QByteArray) * 2;
+    return bytes;
+}
+
+namespace {
+
+// The pane's filter and search use what the agent's grep= uses: PCRE2, JIT-compiled, with a
+// match limit, case-insensitive (Unicode-aware); a substring is a pattern of its escaped text.
+std::shared_ptr<logs::Grep> compileMatcher(const QString& text, bool regex, QString* error) {
+    const QByteArray p = "(?i)" + (regex ? text : QRegularExpression::escape(text)).toUtf8();
+    auto g = logs::Grep::compile(std::string_view(p.constData(), size_t(p.size())));
+    if (!g) {
+        if (error)
+            *error = QString::fromStdString(g.error().message);
+        return nullptr;
+    }
+    return *g;
+}
+
+bool matches(logs::Grep& g, QByteArrayView m) {
+    return g.matches(std::string_view(m.data(), size_t(m.size())));
+}
+
+} // namespace
+
+std::optional<std::vector<uint32_t>> LogStore::filter(const LogFilter& f, QString* error) const {
+    std::shared_ptr<logs::Grep> matcher;
+    if (!f.text.isEmpty()) {
+        matcher = compileMatcher(f.text, f.regex, error);
+        if (!matcher)
+            return std::nullopt;
+    }
+    std::vector<uint32_t> out;
+    out.reserve(m_lines.size());
+    for (size_t i = 0; i < m_lines.size(); ++i) {
+        const Line& l = m_lines[i];
+        if (l.priority > f.maxPriority || (l.stderrStream ? !f.stderrLines : !f.stdoutLines))
+            continue;
+        if (matcher && matches(*matcher, message(i)) == f.invert)
+            continue;
+        out.push_back(uint32_t(i));
+    }
+    return out;
+}
+
+std::vector<uint32_t> LogStore::search(const QString& text, bool regex,
+                                       const std::vector<uint32_t>* within) const {
+    std::vector<uint32_t> out;
+    auto matcher = text.isEmpty() ? nullptr : compileMatcher(text, regex, nullptr);
+    if (!matcher)
+        return out;
+    if (within) {
+        for (uint32_t i : *within)
+            if (matches(*matcher, message(i)))
+                out.push_back(i);
+    } else {
+        for (size_t i = 0; i < m_lines.size(); ++i)
+            if (matches(*matcher, message(i)))
+                out.push_back(uint32_t(i));
+    }
+    return out;
+}
+
+} // namespace day2::client
