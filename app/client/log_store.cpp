@@ -5,10 +5,11 @@
 
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QRegularExpression>
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
+#include <limits>
 
 namespace day2::client {
 
@@ -139,7 +140,11 @@ QByteArray formatCursor(const CursorParts& p) {
            ";x=" + QByteArray::number(qulonglong(p.xorHash), 16);
 }
 
-LogStore::LogStore(size_t maxLines) : m_maxLines(std::max<size_t>(maxLines, 1)) {}
+static_assert(sizeof(LogStore::Line) == 56, "a line's record is part of the memory budget");
+
+// Filters return line indices as uint32_t.
+LogStore::LogStore(size_t maxLines)
+    : m_maxLines(std::clamp<size_t>(maxLines, 1, std::numeric_limits<uint32_t>::max())) {}
 
 uint16_t LogStore::cursorBase(const QByteArray& seqnumId, const QByteArray& bootId) {
     // A journal has few (seqnum id, boot id) pairs: one per journal file set and boot.
@@ -154,6 +159,8 @@ uint16_t LogStore::cursorBase(const QByteArray& seqnumId, const QByteArray& boot
 
 uint64_t LogStore::store(QByteArrayView text) {
     const uint32_t n = uint32_t(text.size());
+    if (!m_chunks.empty() && m_chunks.back().lines == 0 && n <= kChunkBytes)
+        m_chunks.back().used = 0; // every line of the chunk being filled is gone: refill it
     if (m_chunks.empty() || m_chunks.back().used + n > kChunkBytes) {
         Chunk c;
         c.bytes.reset(new char[std::max(kChunkBytes, n)]);
@@ -181,6 +188,8 @@ void LogStore::release(const Line& l) {
 }
 
 size_t LogStore::insert(const QList<LogEntry>& batch, Evict evict) {
+    std::vector<Line> lines;
+    lines.reserve(size_t(batch.size()));
     for (const LogEntry& e : batch) {
         Line l{};
         l.realtimeUsec = e.realtimeUsec;
@@ -192,23 +201,37 @@ size_t LogStore::insert(const QList<LogEntry>& batch, Evict evict) {
             l.realtimeUsec = int64_t(parts->realtime);
             l.cursorBase = cursorBase(parts->seqnumId, parts->bootId);
         }
-        const QByteArrayView text =
-            QByteArrayView(e.message).first(std::min<qsizetype>(e.message.size(), kMaxMessage));
-        l.truncated = e.message.size() > qsizetype(kMaxMessage);
-        l.textPos = store(text);
-        l.textLength = uint32_t(text.size());
+        qsizetype n = std::min<qsizetype>(e.message.size(), kMaxMessage);
+        l.truncated = n < e.message.size();
+        if (l.truncated) // not in the middle of a UTF-8 sequence
+            while (n > 0 && (uint8_t(e.message[n]) & 0xC0) == 0x80)
+                --n;
+        l.textPos = store(QByteArrayView(e.message).first(n));
+        l.textLength = uint32_t(n);
         l.source = e.source;
         l.priority = uint8_t(e.priority);
         l.stderrStream = e.stderrStream;
-        // Mostly newer than everything (following) or older (history): the ends are O(1).
-        if (m_lines.empty() || l.realtimeUsec >= m_lines.back().realtimeUsec) {
-            m_lines.push_back(l);
-        } else if (l.realtimeUsec < m_lines.front().realtimeUsec) {
-            m_lines.push_front(l);
+        lines.push_back(l);
+    }
+    const auto earlier = [](const Line& a, const Line& b) {
+        return a.realtimeUsec < b.realtimeUsec;
+    };
+    std::stable_sort(lines.begin(), lines.end(), earlier);
+    if (!lines.empty()) {
+        // Following appends, history prepends; otherwise only the tail from the batch's first
+        // timestamp on is merged (stable: on a tie, what was there stays first).
+        if (m_lines.empty() || lines.front().realtimeUsec >= m_lines.back().realtimeUsec) {
+            m_lines.insert(m_lines.end(), lines.begin(), lines.end());
+        } else if (lines.back().realtimeUsec < m_lines.front().realtimeUsec) {
+            m_lines.insert(m_lines.begin(), lines.begin(), lines.end());
         } else {
-            auto at = std::upper_bound(m_lines.begin(), m_lines.end(), l.realtimeUsec,
-                                       [](int64_t t, const Line& x) { return t < x.realtimeUsec; });
-            m_lines.insert(at, l);
+            auto from = std::upper_bound(m_lines.begin(), m_lines.end(), lines.front(), earlier);
+            std::vector<Line> merged;
+            merged.reserve(size_t(m_lines.end() - from) + lines.size());
+            std::merge(from, m_lines.end(), lines.begin(), lines.end(), std::back_inserter(merged),
+                       earlier);
+            m_lines.erase(from, m_lines.end());
+            m_lines.insert(m_lines.end(), merged.begin(), merged.end());
         }
     }
     size_t evicted = 0;
@@ -230,6 +253,7 @@ void LogStore::clear() {
     m_lines.clear();
     m_chunks.clear();
     m_firstChunk = 0;
+    m_cursorBases.clear();
 }
 
 QByteArrayView LogStore::message(size_t i) const {
@@ -260,10 +284,11 @@ size_t LogStore::memoryBytes() const {
 namespace {
 
 // The pane's filter and search use what the agent's grep= uses: PCRE2, JIT-compiled, with a
-// match limit, case-insensitive (Unicode-aware); a substring is a pattern of its escaped text.
+// match limit, case-insensitive (Unicode-aware); a substring is a literal pattern.
 std::shared_ptr<logs::Grep> compileMatcher(const QString& text, bool regex, QString* error) {
-    const QByteArray p = "(?i)" + (regex ? text : QRegularExpression::escape(text)).toUtf8();
-    auto g = logs::Grep::compile(std::string_view(p.constData(), size_t(p.size())));
+    const QByteArray p = text.toUtf8();
+    auto g = logs::Grep::compile(std::string_view(p.constData(), size_t(p.size())),
+                                 {.caseless = true, .literal = !regex});
     if (!g) {
         if (error)
             *error = QString::fromStdString(g.error().message);

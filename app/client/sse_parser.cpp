@@ -6,6 +6,18 @@ namespace {
 constexpr char kBom[] = "\xEF\xBB\xBF";
 }
 
+void SseParser::resetStream() {
+    m_line.clear();
+    m_afterCr = false;
+    m_bomChecked = false;
+    m_bomPrefix.clear();
+    m_type.clear();
+    m_data.clear();
+    m_hasData = false;
+    m_idBuffer = m_lastEventId; // an id of the cut event was never dispatched
+    m_failed = false;
+}
+
 bool SseParser::feed(QByteArrayView chunk, QList<SseEvent>& out) {
     if (m_failed)
         return false;
@@ -53,6 +65,8 @@ bool SseParser::feed(QByteArrayView chunk, QList<SseEvent>& out) {
             line(m_line, out);
             m_line.clear();
         }
+        if (m_failed)
+            return false;
         m_afterCr = *eol == '\r';
         p = eol + 1;
     }
@@ -86,6 +100,10 @@ void SseParser::line(QByteArrayView l, QList<SseEvent>& out) {
     if (!value.isEmpty() && value.front() == ' ')
         value = value.sliced(1);
     if (name == "data") {
+        if (m_data.size() + value.size() + 1 > m_maxLine) {
+            m_failed = true;
+            return;
+        }
         if (m_hasData)
             m_data.append('\n');
         m_data.append(value.data(), value.size());
@@ -96,13 +114,13 @@ void SseParser::line(QByteArrayView l, QList<SseEvent>& out) {
         if (!value.contains('\0'))
             m_idBuffer = value.toByteArray();
     } else if (name == "retry") {
-        if (value.isEmpty() || value.size() > 12)
+        if (value.isEmpty())
             return;
         int64_t ms = 0;
         for (char c : value) {
             if (c < '0' || c > '9')
                 return;
-            ms = ms * 10 + (c - '0');
+            ms = std::min<int64_t>(ms * 10 + (c - '0'), int64_t{1} << 40); // saturates
         }
         m_retry = ms;
     }

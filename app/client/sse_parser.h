@@ -5,8 +5,8 @@
 // with no data is not dispatched. Pure (no I/O, no QObject): the network reader feeds it, from
 // whatever thread parses.
 //
-// Bounded: a line longer than `maxLine` bytes puts the parser in an error state (the stream is
-// not an event stream we can follow); nothing after it is parsed.
+// Bounded: a line, or an event's data, longer than `maxLine` bytes puts the parser in an error
+// state (the stream is not an event stream we can follow); nothing after it is parsed.
 #pragma once
 
 #include <QByteArray>
@@ -32,6 +32,10 @@ public:
 
     // Parses `chunk`; complete events are appended to `out`. False once a line was too long.
     bool feed(QByteArrayView chunk, QList<SseEvent>& out);
+    // A new connection (a reconnect) begins: what was left of the last one (a line or an event
+    // cut off) is dropped, its "id:" with it, and a BOM is skipped again. lastEventId() and
+    // retryMillis() carry over.
+    void resetStream();
 
     // The reconnection time the server asked for with "retry:", in milliseconds.
     std::optional<int64_t> retryMillis() const { return m_retry; }

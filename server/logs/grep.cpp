@@ -17,12 +17,19 @@ struct Grep::Impl {
 };
 
 Result<std::shared_ptr<Grep>> Grep::compile(std::string_view pattern) {
+    return compile(pattern, Options{});
+}
+
+Result<std::shared_ptr<Grep>> Grep::compile(std::string_view pattern, Options options) {
     if (pattern.size() > 1024)
         return Error{"the pattern is longer than 1024 bytes"};
     int err = 0;
     PCRE2_SIZE offset = 0;
+    const uint32_t flags = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF |
+                           (options.caseless ? PCRE2_CASELESS : 0u) |
+                           (options.literal ? PCRE2_LITERAL : 0u);
     pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
-                                     PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &err, &offset, nullptr);
+                                     flags, &err, &offset, nullptr);
     if (!code) {
         PCRE2_UCHAR buf[256];
         pcre2_get_error_message(err, buf, sizeof buf);

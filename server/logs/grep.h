@@ -11,7 +11,12 @@ namespace day2::logs {
 
 class Grep {
 public:
+    struct Options {
+        bool caseless = false; // Unicode case folding
+        bool literal = false;  // the pattern is plain text (a substring search)
+    };
     static Result<std::shared_ptr<Grep>> compile(std::string_view pattern);
+    static Result<std::shared_ptr<Grep>> compile(std::string_view pattern, Options options);
     ~Grep();
     Grep(const Grep&) = delete;
     Grep& operator=(const Grep&) = delete;

@@ -104,6 +104,37 @@ private slots:
         QCOMPARE(s.message(s.size() - 1).toByteArray(), text + "19989");
     }
 
+    void readingHistoryWhileTheTailArrivesKeepsMemoryBounded() {
+        // The window is full of history (Evict::Newest): each live line is stored and evicted
+        // at once. The text of those lines must not pile up.
+        LogStore s(1000);
+        QList<LogEntry> batch;
+        for (int i = 0; i < 1000; ++i)
+            batch.append(entry(1000 + i, QByteArray(200, 'h')));
+        s.insert(batch);
+        const size_t before = s.memoryBytes();
+        for (int round = 0; round < 50; ++round) {
+            batch.clear();
+            for (int i = 0; i < 1000; ++i)
+                batch.append(entry(100'000 + round * 1000 + i, QByteArray(200, 't')));
+            QCOMPARE(s.insert(batch, Evict::Newest), size_t(1000));
+        }
+        QCOMPARE(s.message(s.size() - 1).toByteArray(), QByteArray(200, 'h'));
+        QVERIFY2(s.memoryBytes() <= before + 1024 * 1024,
+                 qPrintable(QString("%1 -> %2").arg(before).arg(s.memoryBytes())));
+    }
+
+    void aBatchOlderThanEverythingOrInterleavedIsMergedInOrder() {
+        LogStore s;
+        s.insert({entry(100, "n100"), entry(200, "n200")});
+        // A history page, itself out of order, all older than the window.
+        s.insert({entry(30, "h30"), entry(10, "h10"), entry(20, "h20")});
+        // A late source's backlog that interleaves with everything.
+        s.insert({entry(15, "l15"), entry(150, "l150"), entry(5, "l5"), entry(250, "l250")});
+        QCOMPARE(messages(s), (QList<QByteArray>{"l5", "h10", "l15", "h20", "h30", "n100", "l150",
+                                                 "n200", "l250"}));
+    }
+
     void aHugeMessageIsKeptCutAndSaysSo() {
         LogStore s;
         s.insert({entry(1, QByteArray(LogStore::kMaxMessage + 5, 'y')), entry(2, "small")});
@@ -111,6 +142,12 @@ private slots:
         QVERIFY(s.line(0).truncated);
         QVERIFY(!s.line(1).truncated);
         QCOMPARE(s.message(1).toByteArray(), QByteArray("small"));
+        // Cut before a UTF-8 sequence, never inside it.
+        LogStore u;
+        u.insert({entry(1, QByteArray(LogStore::kMaxMessage - 1, 'a') + "\xc3\xa9"
+                                                                        "tail")});
+        QCOMPARE(u.message(0).size(), qsizetype(LogStore::kMaxMessage - 1));
+        QVERIFY(u.line(0).truncated);
     }
 
     void filterAndSearchWorkTogether() {
@@ -155,6 +192,10 @@ private slots:
         auto folded = s.filter(f);
         QCOMPARE(folded->size(), size_t(1));
         QCOMPARE(folded->front(), uint32_t(5));
+        // A long pasted line is a substring, whatever its punctuation.
+        f.text = QString(500, QChar('.')) + " [x]";
+        QString longError;
+        QVERIFY2(s.filter(f, &longError), qPrintable(longError));
         f.regex = true;
         f.text = "(";
         QString error;

@@ -160,6 +160,44 @@ private slots:
         QCOMPARE(p.comments(), 20u);
     }
 
+    void aReconnectDropsTheCutEventAndResumesAfterTheLastOneSeen() {
+        SseParser p;
+        QList<SseEvent> got;
+        p.feed(kStream, got); // ends inside event i=4
+        p.resetStream();
+        // The new connection opens with retry and a blank line, then is cut again at once.
+        p.feed(QByteArray("\xEF\xBB\xBF"
+                          "retry: 1000\n\n",
+                          17),
+               got);
+        QCOMPARE(got.size(), kEvents.size()); // nothing new, no "cut off" + "retry" event
+        QCOMPARE(p.lastEventId(), QByteArray("s=1;i=3")); // i=4 was never seen
+        QCOMPARE(p.retryMillis(), 1000);
+        p.resetStream();
+        p.feed("id: s=1;i=4\ndata: again\n\n", got);
+        QCOMPARE(got.size(), kEvents.size() + 1);
+        QCOMPARE(got.back().data, QByteArray("again"));
+        QCOMPARE(p.lastEventId(), QByteArray("s=1;i=4"));
+    }
+
+    void anEventsDataIsBoundedToo() {
+        SseParser p(64);
+        QList<SseEvent> got;
+        for (int i = 0; i < 7 && !p.failed(); ++i)
+            p.feed("data: 0123456789\n", got); // short lines, one event growing past 64 bytes
+        QVERIFY(p.failed());
+        QVERIFY(got.isEmpty());
+    }
+
+    void aLineOfExactlyTheBoundPassesAndOneMoreFails() {
+        SseParser p(64);
+        QList<SseEvent> got;
+        QVERIFY(p.feed("data: " + QByteArray(58, 'x') + "\n\n", got)); // 64 bytes
+        QCOMPARE(got.size(), 1);
+        QVERIFY(!p.feed("data: " + QByteArray(59, 'x') + "\n\n", got)); // 65, in one chunk
+        QCOMPARE(got.size(), 1);
+    }
+
     void aLineOverTheBoundStopsTheParser() {
         SseParser p(64);
         QList<SseEvent> got;
