@@ -200,9 +200,11 @@ int main(int argc, char** argv) {
             log::info("tasks: ", runtime->describeCgroups(), ", ", runtime->containerCount(),
                       " container(s) in ", ro.stateDir);
             log::info("task lines go to journald as ", runtime->describeLogTransport());
-            logsOptions.knownContainer =
-                [rt = runtime.get()](const std::string& fw, const std::string& ex,
-                                     const std::string& cid) { return rt->knows(fw, ex, cid); };
+            logsOptions.containerUnits = [rt = runtime.get()](const std::string& fw,
+                                                              const std::string& ex,
+                                                              const std::string& cid) {
+                return rt->trustedUnits(fw, ex, cid);
+            };
         }
     }
     logs::LogsService logsService(io, logsOptions);

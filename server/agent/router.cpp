@@ -101,7 +101,7 @@ http::Handler makeRouter(const AgentInfo& info, Services sv) {
             std::string resource = "day2:logs:system";
             if (rest.size() >= 7 && rest[1] == "framework" && rest[3] == "executor" &&
                 rest[5] == "container" && sv.runtime &&
-                sv.runtime->knows(rest[2], rest[4], rest[6]))
+                sv.runtime->trustedUnits(rest[2], rest[4], rest[6]))
                 resource = "day2:logs:task:" + sv.runtime->applicationName(rest[6]).value_or("");
             if (!may(resource, "read")) {
                 refused(resource, "read");

@@ -193,8 +193,13 @@ asio::awaitable<void> LogsService::Impl::serveRead(const http::Request& req,
             resume = std::string(*id);
         }
     }
-    if (!task.empty() && options.knownContainer &&
-        options.knownContainer(task[0].value, task[1].value, task[2].value)) {
+    std::optional<std::vector<std::string>> units;
+    if (!task.empty() && options.containerUnits)
+        units = options.containerUnits(task[0].value, task[1].value, task[2].value);
+    if (units) {
+        // Fields of different names are ANDed, the units ORed (journald's match rules).
+        for (const auto& unit : *units)
+            task.push_back({std::string(w::kFieldSystemdUnit), unit});
         query->taskMatches = std::move(task);
     } else if (!task.empty()) {
         auto has = taskHasEntries(task);

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,10 +27,14 @@ struct LogsOptions {
     std::chrono::milliseconds followRelease{5000};
     std::string agentId;       // names downloads
     bool parallelRange = true; // large range reads format on two threads
-    // Whether this node runs or ran a container (framework, executor, container): a per-task
-    // path of such a container answers even before its first line.
-    std::function<bool(const std::string&, const std::string&, const std::string&)>
-        knownContainer;
+    // For a container this node runs or ran (framework, executor, container): the journald
+    // units only its forwarders write as, possibly none; nothing for an unknown container. A
+    // per-task path of a known container answers even before its first line, and with units
+    // it matches only the entries of those units: a line another process writes with the
+    // container's fields is not the container's.
+    std::function<std::optional<std::vector<std::string>>(const std::string&, const std::string&,
+                                                          const std::string&)>
+        containerUnits;
 };
 
 class LogsService {

@@ -701,11 +701,18 @@ Result<std::pair<unsigned, std::string>> TaskRuntime::remove(std::string_view co
     return std::make_pair(202u, tasks::containerJson(c->spec, c->status, c->stopping) + "\n");
 }
 
-bool TaskRuntime::knows(std::string_view frameworkId, std::string_view executorId,
-                        std::string_view containerId) const {
+std::optional<std::vector<std::string>>
+TaskRuntime::trustedUnits(std::string_view frameworkId, std::string_view executorId,
+                          std::string_view containerId) const {
     auto it = m_impl->containers.find(containerId);
-    return it != m_impl->containers.end() && it->second->spec.request.frameworkId == frameworkId &&
-           it->second->spec.executorId() == executorId;
+    if (it == m_impl->containers.end() || it->second->spec.request.frameworkId != frameworkId ||
+        it->second->spec.executorId() != executorId)
+        return std::nullopt;
+    std::vector<std::string> units;
+    for (const auto& scope : it->second->spec.logScopes.streams)
+        if (!scope.unit.empty())
+            units.push_back(scope.unit);
+    return units;
 }
 
 } // namespace day2::tasks

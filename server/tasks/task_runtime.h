@@ -71,9 +71,12 @@ public:
     // Running: asks it to stop (202). Finished: removes it and its cgroup now (200).
     Result<std::pair<unsigned, std::string>> remove(std::string_view containerId);
 
-    // Whether this node runs or ran the container (for the logs API's per-task paths).
-    bool knows(std::string_view frameworkId, std::string_view executorId,
-               std::string_view containerId) const;
+    // For a container of this node (framework, executor, container): the journald units that
+    // only its forwarders write as (its log scopes; none with the native transport), for the
+    // logs API's per-task paths. Nothing for a container this node does not know.
+    std::optional<std::vector<std::string>> trustedUnits(std::string_view frameworkId,
+                                                         std::string_view executorId,
+                                                         std::string_view containerId) const;
     std::string describeCgroups() const;
     // "stream (log scopes in <tree>/<slice>)" or "native (<why>)".
     std::string describeLogTransport() const;

@@ -546,6 +546,17 @@ TEST_F(TasksApi, ATaskPathAnswersForAKnownContainerBeforeItsFirstLine) {
                                    "/container/" + cid);
     EXPECT_EQ(r.status, 200) << r.body;
     EXPECT_EQ(r.body, "");
+    // Another process writes a line with the container's fields: it is not the container's
+    // (its lines come from the container's log scopes, whose units only root can give).
+    s_ns->write({{"FRAMEWORK_ID", "fw-test"},
+                 {"EXECUTOR_ID", cid},
+                 {"CONTAINER_ID", cid},
+                 {"MESSAGE", "forged"}});
+    s_ns->waitForCount(1, "CONTAINER_ID=" + cid);
+    r = httpGet(a.port(),
+                "/system/v1/logs/v1/range/framework/fw-test/executor/" + cid + "/container/" + cid);
+    EXPECT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.body, "") << "a forged line was served as the container's";
     const std::string other = "00000000-0000-4000-8000-000000000001";
     EXPECT_EQ(httpGet(a.port(), "/system/v1/logs/v1/range/framework/fw-test/executor/" + other +
                                     "/container/" + other)
