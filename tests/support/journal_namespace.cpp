@@ -106,7 +106,13 @@ JournalNamespace::JournalNamespace(const std::string& prefix) {
     const std::string header = "day2-test-keepalive\n\n6\n0\n0\n0\n0\n";
     if (::write(m_keepAlive, header.data(), header.size()) < 0)
         throw std::runtime_error("journald stdout stream: " + std::string(std::strerror(errno)));
+    // journald opens its sockets one after the other: the native one may come a moment after
+    // the stdout one (seen under load).
     auto w = logs::JournalWriter::connect(socketPath());
+    for (int i = 0; i < 500 && !w; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        w = logs::JournalWriter::connect(socketPath());
+    }
     if (!w)
         throw std::runtime_error(w.error().message);
     m_writer = new logs::JournalWriter(std::move(*w));
