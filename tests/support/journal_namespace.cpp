@@ -94,38 +94,52 @@ JournalNamespace::JournalNamespace(const std::string& prefix) {
         ::execl(kJournald, kJournald, m_name.c_str(), static_cast<char*>(nullptr));
         ::_exit(127);
     }
-    // Ready when the stdout socket accepts. Keeping one stream open stops this journald from
-    // exiting when idle (namespace instances exit after ~30 s without clients).
-    for (int i = 0; i < 500 && m_keepAlive < 0; ++i) {
-        m_keepAlive = connectStream("/run/systemd/journal." + m_name + "/stdout");
+    // A failure on the way leaves nothing behind: no journald, no sockets, no files.
+    try {
+        // Ready when the stdout socket accepts. Keeping one stream open stops this journald from
+        // exiting when idle (namespace instances exit after ~30 s without clients).
+        for (int i = 0; i < 500 && m_keepAlive < 0; ++i) {
+            m_keepAlive = connectStream("/run/systemd/journal." + m_name + "/stdout");
+            if (m_keepAlive < 0)
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
         if (m_keepAlive < 0)
+            throw std::runtime_error("systemd-journald " + m_name + " did not start");
+        const std::string header = "day2-test-keepalive\n\n6\n0\n0\n0\n0\n";
+        if (::write(m_keepAlive, header.data(), header.size()) < 0)
+            throw std::runtime_error("journald stdout stream: " +
+                                     std::string(std::strerror(errno)));
+        // journald opens its sockets one after the other: the native one may come a moment after
+        // the stdout one (seen under load).
+        auto w = logs::JournalWriter::connect(socketPath());
+        for (int i = 0; i < 500 && !w; ++i) {
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            w = logs::JournalWriter::connect(socketPath());
+        }
+        if (!w)
+            throw std::runtime_error(w.error().message);
+        m_writer = new logs::JournalWriter(std::move(*w));
+    } catch (...) {
+        cleanUp();
+        throw;
     }
-    if (m_keepAlive < 0)
-        throw std::runtime_error("systemd-journald " + m_name + " did not start");
-    const std::string header = "day2-test-keepalive\n\n6\n0\n0\n0\n0\n";
-    if (::write(m_keepAlive, header.data(), header.size()) < 0)
-        throw std::runtime_error("journald stdout stream: " + std::string(std::strerror(errno)));
-    // journald opens its sockets one after the other: the native one may come a moment after
-    // the stdout one (seen under load).
-    auto w = logs::JournalWriter::connect(socketPath());
-    for (int i = 0; i < 500 && !w; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        w = logs::JournalWriter::connect(socketPath());
-    }
-    if (!w)
-        throw std::runtime_error(w.error().message);
-    m_writer = new logs::JournalWriter(std::move(*w));
 }
 
 JournalNamespace::~JournalNamespace() {
+    cleanUp();
+}
+
+void JournalNamespace::cleanUp() {
     delete m_writer;
+    m_writer = nullptr;
     if (m_keepAlive >= 0)
         ::close(m_keepAlive);
+    m_keepAlive = -1;
     if (m_pid > 0) {
         ::kill(m_pid, SIGTERM);
         int status;
         ::waitpid(m_pid, &status, 0);
+        m_pid = -1;
     }
     std::error_code ec;
     fs::remove_all("/run/systemd/journal." + m_name, ec);

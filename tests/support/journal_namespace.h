@@ -36,6 +36,8 @@ public:
     static bool available(std::string* why);
 
 private:
+    void cleanUp();
+
     std::string m_name;
     std::string m_confPath;
     pid_t m_pid = -1;
