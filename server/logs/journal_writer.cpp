@@ -1,30 +1,23 @@
 #include "logs/journal_writer.h"
 
+#include "base/unix_socket.h"
+
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 namespace day2::logs {
 
 Result<JournalWriter> JournalWriter::connect(const std::string& socketPath) {
-    sockaddr_un addr{};
-    if (socketPath.size() >= sizeof addr.sun_path)
-        return Error{"journal socket path is too long: " + socketPath};
-    int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return Error{std::string("socket: ") + std::strerror(errno)};
-    addr.sun_family = AF_UNIX;
-    std::memcpy(addr.sun_path, socketPath.c_str(), socketPath.size() + 1);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) {
-        int e = errno;
-        ::close(fd);
-        return Error{"cannot connect to journald at " + socketPath + ": " + std::strerror(e)};
-    }
+    auto connected = connectUnixSocket(socketPath, SOCK_DGRAM);
+    if (!connected)
+        return Error{"cannot connect to journald at " + socketPath + ": " +
+                     connected.error().message};
+    const int fd = *connected;
     // A large send buffer keeps the datagram path for entries up to a few hundred KiB.
     int size = 8 * 1024 * 1024;
     ::setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size);

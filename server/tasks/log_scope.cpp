@@ -1,5 +1,7 @@
 #include "tasks/log_scope.h"
 
+#include "base/unix_socket.h"
+
 #include "tasks/cgroups.h"
 #include "tasks/task_spec.h"
 
@@ -12,7 +14,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 namespace day2::tasks {
@@ -72,24 +73,16 @@ Result<void> checkLogScopes(const std::string& tree, const std::string& unitsDir
 }
 
 Result<void> checkJournaldSeesOurCgroups(const std::string& streamSocket) {
-    sockaddr_un addr{};
-    if (streamSocket.size() >= sizeof addr.sun_path)
-        return Error{"socket path too long: " + streamSocket};
-    addr.sun_family = AF_UNIX;
-    std::memcpy(addr.sun_path, streamSocket.c_str(), streamSocket.size() + 1);
-    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return Error{std::string("socket: ") + errnoText()};
     // Connected and closed before the header: journald makes no entry of it.
-    const bool connected = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-    const std::string why = errnoText();
+    auto connected = connectUnixSocket(streamSocket, SOCK_STREAM);
+    if (!connected)
+        return Error{"journald's stdout stream " + streamSocket +
+                     " does not answer: " + connected.error().message};
+    const int fd = *connected;
     ucred peer{};
     socklen_t len = sizeof peer;
-    const bool known =
-        connected && ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &len) == 0 && peer.pid > 0;
+    const bool known = ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &len) == 0 && peer.pid > 0;
     ::close(fd);
-    if (!connected)
-        return Error{"journald's stdout stream " + streamSocket + " does not answer: " + why};
     if (!known)
         return Error{"journald's process is not visible from here"};
     char ours[64] = {}, theirs[64] = {};
@@ -161,22 +154,33 @@ Result<LogScopes> createLogScopes(const std::string& tree, const std::string& un
     return scopes;
 }
 
+namespace {
+
+// One scope: its fields file, and its cgroup with whatever of our forwarders is left in it.
+Result<void> removeLogScope(const LogScope& scope) {
+    std::string failed;
+    if (::unlink(scope.fieldsFile.c_str()) != 0 && errno != ENOENT)
+        failed = scope.fieldsFile + ": " + errnoText();
+    CgroupSet set;
+    set.version = CgroupVersion::V1;
+    set.dirs = {scope.cgroupDir};
+    set.controllers = {""};
+    if (auto r = cgroupRemove(set); !r)
+        failed += (failed.empty() ? "" : "; ") + r.error().message;
+    if (!failed.empty())
+        return Error{failed};
+    return {};
+}
+
+} // namespace
+
 Result<void> removeLogScopes(const LogScopes& scopes) {
     if (scopes.empty())
         return {};
     std::string failed;
     for (const auto& scope : scopes.streams)
-        if (::unlink(scope.fieldsFile.c_str()) != 0 && errno != ENOENT)
-            failed += (failed.empty() ? "" : "; ") + scope.fieldsFile + ": " + errnoText();
-    // Only the forwarders of this container run there; the set kills what is left of them.
-    CgroupSet set;
-    set.version = CgroupVersion::V1;
-    for (const auto& scope : scopes.streams) {
-        set.dirs.push_back(scope.cgroupDir);
-        set.controllers.emplace_back();
-    }
-    if (auto r = cgroupRemove(set); !r)
-        failed += (failed.empty() ? "" : "; ") + r.error().message;
+        if (auto r = removeLogScope(scope); !r)
+            failed += (failed.empty() ? "" : "; ") + r.error().message;
     if (!failed.empty())
         return Error{"cannot remove the log scopes: " + failed};
     return {};
@@ -196,13 +200,11 @@ Result<void> removeLogSlice(const std::string& tree, const std::string& unitsDir
                 units.push_back(name);
         }
         ::closedir(d);
-        for (const auto& unit : units) {
-            LogScopes one;
-            one.streams[0] = {dir + "/" + unit, unitsDir + "/log-extra-fields:" + unit, unit};
-            one.streams[1] = one.streams[0];
-            if (auto r = removeLogScopes(one); !r)
+        for (const auto& unit : units)
+            if (auto r = removeLogScope(
+                    {dir + "/" + unit, unitsDir + "/log-extra-fields:" + unit, unit});
+                !r)
                 failed += (failed.empty() ? "" : "; ") + r.error().message;
-        }
     }
     if (::rmdir(dir.c_str()) != 0 && errno != ENOENT)
         failed += (failed.empty() ? "" : "; ") + dir + ": " + errnoText();

@@ -22,12 +22,12 @@
 
 #include <CLI/CLI.hpp>
 
-#include <cctype>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/wait.h>
+#include <tuple>
 #include <unistd.h>
 
 using namespace day2;
@@ -212,9 +212,7 @@ int supervise(const tasks::ContainerSpec& spec, const std::string& statusFile, b
         onStopSignal(SIGTERM);
     }
 
-    tasks::TaskIdentity id{
-        spec.agentId,      spec.request.frameworkId, spec.request.frameworkName,
-        spec.executorId(), spec.containerId,         spec.request.applicationName};
+    const tasks::TaskIdentity id = tasks::taskIdentity(spec);
     int initStatus = 0;
     auto reapInit = [&] {
         while (::waitpid(started->init, &initStatus, 0) < 0 && errno == EINTR) {
@@ -333,21 +331,17 @@ int main(int argc, char** argv) {
         return kExitUsage;
     }
     // The ids become journal fields and, with --log-slice, unit and file names and the stream's
-    // header: no path separators, nothing a unit name cannot hold, no control characters.
-    auto plainId = [](const std::string& v) {
-        if (v.empty() || v.size() > 128 || v == "." || v == "..")
-            return false;
-        for (unsigned char c : v)
-            if (!std::isalnum(c) && c != '-' && c != '_' && c != '.')
-                return false;
-        return true;
-    };
-    for (const auto* v : {&id.containerId, &id.executorId, &id.applicationName, &id.frameworkId})
-        if (!v->empty() && !plainId(*v)) {
-            std::cerr << "day2-task-supervisor: '" << *v
-                      << "' is not a valid id (letters, digits, '-', '_', '.'; at most 128)\n";
-            return kExitUsage;
-        }
+    // header: they are checked as a launch request's are.
+    for (const auto& [value, name, slash] :
+         {std::tuple{&id.containerId, "--container-id", false},
+          std::tuple{&id.executorId, "--executor-id", false},
+          std::tuple{&id.frameworkId, "--framework-id", false},
+          std::tuple{&id.applicationName, "--application-name", false}})
+        if (!value->empty())
+            if (auto r = tasks::checkTaskId(*value, name, slash); !r) {
+                std::cerr << "day2-task-supervisor: " << r.error().message << "\n";
+                return kExitUsage;
+            }
     if (id.executorId.empty())
         id.executorId = id.containerId;
     tasks::ContainerSpec spec;
@@ -373,11 +367,9 @@ int main(int argc, char** argv) {
         return kExitUsage;
     }
     auto tree = tasks::journaldCgroupTree();
-    auto scopes =
-        tree ? tasks::createLogScopes(*tree, tasks::kJournaldUnitsDir, logSlice, id.containerId,
-                                      {tasks::scopeFields(id, tasks::Stream::Stdout),
-                                       tasks::scopeFields(id, tasks::Stream::Stderr)})
-             : Result<tasks::LogScopes>(tree.error());
+    auto scopes = tree ? tasks::createLogScopes(*tree, tasks::kJournaldUnitsDir, logSlice,
+                                                id.containerId, tasks::scopeFields(id))
+                       : Result<tasks::LogScopes>(tree.error());
     if (!scopes) {
         log::error("--log-slice: ", scopes.error().message);
         return 1;

@@ -1,6 +1,7 @@
 #include "tasks/task_log_forwarder.h"
 
 #include "base/log.h"
+#include "base/unix_socket.h"
 #include "day2/wire/wire.h"
 
 #include <cerrno>
@@ -10,7 +11,6 @@
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <thread>
 #include <unistd.h>
 
@@ -62,6 +62,21 @@ const std::string& TaskLogForwarder::identifier() const {
     return !m_identity.applicationName.empty() ? m_identity.applicationName : m_identity.executorId;
 }
 
+void TaskLogForwarder::setPrefix(Stream stream, bool withScopeFields) {
+    std::string& p = m_prefix[static_cast<int>(stream)];
+    p.clear();
+    JournalWriter::appendField(p, w::kFieldPriority, priorityOf(stream));
+    JournalWriter::appendField(p, w::kFieldSyslogIdentifier, identifier());
+    if (withScopeFields)
+        for (const auto& [name, value] : scopeFields(m_identity, stream))
+            JournalWriter::appendField(p, name, value);
+}
+
+TaskIdentity taskIdentity(const ContainerSpec& spec) {
+    return {spec.agentId,      spec.request.frameworkId, spec.request.frameworkName,
+            spec.executorId(), spec.containerId,         spec.request.applicationName};
+}
+
 FieldList scopeFields(const TaskIdentity& id, Stream stream) {
     FieldList out;
     out.emplace_back(w::kFieldStream, streamName(stream));
@@ -76,6 +91,10 @@ FieldList scopeFields(const TaskIdentity& id, Stream stream) {
         if (!value.empty())
             out.emplace_back(name, value);
     return out;
+}
+
+std::array<FieldList, 2> scopeFields(const TaskIdentity& id) {
+    return {scopeFields(id, Stream::Stdout), scopeFields(id, Stream::Stderr)};
 }
 
 std::string TaskLogForwarder::streamSocketFor(const std::string& nativeSocket) {
@@ -117,10 +136,8 @@ Result<void> TaskLogForwarder::sendLine(Stream stream, const LinePiece& piece) {
     for (;;) {
         auto r = m_writer->sendEncoded(
             {m_prefix[static_cast<int>(stream)], extra, "MESSAGE=", piece.text, "\n"});
-        if (r) {
-            ++m_lines;
+        if (r)
             return {};
-        }
         // The socket broke (journald restarted): reconnect and send the same line again.
         log::warning(r.error().message);
         if (auto c = connect(); !c)
@@ -130,15 +147,8 @@ Result<void> TaskLogForwarder::sendLine(Stream stream, const LinePiece& piece) {
 
 Result<void> TaskLogForwarder::run(int stdoutFd, int stderrFd, unsigned giveUpAfterSeconds) {
     m_giveUpAfterSeconds = giveUpAfterSeconds;
-    for (int s = 0; s < 2; ++s) {
-        const auto stream = static_cast<Stream>(s);
-        std::string& p = m_prefix[s];
-        p.clear();
-        JournalWriter::appendField(p, w::kFieldPriority, priorityOf(stream));
-        JournalWriter::appendField(p, w::kFieldSyslogIdentifier, identifier());
-        for (const auto& [name, value] : scopeFields(m_identity, stream))
-            JournalWriter::appendField(p, name, value);
-    }
+    setPrefix(Stream::Stdout, true);
+    setPrefix(Stream::Stderr, true);
     if (auto c = connect(); !c)
         return c;
     LineSplitter splitters[2];
@@ -183,21 +193,13 @@ Result<void> TaskLogForwarder::run(int stdoutFd, int stderrFd, unsigned giveUpAf
 
 bool TaskLogForwarder::openStream(Stream stream) {
     const std::string path = streamSocketFor(m_socket);
-    sockaddr_un addr{};
-    if (path.size() >= sizeof addr.sun_path) {
-        log::warning("journal stream socket path is too long: ", path);
-        return false;
-    }
-    addr.sun_family = AF_UNIX;
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    auto connected = connectUnixSocket(path, SOCK_STREAM);
+    if (!connected) {
         log::warning("cannot connect to journald's stdout stream at ", path, ": ",
-                     std::strerror(errno), "; sending every line as a datagram");
-        if (fd >= 0)
-            ::close(fd);
+                     connected.error().message, "; sending every line as a datagram");
         return false;
     }
+    const int fd = *connected;
     ::shutdown(fd, SHUT_RD);
     m_stream = fd;
     // What journald's stdout stream protocol expects first: identifier, unit (empty), priority,
@@ -253,10 +255,7 @@ Result<void> TaskLogForwarder::waitUntilRead(int fd) {
 Result<void> TaskLogForwarder::runStream(int fd, Stream stream, unsigned giveUpAfterSeconds) {
     m_giveUpAfterSeconds = giveUpAfterSeconds;
     // Datagrams carry only what is per line: the identity comes from the log scope for them too.
-    std::string& p = m_prefix[static_cast<int>(stream)];
-    p.clear();
-    JournalWriter::appendField(p, w::kFieldPriority, priorityOf(stream));
-    JournalWriter::appendField(p, w::kFieldSyslogIdentifier, identifier());
+    setPrefix(stream, false);
     if (auto c = connect(); !c)
         return c;
     openStream(stream);
@@ -314,7 +313,6 @@ Result<void> TaskLogForwarder::runStream(int fd, Stream stream, unsigned giveUpA
     auto emit = [&](const LinePiece& piece) {
         if (!failure)
             return;
-        ++m_lines;
         if (m_stream >= 0 && !needsDatagram(piece)) {
             if (datagramUnread) {
                 if (auto r = waitUntilRead(m_writer->fd()); !r)

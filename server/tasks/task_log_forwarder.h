@@ -21,7 +21,9 @@
 #include "logs/journal_writer.h"
 #include "tasks/line_splitter.h"
 #include "tasks/log_scope.h"
+#include "tasks/task_spec.h"
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -39,9 +41,14 @@ struct TaskIdentity {
 
 enum class Stream { Stdout = 0, Stderr = 1 };
 
+// A container's identity as its lines carry it.
+TaskIdentity taskIdentity(const ContainerSpec& spec);
+
 // The fields of every line of `stream` but PRIORITY, SYSLOG_IDENTIFIER and MESSAGE: STREAM and
 // the identity. With the stream transport they are the log scope's, added by journald.
 FieldList scopeFields(const TaskIdentity& id, Stream stream);
+// Both streams' ([0] stdout, [1] stderr), as createLogScopes takes them.
+std::array<FieldList, 2> scopeFields(const TaskIdentity& id);
 
 class TaskLogForwarder {
 public:
@@ -53,7 +60,6 @@ public:
     Result<void> run(int stdoutFd, int stderrFd, unsigned giveUpAfterSeconds = 3600);
     // Stream transport, for one stream; the calling process must be in that stream's log scope.
     Result<void> runStream(int fd, Stream stream, unsigned giveUpAfterSeconds = 3600);
-    uint64_t linesSent() const { return m_lines; }
 
     // journald's stdout stream socket beside a native socket: <dir>/stdout.
     static std::string streamSocketFor(const std::string& nativeSocket);
@@ -68,6 +74,8 @@ private:
     bool closeStream(const std::string& why);
     Result<void> waitUntilRead(int fd);
     const std::string& identifier() const;
+    // m_prefix[stream]: PRIORITY and SYSLOG_IDENTIFIER, and with `withScopeFields` the rest.
+    void setPrefix(Stream stream, bool withScopeFields);
 
     std::string m_socket;
     TaskIdentity m_identity;
@@ -77,7 +85,6 @@ private:
     int m_stream = -1;           // journald's stdout stream; -1: datagrams only
     bool m_streamUnread = false; // bytes went on the stream since journald last read it all
     unsigned m_giveUpAfterSeconds = 3600;
-    uint64_t m_lines = 0;
 };
 
 } // namespace day2::tasks

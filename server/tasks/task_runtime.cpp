@@ -542,15 +542,8 @@ asio::awaitable<Result<std::string>> TaskRuntime::launch(TaskRequest request) {
         co_return undo(cg.error());
     spec->cgroup = *cg;
     if (!d.logTree.empty()) {
-        const TaskIdentity identity{spec->agentId,
-                                    spec->request.frameworkId,
-                                    spec->request.frameworkName,
-                                    spec->executorId(),
-                                    id,
-                                    spec->request.applicationName};
-        auto scopes = createLogScopes(
-            d.logTree, d.options.journaldUnitsDir, d.logSlice, id,
-            {scopeFields(identity, Stream::Stdout), scopeFields(identity, Stream::Stderr)});
+        auto scopes = createLogScopes(d.logTree, d.options.journaldUnitsDir, d.logSlice, id,
+                                      scopeFields(taskIdentity(*spec)));
         if (!scopes)
             co_return undo(scopes.error());
         spec->logScopes = *scopes;

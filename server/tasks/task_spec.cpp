@@ -42,7 +42,9 @@ bool idChar(char c, bool slash) {
            c == '_' || c == '-' || (slash && c == '/');
 }
 
-Result<void> checkId(const std::string& value, std::string_view field, bool slash) {
+} // namespace
+
+Result<void> checkTaskId(const std::string& value, std::string_view field, bool slash) {
     if (value.empty())
         return bad(std::string(field) + " must not be empty");
     if (value.size() > kMaxIdLength)
@@ -56,6 +58,8 @@ Result<void> checkId(const std::string& value, std::string_view field, bool slas
         return bad(std::string(field) + " must not be '" + value + "'");
     return {};
 }
+
+namespace {
 
 bool hasControl(std::string_view s) {
     for (unsigned char c : s)
@@ -229,7 +233,7 @@ Result<TaskRequest> parseTaskRequest(std::string_view body, const HostCapacity& 
     };
     if (auto r = get("framework_id", true, t.frameworkId); !r)
         return r.error();
-    if (auto r = checkId(t.frameworkId, "framework_id", false); !r)
+    if (auto r = checkTaskId(t.frameworkId, "framework_id", false); !r)
         return r.error();
     if (auto r = get("framework_name", true, t.frameworkName); !r)
         return r.error();
@@ -239,11 +243,11 @@ Result<TaskRequest> parseTaskRequest(std::string_view body, const HostCapacity& 
     if (auto r = get("executor_id", false, t.executorId); !r)
         return r.error();
     if (!t.executorId.empty())
-        if (auto r = checkId(t.executorId, "executor_id", false); !r)
+        if (auto r = checkTaskId(t.executorId, "executor_id", false); !r)
             return r.error();
     if (auto r = get("application_name", true, t.applicationName); !r)
         return r.error();
-    if (auto r = checkId(t.applicationName, "application_name", true); !r)
+    if (auto r = checkTaskId(t.applicationName, "application_name", true); !r)
         return r.error();
 
     const bool hasCommand = doc.contains("command") && !doc["command"].is_null();
@@ -309,7 +313,7 @@ Result<TaskRequest> parseTaskRequest(std::string_view body, const HostCapacity& 
     if (!labels)
         return labels.error();
     for (const auto& [k, v] : *labels) {
-        if (auto r = checkId(k, "label key", true); !r)
+        if (auto r = checkTaskId(k, "label key", true); !r)
             return r.error();
         if (hasControl(v))
             return bad("labels." + k + " contains a control character");

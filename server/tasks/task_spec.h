@@ -78,6 +78,10 @@ struct ContainerSpec {
     }
 };
 
+// An id of a launch request (framework_id, executor_id; application_name with `slash`): 1 to
+// 128 letters, digits, '.', '_', '-' (and '/'), not "." or ".."; 400 naming `field` otherwise.
+Result<void> checkTaskId(const std::string& value, std::string_view field, bool slash);
+
 std::string toJson(const ContainerSpec& spec);
 Result<ContainerSpec> containerSpecFromJson(std::string_view json);
 

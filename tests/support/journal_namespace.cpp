@@ -1,5 +1,7 @@
 #include "journal_namespace.h"
 
+#include "base/unix_socket.h"
+
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -12,7 +14,6 @@
 #include <stdexcept>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -32,15 +33,8 @@ std::string machineId() {
 }
 
 int connectStream(const std::string& path) {
-    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un a{};
-    a.sun_family = AF_UNIX;
-    std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) < 0) {
-        ::close(fd);
-        return -1;
-    }
-    return fd;
+    auto fd = connectUnixSocket(path, SOCK_STREAM);
+    return fd ? *fd : -1;
 }
 } // namespace
 
