@@ -6,6 +6,7 @@
 
 #include <systemd/sd-journal.h>
 
+#include <charconv>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -25,6 +26,40 @@ Result<void> LogReader::openJournal() {
         return r;
     m_journal = std::move(*j);
     return {};
+}
+
+namespace {
+
+// The "s=" (seqnum id) and "i=" (seqnum, hex) parts of a journald cursor.
+std::optional<std::pair<std::string_view, uint64_t>> seqnumOf(std::string_view cursor) {
+    std::string_view id;
+    std::optional<uint64_t> seqnum;
+    while (!cursor.empty()) {
+        const size_t semi = cursor.find(';');
+        const std::string_view part = cursor.substr(0, semi);
+        if (part.rfind("s=", 0) == 0)
+            id = part.substr(2);
+        else if (part.rfind("i=", 0) == 0) {
+            const std::string_view hex = part.substr(2);
+            uint64_t v = 0;
+            auto [end, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), v, 16);
+            if (!hex.empty() && ec == std::errc() && end == hex.data() + hex.size())
+                seqnum = v;
+        }
+        cursor = semi == std::string_view::npos ? std::string_view() : cursor.substr(semi + 1);
+    }
+    if (id.empty() || !seqnum)
+        return std::nullopt;
+    return std::make_pair(id, *seqnum);
+}
+
+} // namespace
+
+std::optional<uint64_t> LogReader::entriesBetween(std::string_view before, std::string_view after) {
+    auto a = seqnumOf(before), b = seqnumOf(after);
+    if (!a || !b || a->first != b->first || b->second <= a->second)
+        return std::nullopt;
+    return b->second - a->second - 1;
 }
 
 int LogReader::step() {
@@ -52,8 +87,14 @@ Result<void> LogReader::start(const std::string& resumeAfter) {
         m_pending = m_started = r > 0;
         // Last-Event-ID: the client has that entry; resume with the one after it. (If it was
         // vacuumed, seek landed on the next entry, which the client has not seen.)
-        if (!resumeAfter.empty() && m_pending && sd_journal_test_cursor(j, cursor.c_str()) > 0)
-            m_pending = false;
+        if (!resumeAfter.empty()) {
+            if (m_pending && sd_journal_test_cursor(j, cursor.c_str()) > 0) {
+                m_pending = false;
+                m_resume = Resume{Resume::Exact, std::nullopt};
+            } else {
+                m_resume = Resume{Resume::Gap, entriesBetween(cursor, pendingCursor())};
+            }
+        }
     } else if (m_query.since && !m_reverse) {
         if ((r = sd_journal_seek_realtime_usec(j, *m_query.since)) < 0)
             return fail("seeking to 'since'", r);

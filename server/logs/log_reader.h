@@ -9,7 +9,9 @@
 #include "logs/log_query.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace day2::logs {
@@ -21,6 +23,19 @@ public:
     // Opens the journal, applies the matches and seeks. For a stream, `resumeAfter` (the
     // Last-Event-ID) wins over the query's position: reading resumes right after that entry.
     Result<void> start(const std::string& resumeAfter = {});
+
+    // How a stream resumed after Last-Event-ID: `Exact` when the journal still has that entry
+    // (nothing was missed), `Gap` when it is gone (vacuumed, or the journal was replaced): then
+    // `mayBeMissing` is how many journal entries lay between it and the first one sent, when
+    // the cursors tell (an upper bound: not all of them need have matched the query).
+    struct Resume {
+        enum Kind { None, Exact, Gap } kind = None;
+        std::optional<uint64_t> mayBeMissing;
+    };
+    const Resume& resume() const { return m_resume; }
+    // Journal entries strictly between two cursors, from their sequence numbers; none when
+    // the cursors come from different sequences or are not in order.
+    static std::optional<uint64_t> entriesBetween(std::string_view before, std::string_view after);
 
     uint64_t skippedNext() const { return m_skippedNext; }
     uint64_t skippedPrev() const { return m_skippedPrev; }
@@ -69,6 +84,7 @@ private:
     uint64_t m_skippedNext = 0;
     uint64_t m_skippedPrev = 0;
     uint64_t m_emitted = 0;
+    Resume m_resume;
     bool m_pending = false; // the journal sits on an entry not yet looked at
     bool m_started = false; // the journal has a current entry at all
     bool m_reverse = false;

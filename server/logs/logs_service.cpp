@@ -234,6 +234,12 @@ asio::awaitable<void> LogsService::Impl::serveRead(const http::Request& req,
     std::string_view contentType = contentTypeOf(*format);
     if (mode == LogMode::Stream)
         headers.emplace_back(std::string(w::kHeaderAccelBuffering), "no");
+    if (const auto& resumed = reader.resume(); resumed.kind != LogReader::Resume::None) {
+        std::string value = resumed.kind == LogReader::Resume::Exact ? "exact" : "gap";
+        if (resumed.mayBeMissing)
+            value += "; up-to=" + std::to_string(*resumed.mayBeMissing);
+        headers.emplace_back(std::string(w::kHeaderResume), std::move(value));
+    }
     std::unique_ptr<GzipWriter> gzip;
     if (download) {
         gzip = std::make_unique<GzipWriter>();

@@ -4,6 +4,7 @@
 #include "journal_namespace.h"
 
 #include "base/text.h"
+#include "logs/log_reader.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -16,6 +17,7 @@
 #include <map>
 #include <regex>
 #include <set>
+#include <strings.h>
 #include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
@@ -217,6 +219,13 @@ std::vector<SseEvent> readEvents(StreamingGet& s, SseParser& p, size_t count,
             break;
     }
     return events;
+}
+
+std::string headerOf(const StreamingGet& s, const std::string& name) {
+    for (const auto& [k, v] : s.headers())
+        if (strcasecmp(k.c_str(), name.c_str()) == 0)
+            return v;
+    return "(none)";
 }
 
 std::vector<int> eventSeqs(const std::vector<SseEvent>& events) {
@@ -451,6 +460,7 @@ TEST_F(LogsApi, ResumeWithLastEventIdAfterMissingTenThousand) {
     StreamingGet s(port(), std::string(kStream) + "?filter=TEST:resume",
                    {{"Accept", "text/event-stream"}, {"Last-Event-ID", lastId}});
     ASSERT_EQ(s.status(), 200);
+    EXPECT_EQ(headerOf(s, "X-Journal-Resume"), "exact"); // nothing missed
     SseParser p;
     auto events = readEvents(s, p, 10000, std::chrono::seconds(60));
     EXPECT_EQ(eventSeqs(events), iota(10, 10010));
@@ -847,4 +857,54 @@ TEST_F(LogsApi, LargeRangesReadOnTwoThreadsMatchTheSerialReader) {
     auto gz = httpGet(port(), std::string(kRange) + "download?filter=TEST:par");
     EXPECT_EQ(gunzip(gz.body), both("?filter=TEST:par", "text/plain"));
     expectSameAsJournalctl("filter=TEST:par", "TEST=par");
+}
+
+// Last of the suite: it vacuums the journal's older files.
+TEST_F(LogsApi, AResumeSaysWhetherEntriesMayBeMissing) {
+    writeSeq("gone", 3);
+    auto first = range("filter=TEST:gone");
+    ASSERT_EQ(first.size(), 3u);
+    const std::string lostCursor = first[0]["cursor"], keptCursor = first[2]["cursor"];
+    auto resume = [&](const std::string& cursor) {
+        return std::make_unique<StreamingGet>(
+            port(), std::string(kStream) + "?filter=TEST:gone",
+            std::vector<std::pair<std::string, std::string>>{{"Accept", "text/event-stream"},
+                                                             {"Last-Event-ID", cursor}});
+    };
+    {
+        StreamingGet fresh(port(), std::string(kStream) + "?filter=TEST:gone",
+                           {{"Accept", "text/event-stream"}});
+        EXPECT_EQ(headerOf(fresh, "X-Journal-Resume"), "(none)"); // not a resume
+        EXPECT_EQ(headerOf(*resume(keptCursor), "X-Journal-Resume"), "exact");
+    }
+    // The file holding the three is archived, then vacuumed: they are gone for good.
+    g_ns->rotate();
+    writeSeq("gone", 2, 3);
+    g_ns->rotate();
+    // Two files left: the active one and the newest archive (the one with 3 and 4).
+    runCommand("journalctl --namespace=" + g_ns->name() + " --vacuum-files=2 2>&1");
+    ASSERT_EQ(seqs(range("filter=TEST:gone")), iota(3, 5)) << "journald did not vacuum";
+    auto s = resume(lostCursor);
+    ASSERT_EQ(s->status(), 200);
+    // Entries 1 and 2 were lost, and whatever else the journal held between 0 and 3.
+    const std::string said = headerOf(*s, "X-Journal-Resume");
+    ASSERT_EQ(said.rfind("gap; up-to=", 0), 0u) << said;
+    EXPECT_GE(std::stoul(said.substr(11)), 2u) << said;
+    SseParser p;
+    EXPECT_EQ(eventSeqs(readEvents(*s, p, 2)), iota(3, 5));
+}
+
+TEST(LogReaderCursors, EntriesBetweenTwoCursorsComeFromTheirSequenceNumbers) {
+    using day2::logs::LogReader;
+    const std::string s = "s=0123456789abcdef0123456789abcdef;b=ab;m=1;t=2;x=3";
+    auto at = [&](const std::string& i) { return s + ";i=" + i; };
+    EXPECT_EQ(LogReader::entriesBetween(at("a"), at("1f")), 20u);
+    EXPECT_EQ(LogReader::entriesBetween(at("a"), at("b")), 0u);
+    EXPECT_EQ(LogReader::entriesBetween(at("b"), at("a")), std::nullopt); // out of order
+    EXPECT_EQ(LogReader::entriesBetween(at("a"), at("a")), std::nullopt);
+    EXPECT_EQ(LogReader::entriesBetween(s, at("a")), std::nullopt);        // no i=
+    EXPECT_EQ(LogReader::entriesBetween(at("zz"), at("a")), std::nullopt); // not hex
+    EXPECT_EQ(LogReader::entriesBetween(at("1"),
+                                        "s=ffffffffffffffffffffffffffffffff;b=ab;m=1;t=2;x=3;i=5"),
+              std::nullopt); // another sequence
 }

@@ -41,6 +41,9 @@ inline constexpr std::string_view kParamGrep = "grep";
 inline constexpr std::string_view kHeaderSkipNext = "X-Journal-Skip-Next";
 inline constexpr std::string_view kHeaderSkipPrev = "X-Journal-Skip-Prev";
 inline constexpr std::string_view kHeaderLastEventId = "Last-Event-ID";
+// On a stream resumed with Last-Event-ID: "exact" (nothing missed) or "gap" (that entry is gone
+// from the journal), "gap; up-to=N" when N journal entries at most were lost in between.
+inline constexpr std::string_view kHeaderResume = "X-Journal-Resume";
 inline constexpr std::string_view kHeaderAccelBuffering = "X-Accel-Buffering";
 
 // Media types.
