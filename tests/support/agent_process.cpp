@@ -30,7 +30,11 @@ AgentProcess::AgentProcess(std::vector<std::string> args, const std::string& con
     m_dir = tmpl;
     // Tasks run as nobody: their sandboxes, below the state directory, must be reachable.
     ::chmod(m_dir.c_str(), 0711);
-    std::vector<std::string> argv{agentBinary(), "--listen", "127.0.0.1:0"};
+    std::vector<std::string> argv{agentBinary()};
+    if (std::find(args.begin(), args.end(), "--listen") == args.end()) {
+        argv.push_back("--listen");
+        argv.push_back("127.0.0.1:0");
+    }
     if (std::find(args.begin(), args.end(), "--state-dir") == args.end()) {
         argv.push_back("--state-dir");
         argv.push_back(m_dir + "/state");

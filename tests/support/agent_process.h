@@ -10,9 +10,10 @@ namespace day2::test {
 
 class AgentProcess {
 public:
-    // Starts day2-agent with `args` plus --listen 127.0.0.1:0, a fresh state dir and
-    // `configToml` (with [auth] enabled = false added unless it has an [auth] section), and
-    // waits until it says where it listens; throws on failure.
+    // Starts day2-agent with `args` plus --listen 127.0.0.1:0 (unless `args` has a --listen: a
+    // restarted agent takes its predecessor's port), a fresh state dir (unless `args` has a
+    // --state-dir) and `configToml` (with [auth] enabled = false added unless it has an [auth]
+    // section), and waits until it says where it listens; throws on failure.
     explicit AgentProcess(std::vector<std::string> args, const std::string& configToml = {});
     ~AgentProcess();
     AgentProcess(const AgentProcess&) = delete;

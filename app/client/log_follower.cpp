@@ -1,0 +1,184 @@
+#include "client/log_follower.h"
+
+#include <QNetworkAccessManager>
+#include <QNetworkReply>
+#include <QRandomGenerator>
+#include <QVariant>
+
+#include <algorithm>
+
+namespace day2::client {
+
+namespace {
+
+// Answers a retry cannot change: the request itself is refused.
+bool permanent(int status) {
+    return status == 400 || status == 401 || status == 403 || status == 404 || status == 406;
+}
+
+} // namespace
+
+LogFollower::LogFollower(Endpoint endpoint, Options options, QObject* parent)
+    : QObject(parent), m_endpoint(std::move(endpoint)), m_options(std::move(options)) {
+    m_retryTimer.setSingleShot(true);
+    m_stallTimer.setSingleShot(true);
+    connect(&m_retryTimer, &QTimer::timeout, this, &LogFollower::connectNow);
+    connect(&m_stallTimer, &QTimer::timeout, this, [this] {
+        if (m_reply) {
+            m_reply->setProperty("day2Stalled", true);
+            m_reply->abort();
+        }
+    });
+}
+
+LogFollower::~LogFollower() {
+    stop();
+}
+
+void LogFollower::start() {
+    QString error;
+    auto tls = tlsFor(m_endpoint, &error);
+    if (!tls) {
+        emit failed(error);
+        return;
+    }
+    m_tls = *tls;
+    if (!m_network)
+        m_network = std::make_unique<QNetworkAccessManager>();
+    m_stopped = false;
+    m_backoffMs = 0;
+    connectNow();
+}
+
+void LogFollower::stop() {
+    m_stopped = true;
+    m_retryTimer.stop();
+    m_stallTimer.stop();
+    dropReply();
+}
+
+void LogFollower::dropReply() {
+    if (!m_reply)
+        return;
+    QNetworkReply* r = m_reply;
+    m_reply = nullptr;
+    r->disconnect(this);
+    r->abort();
+    r->deleteLater();
+}
+
+void LogFollower::connectNow() {
+    if (m_stopped)
+        return;
+    dropReply();
+    QNetworkRequest req =
+        buildRequest(m_endpoint, m_tls, m_options.path, m_options.query, "text/event-stream");
+    // The query's filters stay; Last-Event-ID wins over its position (API.md).
+    if (!m_parser.lastEventId().isEmpty())
+        req.setRawHeader("Last-Event-ID", m_parser.lastEventId());
+    req.setAttribute(QNetworkRequest::CacheLoadControlAttribute, QNetworkRequest::AlwaysNetwork);
+    m_parser.resetStream();
+    m_answered = false;
+    m_reply = m_network->get(req);
+    m_reply->setReadBufferSize(m_options.readBufferBytes);
+    watchTlsErrors(m_reply);
+    connect(m_reply, &QNetworkReply::readyRead, this, &LogFollower::onReadyRead);
+    connect(m_reply, &QNetworkReply::finished, this, &LogFollower::onFinished);
+    m_stallTimer.start(m_options.stallMs);
+}
+
+void LogFollower::onReadyRead() {
+    if (!m_reply)
+        return;
+    m_stallTimer.start(m_options.stallMs);
+    if (!m_answered) {
+        if (httpStatus(m_reply) != 200)
+            return; // an error answer: its body is read when it is complete
+        m_answered = true;
+        ++m_connections;
+        m_backoffMs = 0;
+        Resume how = Resume::Fresh;
+        qint64 missing = -1;
+        if (m_connections > 1 || !m_reply->request().rawHeader("Last-Event-ID").isEmpty()) {
+            const QByteArray said = m_reply->rawHeader("X-Journal-Resume");
+            if (said == "exact") {
+                how = Resume::Exact;
+            } else if (said.startsWith("gap")) {
+                how = Resume::Gap;
+                const qsizetype at = said.indexOf("up-to=");
+                bool ok = false;
+                const qint64 n = at < 0 ? -1 : said.mid(at + 6).trimmed().toLongLong(&ok);
+                missing = ok ? n : -1;
+            } else {
+                how = Resume::Unknown;
+            }
+        }
+        emit connected(how, missing);
+    }
+    QList<SseEvent> parsed;
+    const QByteArray chunk = m_reply->readAll();
+    if (!m_parser.feed(chunk, parsed)) {
+        const QString why = QStringLiteral("the stream from %1 is not an event stream this client "
+                                           "can follow (a line over %2 bytes)")
+                                .arg(m_reply->url().toString(QUrl::RemoveQuery))
+                                .arg(SseParser::kDefaultMaxLine);
+        stop();
+        emit failed(why);
+        return;
+    }
+    QList<QByteArray> batch;
+    batch.reserve(std::min<qsizetype>(parsed.size(), m_options.maxBatch));
+    for (auto& e : parsed) {
+        batch.append(std::move(e.data));
+        if (batch.size() >= m_options.maxBatch) {
+            emit events(batch);
+            batch.clear();
+        }
+    }
+    if (!batch.isEmpty())
+        emit events(batch);
+}
+
+void LogFollower::onFinished() {
+    if (!m_reply || m_stopped)
+        return;
+    m_stallTimer.stop();
+    if (m_answered) {
+        onReadyRead(); // whatever arrived with the end
+        if (m_stopped || !m_reply)
+            return;
+        const bool stalled = m_reply->property("day2Stalled").toBool();
+        scheduleRetry(stalled ? QStringLiteral("no data for %1 s").arg(m_options.stallMs / 1000)
+                      : m_reply->error() == QNetworkReply::NoError
+                          ? QStringLiteral("the agent ended the stream")
+                          : QStringLiteral("the stream broke: ") + m_reply->errorString());
+        return;
+    }
+    const int status = httpStatus(m_reply);
+    const QString why = m_reply->property("day2Stalled").toBool()
+                            ? QStringLiteral("no answer for %1 s").arg(m_options.stallMs / 1000)
+                            : describeFailure(m_reply);
+    const bool tls = why.startsWith(QLatin1String("TLS:"));
+    if (permanent(status) || tls) {
+        stop();
+        emit failed(why);
+        return;
+    }
+    scheduleRetry(why.isEmpty() ? QStringLiteral("the stream ended before it began") : why);
+}
+
+void LogFollower::scheduleRetry(const QString& why) {
+    dropReply();
+    m_backoffMs = m_backoffMs == 0 ? m_options.minBackoffMs
+                                   : std::min(m_backoffMs * 2, m_options.maxBackoffMs);
+    int delay = m_backoffMs;
+    if (auto retry = m_parser.retryMillis())
+        delay = std::max<int>(delay,
+                              static_cast<int>(std::min<int64_t>(*retry, m_options.maxBackoffMs)));
+    // ±20 %, so that many clients cut off together do not come back together.
+    delay += static_cast<int>(QRandomGenerator::global()->bounded(delay * 2 / 5 + 1)) - delay / 5;
+    emit disconnected(why, delay);
+    m_retryTimer.start(delay);
+}
+
+} // namespace day2::client

@@ -1,0 +1,66 @@
+#include "client/task_ref.h"
+
+namespace day2::client {
+
+ContainerRef ContainerRef::fromJson(const QJsonObject& o, const QString& agentId) {
+    ContainerRef c;
+    c.agentId = o.value(QStringLiteral("agent_id")).toString(agentId);
+    if (c.agentId.isEmpty())
+        c.agentId = agentId;
+    c.containerId = o.value(QStringLiteral("container_id")).toString();
+    c.frameworkId = o.value(QStringLiteral("framework_id")).toString();
+    c.executorId = o.value(QStringLiteral("executor_id")).toString();
+    c.applicationName = o.value(QStringLiteral("application_name")).toString();
+    c.state = o.value(QStringLiteral("state")).toString();
+    return c;
+}
+
+TaskResolution resolveTask(const QList<ContainerRef>& all, const QString& what) {
+    TaskResolution r;
+    if (what.isEmpty()) {
+        r.error = QStringLiteral("no task given");
+        return r;
+    }
+    for (const auto& c : all)
+        if (c.containerId == what) {
+            r.match = c;
+            return r;
+        }
+    QList<ContainerRef> prefixed;
+    for (const auto& c : all)
+        if (c.containerId.startsWith(what))
+            prefixed.append(c);
+    if (prefixed.size() == 1) {
+        r.match = prefixed.first();
+        return r;
+    }
+    const QString slashed = what.startsWith(QLatin1Char('/')) ? what : QLatin1Char('/') + what;
+    QList<ContainerRef> named, running;
+    for (const auto& c : all)
+        if (c.applicationName == what || c.applicationName == slashed) {
+            named.append(c);
+            if (c.running())
+                running.append(c);
+        }
+    if (running.size() == 1) {
+        r.match = running.first();
+        return r;
+    }
+    if (running.isEmpty() && named.size() == 1) {
+        r.match = named.first();
+        return r;
+    }
+    r.candidates = !running.isEmpty() ? running : !named.isEmpty() ? named : prefixed;
+    if (r.candidates.isEmpty())
+        r.error = QStringLiteral("no container id, id prefix or application name '%1' on any "
+                                 "agent (day2 task list --all shows them)")
+                      .arg(what);
+    else
+        r.error = QStringLiteral("'%1' is ambiguous: %2 containers match; give a container id "
+                                 "(or a longer prefix)")
+                      .arg(what)
+                      .arg(r.candidates.size());
+    return r;
+}
+
+} // namespace day2::client

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# The `day2` CLI against a local two-node cluster (packaging/demo/cluster) through Adminrouter:
+# agents, task list/run/kill/log (with --follow), node log -o json against the agent's own range
+# output, an ambiguous name, the config file, usage errors.
+#   cli_cluster.sh BUILD_DIR      (exit 77 = skipped: not root)
+set -euo pipefail
+build=$(realpath "$1")
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+[ "$(id -u)" -eq 0 ] || { echo "cli cluster: needs root (network namespaces)"; exit 77; }
+
+export DAY2_DEMO_DIR=/tmp/day2-cli-test-$$ DAY2_DEMO_NAME=d2t DAY2_DEMO_SUBNET=10.79.$(($$ % 200 + 20))
+export DAY2_DEMO_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cluster=$repo/packaging/demo/cluster
+scratch=$(mktemp -d)
+follower=
+cleanup() {
+    [ -n "$follower" ] && kill "$follower" 2> /dev/null || true
+    "$cluster" down > /dev/null 2>&1 || true
+    rm -rf "$scratch"
+}
+trap cleanup EXIT
+fail() { echo "cli cluster: $*"; exit 1; }
+day2() { "$build/app/day2" "$@"; }
+
+"$cluster" up --nodes 2 --build "$build" > "$scratch/up.log" 2>&1 || fail "up failed: $(cat "$scratch/up.log")"
+export DAY2_URL=https://127.0.0.1:$DAY2_DEMO_PORT DAY2_CA=$DAY2_DEMO_DIR/ca.pem
+export DAY2_TOKEN=$(cat "$DAY2_DEMO_DIR/admin.token")
+api() { curl -sS --max-time 10 --cacert "$DAY2_CA" -H "Authorization: Bearer $DAY2_TOKEN" -H "Accept: ${2:-application/json}" "$DAY2_URL$1"; }
+
+# cluster agents: both, answering.
+day2 cluster agents > "$scratch/agents" || fail "cluster agents failed"
+[ "$(grep -c ' ok ' "$scratch/agents")" = 2 ] || fail "cluster agents: $(cat "$scratch/agents")"
+id1=$(api /system/v1/agents | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["agent_id"])')
+
+# task list: the sample tasks of both nodes.
+day2 task list > "$scratch/list" || fail "task list failed"
+[ "$(grep -c ' web ' "$scratch/list")" = 2 ] || fail "task list: $(cat "$scratch/list")"
+# A name two nodes run is ambiguous: exit 1 and the candidates.
+if day2 task log web > /dev/null 2> "$scratch/ambiguous"; then fail "task log web was not ambiguous"; fi
+grep -q "ambiguous" "$scratch/ambiguous" && [ "$(grep -c ' web ' "$scratch/ambiguous")" = 2 ] ||
+    fail "ambiguous: $(cat "$scratch/ambiguous")"
+
+# task run, then its lines by id prefix, and node log -o json equal to the agent's range.
+cid=$(day2 task run --agent "$id1" --app /echo --shell 'for i in 1 2 3; do echo line $i; done; echo oops >&2')
+[ ${#cid} = 36 ] || fail "task run printed '$cid'"
+for _ in $(seq 50); do
+    api "/system/v1/agent/$id1/tasks/v1/$cid" | grep -q '"state":"exited"' && break
+    sleep 0.2
+done
+[ "$(day2 task log "${cid:0:8}" stdout)" = "$(printf 'line 1\nline 2\nline 3')" ] || fail "task log: $(day2 task log "${cid:0:8}")"
+[ "$(day2 task log "${cid:0:8}" stderr)" = oops ] || fail "task log stderr"
+day2 node log "$id1" -o json -n all --filter "CONTAINER_ID:$cid" > "$scratch/cli.json"
+api "/system/v1/agent/$id1/logs/v1/range/?filter=CONTAINER_ID:$cid" > "$scratch/agent.json"
+[ -s "$scratch/agent.json" ] && cmp -s "$scratch/cli.json" "$scratch/agent.json" ||
+    fail "node log -o json differs from the agent's range output"
+day2 node log "$id1" -n 3 --filter "CONTAINER_ID:$cid" -o short | grep -q '/echo\[[0-9]*\]: line 3$' ||
+    fail "node log -o short: $(day2 node log "$id1" -n 3 --filter "CONTAINER_ID:$cid" -o short)"
+
+# task log --follow -n 0 prints only lines written after it started (the first comes 3 s later).
+tid=$(day2 task run --agent "$id1" --app /ticker --shell 'sleep 3; for i in 1 2 3 4 5; do echo tick $i; sleep 0.3; done; sleep 60')
+day2 task log /ticker --follow -n 0 > "$scratch/follow" 2> "$scratch/follow.err" &
+follower=$!
+for _ in $(seq 100); do grep -q 'tick 5' "$scratch/follow" && break; sleep 0.2; done
+[ "$(cat "$scratch/follow")" = "$(printf 'tick 1\ntick 2\ntick 3\ntick 4\ntick 5')" ] ||
+    fail "task log --follow printed: $(cat "$scratch/follow") / $(cat "$scratch/follow.err")"
+kill "$follower"
+follower=
+
+# task kill by name; then it is no longer running.
+day2 task kill /ticker 2> /dev/null || fail "task kill failed"
+for _ in $(seq 50); do
+    api "/system/v1/agent/$id1/tasks/v1/$tid" | grep -q '"state":"running"' || break
+    sleep 0.2
+done
+api "/system/v1/agent/$id1/tasks/v1/$tid" | grep -q '"state":"running"' && fail "task kill did not stop it"
+day2 task list --all | grep -q '/ticker' || fail "task list --all does not show the killed task"
+
+# The config file, with no environment.
+mkdir -p "$scratch/config/day2"
+printf 'url = "%s"\ntoken_file = "%s"\nca = "%s"\n' "$DAY2_URL" "$DAY2_DEMO_DIR/admin.token" "$DAY2_CA" > "$scratch/config/day2/config.toml"
+env -u DAY2_URL -u DAY2_TOKEN -u DAY2_CA XDG_CONFIG_HOME="$scratch/config" "$build/app/day2" cluster agents > /dev/null ||
+    fail "the config file was not used"
+echo 'url = ' > "$scratch/config/day2/config.toml"
+rc=0; env -u DAY2_URL -u DAY2_TOKEN -u DAY2_CA XDG_CONFIG_HOME="$scratch/config" "$build/app/day2" cluster agents 2> /dev/null || rc=$?
+[ $rc = 2 ] || fail "a broken config file exited $rc, not 2"
+
+# Usage errors exit 2, errors 1.
+rc=0; day2 node log "$id1" -o xml 2> /dev/null || rc=$?; [ $rc = 2 ] || fail "-o xml exited $rc"
+rc=0; day2 task log 2> /dev/null || rc=$?; [ $rc = 2 ] || fail "a missing task exited $rc"
+rc=0; day2 task log no-such-task 2> /dev/null || rc=$?; [ $rc = 1 ] || fail "an unknown task exited $rc"
+rc=0; DAY2_TOKEN=not-a-jwt day2 task list 2> /dev/null || rc=$?; [ $rc = 1 ] || fail "a bad token exited $rc"
+echo "cli cluster: agents, task list/run/log/kill, follow, node log json = agent range, config file, exit codes: ok"
