@@ -16,8 +16,9 @@ packages=(
   systemd-journal-remote
   # Adminrouter (tests and the demo start their own nginx on loopback)
   nginx
-  # the client library, the console and their Qt Test tests
-  qt6-base-dev
+  # the client library, the console and their Qt Test tests; the console's keyring; its
+  # screenshot test under a virtual X server
+  qt6-base-dev qtkeychain-qt6-dev xvfb xauth
 )
 
 missing=()

@@ -6,11 +6,14 @@
 
 #include <QCoreApplication>
 #include <QDateTime>
+#include <QEventLoop>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QNetworkReply>
 #include <QTimeZone>
+#include <QTimer>
 
 #include <toml++/toml.h>
 
@@ -111,15 +114,22 @@ std::optional<Endpoint> resolveEndpoint(const Connection& c, int& exitCode) {
         auto get = [&](const char* k) {
             return QString::fromStdString(t[k].value_or(std::string()));
         };
+        if (!get("token").isEmpty() && !get("token_file").isEmpty()) {
+            err(QStringLiteral("%1: give token or token_file, not both").arg(path));
+            exitCode = kUsage;
+            return std::nullopt;
+        }
         if (url.isEmpty())
             url = get("url");
-        if (tokenFile.isEmpty() && token.isEmpty()) {
-            token = get("token").toUtf8().trimmed();
-            if (token.isEmpty())
+        // The file's token and CA belong to the file's cluster: never sent to another URL.
+        if (url == get("url")) {
+            if (tokenFile.isEmpty() && token.isEmpty()) {
+                token = get("token").toUtf8().trimmed();
                 tokenFile = get("token_file");
+            }
+            if (ca.isEmpty())
+                ca = get("ca");
         }
-        if (ca.isEmpty())
-            ca = get("ca");
     }
     if (url.isEmpty()) {
         err(QStringLiteral("no cluster given: pass --url https://ADMINROUTER, set DAY2_URL, or "
@@ -400,53 +410,100 @@ QByteArray formatEntry(const QByteArray& json, Output format) {
 
 // --- logs ------------------------------------------------------------------------------------
 
-// A range (or, with --follow, a stream) of `path` ("logs/v1/range/..." of `agent`).
-int printLogs(Session& s, const Agent& agent, const QString& taskSuffix, const LogOptions& o,
-              Output format) {
+// The logs query of `o` (start, filters, unit); nothing, with the usage error said, when an
+// option is malformed. Checked before anything is asked of the cluster.
+std::optional<QUrlQuery> logQuery(const LogOptions& o) {
     QUrlQuery q;
-    if (o.lines != "all") {
+    if (o.lines == "all") {
+        if (o.follow)
+            q.addQueryItem("since", "0"); // a stream without a position starts from now
+    } else {
         bool ok = false;
         const qulonglong n = QString::fromStdString(o.lines).toULongLong(&ok);
         if (!ok) {
             err(QStringLiteral("--lines takes a number or 'all', not '%1'")
                     .arg(QString::fromStdString(o.lines)));
-            return kUsage;
+            return std::nullopt;
         }
-        if (n == 0 && !o.follow)
-            return kOk;
         if (n > 0)
             q.addQueryItem("skip_prev", QString::number(n));
+        else if (!o.follow)
+            q.addQueryItem("limit", "0");
     }
     for (const auto& f : o.filters) {
         if (f.find(':') == std::string::npos || f.front() == ':') {
             err(QStringLiteral("--filter takes FIELD:VALUE, not '%1'")
                     .arg(QString::fromStdString(f)));
-            return kUsage;
+            return std::nullopt;
         }
         q.addQueryItem("filter", QString::fromStdString(f));
     }
     if (!o.unit.empty())
         q.addQueryItem("unit", QString::fromStdString(o.unit));
-    if (!o.follow) {
-        auto r = s.api().call("GET", agent.path(QStringLiteral("logs/v1/range/") + taskSuffix), q,
-                              {}, "application/json", 300000);
-        if (!r.ok()) {
-            err(r.error);
-            return kError;
-        }
-        if (r.body.isEmpty())
-            std::cerr << "day2: no entries\n";
+    return q;
+}
+
+// A range, printed as it arrives (a large one is not held in memory); given up after a minute
+// without a byte. A broken transfer is an error, never a short answer that looks complete.
+int printRange(Session& s, const QString& path, const QUrlQuery& q, Output format) {
+    constexpr int kIdleMs = 60000;
+    QNetworkReply* r = s.api().send("GET", path, q);
+    QEventLoop loop;
+    QTimer idle;
+    idle.setSingleShot(true);
+    bool timedOut = false, any = false;
+    QByteArray partial;
+    QObject::connect(r, &QNetworkReply::readyRead, [&] {
+        idle.start(kIdleMs);
+        if (client::httpStatus(r) != 200)
+            return; // an error: its body is described at the end
+        const QByteArray chunk = r->readAll();
+        any = any || !chunk.isEmpty();
         if (format == Output::Json) {
-            out(r.body); // as the agent sent it
+            out(chunk); // as the agent sends it
         } else {
+            partial += chunk;
+            const qsizetype nl = partial.lastIndexOf('\n');
+            if (nl < 0)
+                return;
             QByteArray text;
-            for (const QByteArray& line : r.body.split('\n'))
+            for (const QByteArray& line : partial.first(nl).split('\n'))
                 if (!line.isEmpty())
                     text += formatEntry(line, format);
+            partial.remove(0, nl + 1);
             out(text);
         }
         std::fflush(stdout);
-        return kOk;
+    });
+    QObject::connect(&idle, &QTimer::timeout, [&] {
+        timedOut = true;
+        r->abort();
+    });
+    QObject::connect(r, &QNetworkReply::finished, &loop, &QEventLoop::quit);
+    idle.start(kIdleMs);
+    loop.exec();
+    const QString why = timedOut
+                            ? QStringLiteral("no data from %1 for %2 s; gave up")
+                                  .arg(r->url().toString(QUrl::RemoveQuery | QUrl::RemoveUserInfo))
+                                  .arg(kIdleMs / 1000)
+                            : client::describeFailure(r);
+    r->deleteLater();
+    if (!why.isEmpty()) {
+        err(why + (any ? QStringLiteral(" (the lines above are incomplete)") : QString()));
+        return kError;
+    }
+    if (!any)
+        std::cerr << "day2: no entries\n";
+    return kOk;
+}
+
+// A range (or, with --follow, a stream) of `agent`'s logs ("logs/v1/range/" + `taskSuffix`).
+int printLogs(Session& s, const Agent& agent, const QString& taskSuffix, const QUrlQuery& q,
+              bool follow, Output format) {
+    if (!follow) {
+        if (q.queryItemValue("limit") == "0")
+            return kOk; // -n 0
+        return printRange(s, agent.path(QStringLiteral("logs/v1/range/") + taskSuffix), q, format);
     }
     LogFollower::Options fo;
     fo.path = agent.path(QStringLiteral("logs/v1/stream/") + taskSuffix);
@@ -484,6 +541,7 @@ int printLogs(Session& s, const Agent& agent, const QString& taskSuffix, const L
         exitCode = kError;
         QCoreApplication::quit();
     });
+    QObject::connect(&follower, &LogFollower::ended, [] { QCoreApplication::quit(); });
     QMetaObject::invokeMethod(&follower, &LogFollower::start, Qt::QueuedConnection);
     QCoreApplication::exec();
     return exitCode;
@@ -545,6 +603,7 @@ int clusterAgents(const Connection& c, const std::string& output) {
     if (!agents)
         return exitCode;
     QList<QStringList> rows{{"AGENT", "HOSTNAME", "ADDRESS", "STATUS", "VERSION"}};
+    int unreachable = 0;
     QJsonArray json;
     for (const auto& a : *agents) {
         auto h = s.api().call("GET", a.path(QStringLiteral("health")), {}, {}, "application/json",
@@ -560,19 +619,22 @@ int clusterAgents(const Connection& c, const std::string& output) {
                                 {"status", status},
                                 {"error", h.ok() ? QJsonValue() : QJsonValue(h.error)},
                                 {"health", h.ok() ? QJsonValue(o) : QJsonValue()}});
-        if (!h.ok())
+        if (!h.ok()) {
             err(QStringLiteral("agent %1: %2").arg(a.id, h.error));
+            ++unreachable;
+        }
     }
     if (output == "json")
         out(QJsonDocument(json).toJson(QJsonDocument::Indented));
     else
         printTable(rows);
-    return kOk;
+    return unreachable == 0 ? kOk : kError;
 }
 
 int nodeLog(const Connection& c, const std::string& agentArg, const LogOptions& o) {
     auto format = parseOutput(o.output, Output::Short);
-    if (!format)
+    auto query = logQuery(o);
+    if (!format || !query)
         return kUsage;
     Session s;
     int exitCode = kOk;
@@ -583,7 +645,7 @@ int nodeLog(const Connection& c, const std::string& agentArg, const LogOptions& 
         *agents, agentArg, QStringLiteral("name one (day2 node log <agent-id>)"), exitCode);
     if (!agent)
         return exitCode;
-    return printLogs(s, *agent, {}, o, *format);
+    return printLogs(s, *agent, {}, *query, o.follow, *format);
 }
 
 int taskList(const Connection& c, bool all, const std::string& output) {
@@ -626,10 +688,13 @@ int taskList(const Connection& c, bool all, const std::string& output) {
 
 int taskRun(const Connection& c, const TaskRunOptions& o) {
     QByteArray body;
-    const bool flags = !o.app.empty() || !o.shell.empty() || !o.command.empty();
+    const bool flags = !o.app.empty() || !o.shell.empty() || !o.command.empty() || !o.env.empty() ||
+                       !o.labels.empty() || o.cpus > 0 || o.memMb > 0 || o.pids > 0 ||
+                       !o.user.empty();
     if (!o.file.empty()) {
         if (flags) {
-            err(QStringLiteral("give either --file or --app with a command, not both"));
+            err(QStringLiteral("--file is the whole request: give it alone (with --agent), or "
+                               "--app and a command with the other flags"));
             return kUsage;
         }
         QFile f(QString::fromStdString(o.file));
@@ -737,16 +802,19 @@ int taskLog(const Connection& c, const std::string& task, const LogOptions& o) {
                 .arg(QString::fromStdString(o.stream)));
         return kUsage;
     }
+    LogOptions withStream = o;
+    if (!o.stream.empty())
+        withStream.filters.push_back(o.stream == "stdout" ? "STREAM:STDOUT" : "STREAM:STDERR");
+    auto query = logQuery(withStream);
+    if (!query)
+        return kUsage;
     Session s;
     int exitCode = kOk;
     auto found = resolve(s, c, QString::fromStdString(task), exitCode);
     if (!found)
         return exitCode;
     const auto& [agent, ct] = *found;
-    LogOptions withStream = o;
-    if (!o.stream.empty())
-        withStream.filters.push_back(o.stream == "stdout" ? "STREAM:STDOUT" : "STREAM:STDERR");
-    return printLogs(s, agent, taskPathSuffix(ct), withStream, *format);
+    return printLogs(s, agent, taskPathSuffix(ct), *query, o.follow, *format);
 }
 
 } // namespace day2::cli

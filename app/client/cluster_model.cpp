@@ -99,8 +99,9 @@ void ClusterModel::applyAgents(std::vector<Wanted>& agents, const QString& error
                     w.reachable = n->reachable;
                     w.error = n->error;
                 }
-        std::sort(agents.begin(), agents.end(),
-                  [](const Wanted& a, const Wanted& b) { return a.key < b.key; });
+        std::sort(agents.begin(), agents.end(), [](const Wanted& a, const Wanted& b) {
+            return a.label != b.label ? a.label < b.label : a.key < b.key; // by hostname
+        });
         sync(m_root.get(), agents);
     }
     // Every known agent's tasks, also when the inventory did not answer this time.
@@ -202,12 +203,23 @@ void ClusterModel::sync(Node* parent, std::vector<Wanted>& wanted) {
             endRemoveRows();
         }
     }
-    // What is left is in key order, a subsequence of `wanted`: walk both.
+    // What is left is a subset of `wanted`: walk `wanted`, moving a node up when the order
+    // changed (an agent renamed), inserting what is new.
     for (size_t i = 0; i < wanted.size(); ++i) {
         Wanted& w = wanted[i];
-        Node* n = i < parent->children.size() && parent->children[i]->key == w.key
-                      ? parent->children[i].get()
-                      : nullptr;
+        Node* n = nullptr;
+        for (size_t j = i; j < parent->children.size(); ++j)
+            if (parent->children[j]->key == w.key) {
+                if (j != i) {
+                    beginMoveRows(parentIndex, int(j), int(j), parentIndex, int(i));
+                    std::rotate(parent->children.begin() + long(i),
+                                parent->children.begin() + long(j),
+                                parent->children.begin() + long(j) + 1);
+                    endMoveRows();
+                }
+                n = parent->children[i].get();
+                break;
+            }
         if (!n) {
             beginInsertRows(parentIndex, int(i), int(i));
             auto node = std::make_unique<Node>();

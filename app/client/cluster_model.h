@@ -44,6 +44,10 @@ public:
     QList<ContainerRef> containersUnder(const QModelIndex& index) const;
     // The index of an agent, framework, application or container by key ("" parent: top).
     QModelIndex find(const QString& key, const QModelIndex& parent = {}) const;
+    // The path of an agent's API `rest`: through Adminrouter, or direct when the URL is one agent.
+    QString agentPathFor(const QString& agentId, const QString& rest) const {
+        return agentPath(m_direct ? QString() : agentId, rest);
+    }
     int agentCount() const;
     int containerCount() const;
 
@@ -65,7 +69,7 @@ private:
     void onInventory(QNetworkReply* reply);
     void applyAgents(std::vector<Wanted>& agents, const QString& error);
     void onTasks(const QString& agentId, QNetworkReply* reply);
-    // Makes `parent`'s children exactly `wanted` (sorted by key), reusing nodes by key.
+    // Makes `parent`'s children exactly `wanted`, in its order, reusing nodes by key.
     void sync(Node* parent, std::vector<Wanted>& wanted);
     void finishOne();
 

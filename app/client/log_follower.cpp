@@ -11,15 +11,21 @@ namespace day2::client {
 
 namespace {
 
-// Answers a retry cannot change: the request itself is refused.
+// Answers a retry cannot change: the request itself is refused, or sent elsewhere.
 bool permanent(int status) {
-    return status == 400 || status == 401 || status == 403 || status == 404 || status == 406;
+    return (status >= 300 && status < 400) || status == 400 || status == 401 || status == 403 ||
+           status == 404 || status == 405 || status == 406 || status == 410 ||
+           (status >= 413 && status <= 415);
 }
 
 } // namespace
 
 LogFollower::LogFollower(Endpoint endpoint, Options options, QObject* parent)
     : QObject(parent), m_endpoint(std::move(endpoint)), m_options(std::move(options)) {
+    m_options.minBackoffMs = std::clamp(m_options.minBackoffMs, 50, 3'600'000);
+    m_options.maxBackoffMs = std::clamp(m_options.maxBackoffMs, m_options.minBackoffMs, 3'600'000);
+    m_options.stallMs = std::clamp(m_options.stallMs, 1000, 24 * 3'600'000);
+    m_options.maxBatch = std::max<qsizetype>(m_options.maxBatch, 1);
     m_retryTimer.setSingleShot(true);
     m_stallTimer.setSingleShot(true);
     connect(&m_retryTimer, &QTimer::timeout, this, &LogFollower::connectNow);
@@ -79,41 +85,61 @@ void LogFollower::connectNow() {
     req.setAttribute(QNetworkRequest::CacheLoadControlAttribute, QNetworkRequest::AlwaysNetwork);
     m_parser.resetStream();
     m_answered = false;
+    ++m_generation;
+    m_stallMs = m_options.stallMs;
     m_reply = m_network->get(req);
     m_reply->setReadBufferSize(m_options.readBufferBytes);
     watchTlsErrors(m_reply);
     connect(m_reply, &QNetworkReply::readyRead, this, &LogFollower::onReadyRead);
     connect(m_reply, &QNetworkReply::finished, this, &LogFollower::onFinished);
-    m_stallTimer.start(m_options.stallMs);
+    m_stallTimer.start(m_stallMs);
 }
 
 void LogFollower::onReadyRead() {
     if (!m_reply)
         return;
-    m_stallTimer.start(m_options.stallMs);
+    // A handler of a signal below may stop, restart or delete this follower: after each emit,
+    // go on only if it is still this connection.
+    const QPointer<LogFollower> self(this);
+    const uint64_t generation = m_generation;
+    auto same = [&] { return self && !m_stopped && m_reply && m_generation == generation; };
+    m_stallTimer.start(m_stallMs);
     if (!m_answered) {
         if (httpStatus(m_reply) != 200)
             return; // an error answer: its body is read when it is complete
         m_answered = true;
         ++m_connections;
-        m_backoffMs = 0;
+        bool pingOk = false;
+        const int ping = m_reply->rawHeader("X-Journal-Ping").toInt(&pingOk);
+        if (pingOk && ping > 0 && ping < 86400)
+            m_stallMs = std::max(m_options.stallMs / 4, ping * 2000 + 10000);
+        m_stallTimer.start(m_stallMs);
         Resume how = Resume::Fresh;
         qint64 missing = -1;
-        if (m_connections > 1 || !m_reply->request().rawHeader("Last-Event-ID").isEmpty()) {
+        if (!m_reply->request().rawHeader("Last-Event-ID").isEmpty()) {
             const QByteArray said = m_reply->rawHeader("X-Journal-Resume");
             if (said == "exact") {
                 how = Resume::Exact;
             } else if (said.startsWith("gap")) {
-                how = Resume::Gap;
                 const qsizetype at = said.indexOf("up-to=");
                 bool ok = false;
                 const qint64 n = at < 0 ? -1 : said.mid(at + 6).trimmed().toLongLong(&ok);
                 missing = ok ? n : -1;
+                // Gone from the journal, but nothing lay between it and the next one.
+                how = missing == 0 ? Resume::Exact : Resume::Gap;
+                if (how == Resume::Exact)
+                    missing = -1;
             } else {
                 how = Resume::Unknown;
             }
+        } else if (m_connections > 1) {
+            // Cut off before the agent said where the stream began (an older agent): whatever
+            // came meanwhile may be missing.
+            how = Resume::Unknown;
         }
         emit connected(how, missing);
+        if (!same())
+            return;
     }
     QList<SseEvent> parsed;
     const QByteArray chunk = m_reply->readAll();
@@ -126,12 +152,16 @@ void LogFollower::onReadyRead() {
         emit failed(why);
         return;
     }
+    if (!parsed.isEmpty())
+        m_backoffMs = 0; // entries flow again: the next drop starts the backoff anew
     QList<QByteArray> batch;
     batch.reserve(std::min<qsizetype>(parsed.size(), m_options.maxBatch));
     for (auto& e : parsed) {
         batch.append(std::move(e.data));
         if (batch.size() >= m_options.maxBatch) {
             emit events(batch);
+            if (!same())
+                return;
             batch.clear();
         }
     }
@@ -144,11 +174,19 @@ void LogFollower::onFinished() {
         return;
     m_stallTimer.stop();
     if (m_answered) {
+        const QPointer<LogFollower> self(this);
+        const uint64_t generation = m_generation;
         onReadyRead(); // whatever arrived with the end
-        if (m_stopped || !m_reply)
+        if (!self || m_stopped || !m_reply || m_generation != generation)
             return;
         const bool stalled = m_reply->property("day2Stalled").toBool();
-        scheduleRetry(stalled ? QStringLiteral("no data for %1 s").arg(m_options.stallMs / 1000)
+        if (!stalled && m_reply->error() == QNetworkReply::NoError &&
+            m_options.query.hasQueryItem(QStringLiteral("until"))) {
+            stop(); // the agent reached `until`: the stream is complete
+            emit ended();
+            return;
+        }
+        scheduleRetry(stalled ? QStringLiteral("no data for %1 s").arg(m_stallMs / 1000)
                       : m_reply->error() == QNetworkReply::NoError
                           ? QStringLiteral("the agent ended the stream")
                           : QStringLiteral("the stream broke: ") + m_reply->errorString());
@@ -156,7 +194,7 @@ void LogFollower::onFinished() {
     }
     const int status = httpStatus(m_reply);
     const QString why = m_reply->property("day2Stalled").toBool()
-                            ? QStringLiteral("no answer for %1 s").arg(m_options.stallMs / 1000)
+                            ? QStringLiteral("no answer for %1 s").arg(m_stallMs / 1000)
                             : describeFailure(m_reply);
     const bool tls = why.startsWith(QLatin1String("TLS:"));
     if (permanent(status) || tls) {
@@ -169,16 +207,18 @@ void LogFollower::onFinished() {
 
 void LogFollower::scheduleRetry(const QString& why) {
     dropReply();
-    m_backoffMs = m_backoffMs == 0 ? m_options.minBackoffMs
-                                   : std::min(m_backoffMs * 2, m_options.maxBackoffMs);
-    int delay = m_backoffMs;
+    const int64_t doubled = m_backoffMs == 0 ? m_options.minBackoffMs : int64_t(m_backoffMs) * 2;
+    m_backoffMs = static_cast<int>(std::min<int64_t>(doubled, m_options.maxBackoffMs));
+    int64_t delay = m_backoffMs;
     if (auto retry = m_parser.retryMillis())
-        delay = std::max<int>(delay,
-                              static_cast<int>(std::min<int64_t>(*retry, m_options.maxBackoffMs)));
-    // ±20 %, so that many clients cut off together do not come back together.
-    delay += static_cast<int>(QRandomGenerator::global()->bounded(delay * 2 / 5 + 1)) - delay / 5;
-    emit disconnected(why, delay);
-    m_retryTimer.start(delay);
+        delay = std::max<int64_t>(delay, std::min<int64_t>(*retry, m_options.maxBackoffMs));
+    // Up to 20 % more, so that many clients cut off together do not come back together (and
+    // never less than the agent's retry:).
+    delay += int64_t(QRandomGenerator::global()->bounded(quint32(delay / 5 + 1)));
+    const QPointer<LogFollower> self(this);
+    emit disconnected(why, int(delay));
+    if (self && !m_stopped && !m_reply)
+        m_retryTimer.start(int(delay));
 }
 
 } // namespace day2::client

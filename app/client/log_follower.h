@@ -39,7 +39,9 @@ public:
         QUrlQuery query; // where to start (skip_prev=N, cursor=...) and filters
         int minBackoffMs = 250;
         int maxBackoffMs = 15000;
-        int stallMs = 45000; // no byte at all (the agent pings every 15 s): reconnect
+        // No byte at all for this long: the connection is dead, reconnect. The agent says how
+        // often it pings (X-Journal-Ping); then the limit is twice that plus 10 s.
+        int stallMs = 45000;
         qsizetype maxBatch = 4096;
         qint64 readBufferBytes = 4 << 20;
     };
@@ -70,8 +72,11 @@ signals:
     void events(const QList<QByteArray>& entries);
     // The connection ended or could not be made; the next attempt is in `retryInMs`.
     void disconnected(const QString& why, int retryInMs);
-    // Not retried: the request itself is wrong (400, 401, 403, 404), or TLS/CA setup failed.
+    // Not retried: the request itself is wrong (3xx, 400, 401, 403, 404, ...), or TLS/CA setup
+    // failed.
     void failed(const QString& why);
+    // The agent ended the stream on purpose (an `until` in the query was reached): done.
+    void ended();
 
 private:
     void connectNow();
@@ -86,9 +91,11 @@ private:
     std::unique_ptr<QNetworkAccessManager> m_network;
     QPointer<QNetworkReply> m_reply;
     SseParser m_parser;
-    QTimer m_retryTimer;
-    QTimer m_stallTimer;
+    QTimer m_retryTimer{this}; // children: they move with the follower to its thread
+    QTimer m_stallTimer{this};
+    int m_stallMs = 0;
     int m_backoffMs = 0;
+    uint64_t m_generation = 0; // connections made: a handler that started another is noticed
     int m_connections = 0;
     bool m_answered = false; // this connection said 200
     bool m_stopped = true;

@@ -303,7 +303,8 @@ bool matches(logs::Grep& g, QByteArrayView m) {
 
 } // namespace
 
-std::optional<std::vector<uint32_t>> LogStore::filter(const LogFilter& f, QString* error) const {
+std::optional<std::vector<uint32_t>> LogStore::filter(const LogFilter& f, QString* error,
+                                                      size_t from) const {
     std::shared_ptr<logs::Grep> matcher;
     if (!f.text.isEmpty()) {
         matcher = compileMatcher(f.text, f.regex, error);
@@ -311,8 +312,8 @@ std::optional<std::vector<uint32_t>> LogStore::filter(const LogFilter& f, QStrin
             return std::nullopt;
     }
     std::vector<uint32_t> out;
-    out.reserve(m_lines.size());
-    for (size_t i = 0; i < m_lines.size(); ++i) {
+    out.reserve(m_lines.size() - std::min(from, m_lines.size()));
+    for (size_t i = from; i < m_lines.size(); ++i) {
         const Line& l = m_lines[i];
         if (l.priority > f.maxPriority || (l.stderrStream ? !f.stderrLines : !f.stdoutLines))
             continue;

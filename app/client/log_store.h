@@ -96,9 +96,10 @@ public:
     // Bytes held: line records, arena chunks in use, interned cursor bases.
     size_t memoryBytes() const;
 
-    // The indices of the lines that pass `filter`, in order. An invalid regex is an error.
-    std::optional<std::vector<uint32_t>> filter(const LogFilter& filter,
-                                                QString* error = nullptr) const;
+    // The indices of the lines from `from` on that pass `filter`, in order. An invalid regex is
+    // an error.
+    std::optional<std::vector<uint32_t>> filter(const LogFilter& filter, QString* error = nullptr,
+                                                size_t from = 0) const;
     // The indices among `within` (all lines when null) whose message contains `text`
     // (case-insensitive; a pattern with `regex`; nothing for an invalid pattern).
     std::vector<uint32_t> search(const QString& text, bool regex,

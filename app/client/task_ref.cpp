@@ -27,13 +27,10 @@ TaskResolution resolveTask(const QList<ContainerRef>& all, const QString& what) 
             return r;
         }
     QList<ContainerRef> prefixed;
-    for (const auto& c : all)
-        if (c.containerId.startsWith(what))
-            prefixed.append(c);
-    if (prefixed.size() == 1) {
-        r.match = prefixed.first();
-        return r;
-    }
+    if (what.size() >= kMinPrefix)
+        for (const auto& c : all)
+            if (c.containerId.startsWith(what))
+                prefixed.append(c);
     const QString slashed = what.startsWith(QLatin1Char('/')) ? what : QLatin1Char('/') + what;
     QList<ContainerRef> named, running;
     for (const auto& c : all)
@@ -42,6 +39,18 @@ TaskResolution resolveTask(const QList<ContainerRef>& all, const QString& what) 
             if (c.running())
                 running.append(c);
         }
+    if (!prefixed.isEmpty() && !named.isEmpty()) {
+        // "cafe": the application /cafe, or the container cafe12…? Not guessed.
+        r.candidates = named + prefixed;
+        r.error = QStringLiteral("'%1' is both an application name and a container id prefix: "
+                                 "give the full container id or '/%1'")
+                      .arg(what);
+        return r;
+    }
+    if (prefixed.size() == 1) {
+        r.match = prefixed.first();
+        return r;
+    }
     if (running.size() == 1) {
         r.match = running.first();
         return r;

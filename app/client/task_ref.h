@@ -25,10 +25,12 @@ struct TaskResolution {
     QString error;                  // set when there is no match
 };
 
-// The rules, in order: an exact container id; a unique prefix of container ids; an
-// application name (with or without its leading "/"), where the one running container wins if
-// there is exactly one, else the only container of that name. Anything else is ambiguous (the
-// candidates are listed) or unknown.
+// The rules, in order: an exact container id; a unique prefix (of at least kMinPrefix
+// characters) of container ids; an application name (with or without its leading "/"), where
+// the one running container wins if there is exactly one, else the only container of that
+// name. A text that is both a prefix and a name, or means several containers, is ambiguous (the
+// candidates are listed); anything else is unknown.
+inline constexpr qsizetype kMinPrefix = 4;
 TaskResolution resolveTask(const QList<ContainerRef>& all, const QString& what);
 
 } // namespace day2::client

@@ -177,6 +177,7 @@ Result<void> LogReader::anchorAtEnd() {
     std::string anchor;
     if (sd_journal_seek_tail(j) >= 0 && sd_journal_previous(j) > 0)
         anchor = cursorOf(j);
+    m_tailAnchor = anchor;
     if (auto r = m_journal.addMatches(m_query); !r)
         return r;
     m_pending = false;

@@ -37,6 +37,11 @@ public:
     // the cursors come from different sequences or are not in order.
     static std::optional<uint64_t> entriesBetween(std::string_view before, std::string_view after);
 
+    // A stream that starts from now: the journal's last entry when it started, after which
+    // everything is new ("" for an empty journal or another start). Sent as the first SSE id,
+    // so that a client cut off before any entry arrived resumes from there.
+    const std::string& tailAnchor() const { return m_tailAnchor; }
+
     uint64_t skippedNext() const { return m_skippedNext; }
     uint64_t skippedPrev() const { return m_skippedPrev; }
 
@@ -80,6 +85,7 @@ private:
     Journal m_journal;
     EntryData m_entry;
     std::string m_anchorCursor; // the cursor the read started from, if any
+    std::string m_tailAnchor;
     std::string m_error;
     uint64_t m_skippedNext = 0;
     uint64_t m_skippedPrev = 0;

@@ -232,8 +232,10 @@ asio::awaitable<void> LogsService::Impl::serveRead(const http::Request& req,
                           {std::string(w::kHeaderSkipPrev), std::to_string(reader.skippedPrev())},
                           {"Cache-Control", "no-cache"}};
     std::string_view contentType = contentTypeOf(*format);
-    if (mode == LogMode::Stream)
+    if (mode == LogMode::Stream) {
         headers.emplace_back(std::string(w::kHeaderAccelBuffering), "no");
+        headers.emplace_back(std::string(w::kHeaderPing), std::to_string(options.ssePing.count()));
+    }
     if (const auto& resumed = reader.resume(); resumed.kind != LogReader::Resume::None) {
         std::string value = resumed.kind == LogReader::Resume::Exact ? "exact" : "gap";
         if (resumed.mayBeMissing)
@@ -352,6 +354,9 @@ asio::awaitable<void> LogsService::Impl::follow(LogReader& reader, http::Respons
     std::string batch;
     if (format == Format::Sse) {
         batch = "retry: " + std::to_string(options.sseRetry.count()) + "\n\n";
+        // An id without data: no event, but the client's Last-Event-ID from the start.
+        if (!reader.tailAnchor().empty() && reader.emitted() == 0)
+            batch += "id: " + reader.tailAnchor() + "\n\n";
         if (!co_await rs.write(batch))
             co_return;
     }

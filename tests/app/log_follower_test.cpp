@@ -144,6 +144,61 @@ private slots:
         }
     }
 
+    // A follower from "now" that is cut off before its first entry: the agent gave it the
+    // stream's starting point as an id, so the lines written during the outage still come.
+    void aStreamCutBeforeItsFirstEntryResumesFromWhereItBegan() {
+        const uint16_t port = m_agent->port();
+        Endpoint ep{QUrl(QStringLiteral("http://127.0.0.1:%1").arg(port)), {}, {}};
+        ApiClient api(ep);
+        QVERIFY(api.init(nullptr));
+        constexpr int kLines = 200;
+        const QByteArray body =
+            QJsonDocument(QJsonObject{{"framework_id", "fw-follow"},
+                                      {"framework_name", "marathon"},
+                                      {"application_name", "/late"},
+                                      {"shell", QStringLiteral("sleep 3; i=0; while [ $i -lt %1 ]; "
+                                                               "do echo tick $i; i=$((i+1)); done")
+                                                    .arg(kLines)}})
+                .toJson(QJsonDocument::Compact);
+        auto launched = api.call("POST", agentPath({}, QStringLiteral("tasks/v1/")), {}, body);
+        QVERIFY2(launched.ok(), qPrintable(launched.error));
+        const QJsonObject c = QJsonDocument::fromJson(launched.body).object();
+        LogFollower::Options o;
+        o.path = agentPath(
+            {}, QStringLiteral("logs/v1/stream/framework/fw-follow/executor/%1/"
+                               "container/%2")
+                    .arg(c.value("executor_id").toString(), c.value("container_id").toString()));
+        o.minBackoffMs = 100; // from now: no skip_prev
+        LogFollower follower(ep, o);
+        QList<int> seen;
+        QList<LogFollower::Resume> resumes;
+        connect(&follower, &LogFollower::events, this, [&](const QList<QByteArray>& entries) {
+            for (const auto& e : entries)
+                seen.append(QJsonDocument::fromJson(e)
+                                .object()["fields"]
+                                .toObject()["MESSAGE"]
+                                .toString()
+                                .mid(5)
+                                .toInt());
+        });
+        connect(&follower, &LogFollower::connected, this,
+                [&](LogFollower::Resume how, qint64) { resumes.append(how); });
+        follower.start();
+        QTRY_COMPARE_WITH_TIMEOUT(resumes.size(), 1, 10000);
+        QVERIFY(!follower.lastEventId().isEmpty()); // the starting point, before any entry
+        QVERIFY(seen.isEmpty());
+        m_agent->kill9();
+        QTest::qWait(5000); // the task writes all its lines meanwhile
+        m_agent.reset();
+        m_agent = startAgent("127.0.0.1:" + std::to_string(port));
+        QTRY_VERIFY_WITH_TIMEOUT(seen.size() >= kLines, 30000);
+        QTest::qWait(300);
+        QCOMPARE(seen.size(), qsizetype(kLines));
+        for (int i = 0; i < kLines; ++i)
+            QCOMPARE(seen[i], i);
+        QCOMPARE(resumes.last(), LogFollower::Resume::Exact);
+    }
+
     void aRefusedRequestIsNotRetried() {
         Endpoint ep{QUrl(QStringLiteral("http://127.0.0.1:%1").arg(m_agent->port())), {}, {}};
         LogFollower::Options o;

@@ -32,7 +32,9 @@ private slots:
             ct("cccc5555", "/job", "failed"),        ct("web", "/other", "running")};
         QCOMPARE(matched(resolveTask(all, "aaaa2222")), QString("aaaa2222"));
         QCOMPARE(matched(resolveTask(all, "aaaa2")), QString("aaaa2222"));
-        QCOMPARE(matched(resolveTask(all, "cc")), QString("cccc5555"));
+        QCOMPARE(matched(resolveTask(all, "cccc5")), QString("cccc5555"));
+        // Too short to be taken as a prefix: `day2 task kill c` must not kill a container.
+        QVERIFY(!resolveTask(all, "ccc").match);
         // An exact id wins over an application of that name.
         QCOMPARE(matched(resolveTask(all, "web")), QString("web"));
         // The one running container of an application wins over its finished ones.
@@ -61,6 +63,16 @@ private slots:
         QVERIFY(r.candidates.isEmpty());
         QVERIFY(r.error.contains("task list --all"));
         QVERIFY(!resolveTask(all, "").match);
+    }
+
+    void aNameThatIsAlsoAPrefixIsNotGuessed() {
+        const QList<ContainerRef> all{ct("cafe1234", "/web", "running"),
+                                      ct("dddd0001", "/cafe", "running")};
+        auto r = resolveTask(all, "cafe");
+        QVERIFY(!r.match);
+        QCOMPARE(r.candidates.size(), 2);
+        QCOMPARE(matched(resolveTask(all, "/cafe")), QString("dddd0001"));
+        QCOMPARE(matched(resolveTask(all, "cafe12")), QString("cafe1234"));
     }
 };
 

@@ -53,8 +53,14 @@ day2 node log "$id1" -o json -n all --filter "CONTAINER_ID:$cid" > "$scratch/cli
 api "/system/v1/agent/$id1/logs/v1/range/?filter=CONTAINER_ID:$cid" > "$scratch/agent.json"
 [ -s "$scratch/agent.json" ] && cmp -s "$scratch/cli.json" "$scratch/agent.json" ||
     fail "node log -o json differs from the agent's range output"
-day2 node log "$id1" -n 3 --filter "CONTAINER_ID:$cid" -o short | grep -q '/echo\[[0-9]*\]: line 3$' ||
-    fail "node log -o short: $(day2 node log "$id1" -n 3 --filter "CONTAINER_ID:$cid" -o short)"
+# -o short is the agent's text form, to the microsecond.
+day2 node log "$id1" -o short -n all --filter "CONTAINER_ID:$cid" > "$scratch/cli.txt"
+api "/system/v1/agent/$id1/logs/v1/range/?filter=CONTAINER_ID:$cid" text/plain > "$scratch/agent.txt"
+grep -q '/echo\[[0-9]*\]: line 3$' "$scratch/cli.txt" && cmp -s "$scratch/cli.txt" "$scratch/agent.txt" ||
+    fail "node log -o short differs from the agent's text: $(diff "$scratch/cli.txt" "$scratch/agent.txt")"
+# -f -n all starts at the first line, not at the end.
+timeout 3 "$build/app/day2" task log "$cid" stdout -f -n all > "$scratch/all" 2> /dev/null || true
+[ "$(cat "$scratch/all")" = "$(printf 'line 1\nline 2\nline 3')" ] || fail "task log -f -n all printed: $(cat "$scratch/all")"
 
 # task log --follow -n 0 prints only lines written after it started (the first comes 3 s later).
 tid=$(day2 task run --agent "$id1" --app /ticker --shell 'sleep 3; for i in 1 2 3 4 5; do echo tick $i; sleep 0.3; done; sleep 60')

@@ -44,6 +44,9 @@ inline constexpr std::string_view kHeaderLastEventId = "Last-Event-ID";
 // On a stream resumed with Last-Event-ID: "exact" (nothing missed) or "gap" (that entry is gone
 // from the journal), "gap; up-to=N" when N journal entries at most were lost in between.
 inline constexpr std::string_view kHeaderResume = "X-Journal-Resume";
+// On a stream: the seconds between ": ping" comments when nothing else is sent, so that a
+// client can tell a dead connection from a quiet one.
+inline constexpr std::string_view kHeaderPing = "X-Journal-Ping";
 inline constexpr std::string_view kHeaderAccelBuffering = "X-Accel-Buffering";
 
 // Media types.

@@ -1,0 +1,60 @@
+// The log pane's feed: follows one or more sources (containers, or an agent's journal) with a
+// LogFollower each, and parses what they receive into LogEntry batches tagged with the source's
+// index. It runs in a worker thread of its own (start() moves it there), so a burst of
+// thousands of entries is read and parsed off the GUI thread; the GUI thread only inserts
+// parsed batches into its LogStore.
+#pragma once
+
+#include "client/api_client.h"
+#include "client/log_follower.h"
+#include "client/log_store.h"
+
+#include <QList>
+#include <QObject>
+#include <QString>
+#include <QThread>
+#include <QUrlQuery>
+
+#include <memory>
+#include <vector>
+
+namespace day2::client {
+
+struct FeedSource {
+    QString label;   // what the pane shows for it ("web 3f2a9c on node-1")
+    QString path;    // a stream path
+    QUrlQuery query; // filters and start (skip_prev=N)
+};
+
+class LogFeed : public QObject {
+    Q_OBJECT
+public:
+    LogFeed(Endpoint endpoint, QList<FeedSource> sources);
+    ~LogFeed() override;
+
+    // Starts the worker thread and every follower in it.
+    void start();
+    const QList<FeedSource>& sources() const { return m_sources; }
+
+signals:
+    // Entries of one source, oldest first (emitted from the worker thread).
+    void entries(const QList<day2::client::LogEntry>& batch);
+    // A source's connection state, for a person ("reconnected; nothing missed").
+    void status(int source, const QString& text, bool problem);
+    // A source reconnected: `gap` when entries may be missing (`missing` of them at most, -1:
+    // unknown). The pane draws a marker there.
+    void reconnected(int source, bool gap, qint64 missing);
+
+private:
+    void startFollowers(); // in the worker thread
+
+    Endpoint m_endpoint;
+    QList<FeedSource> m_sources;
+    QThread m_thread;
+    QObject* m_worker = nullptr; // lives in m_thread: the followers' context
+    std::vector<std::unique_ptr<LogFollower>> m_followers; // created, used and deleted in m_thread
+};
+
+} // namespace day2::client
+
+Q_DECLARE_METATYPE(day2::client::LogEntry)

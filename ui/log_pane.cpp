@@ -1,0 +1,659 @@
+#include "log_pane.h"
+
+#include <QApplication>
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDateTime>
+#include <QDialog>
+#include <QDialogButtonBox>
+#include <QFile>
+#include <QFileDialog>
+#include <QFontDatabase>
+#include <QHBoxLayout>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLabel>
+#include <QLineEdit>
+#include <QListView>
+#include <QMessageBox>
+#include <QNetworkReply>
+#include <QPainter>
+#include <QPlainTextEdit>
+#include <QScrollBar>
+#include <QTimeZone>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+#include <algorithm>
+
+namespace day2::ui {
+
+using client::LogEntry;
+using client::LogFilter;
+using client::LogStore;
+
+// --- the model -------------------------------------------------------------------------------
+
+LogListModel::LogListModel(size_t maxLines, QObject* parent)
+    : QAbstractListModel(parent), m_store(maxLines) {}
+
+void LogListModel::setSources(const QStringList& labels) {
+    beginResetModel();
+    m_store.clear();
+    m_sources = labels;
+    m_rows.clear();
+    m_matches.clear();
+    m_count = 0;
+    endResetModel();
+}
+
+void LogListModel::clear() {
+    setSources(m_sources);
+}
+
+QColor LogListModel::sourceColor(int source) const {
+    if (source == kMarkerSource)
+        return QColor(200, 150, 0);
+    return QColor::fromHsv((source * 137) % 360, 170, 190);
+}
+
+void LogListModel::add(const QList<LogEntry>& batch) {
+    if (batch.isEmpty())
+        return;
+    const size_t old = m_store.size();
+    int64_t first = batch.first().realtimeUsec;
+    for (const auto& e : batch)
+        first = std::min(first, e.realtimeUsec);
+    const bool append = old == 0 || first >= m_store.line(old - 1).realtimeUsec;
+    if (!append) {
+        // Merged into the middle (another source's older lines): rebuild the rows.
+        beginResetModel();
+        m_store.insert(batch, client::Evict::Oldest);
+        if (m_filtered)
+            refilter();
+        m_matches = m_searchText.isEmpty() ? std::vector<uint32_t>()
+                                           : m_store.search(m_searchText, m_searchRegex);
+        m_count = static_cast<int>(m_filtered ? m_rows.size() : m_store.size());
+        endResetModel();
+        return;
+    }
+    const size_t n = static_cast<size_t>(batch.size());
+    const size_t evict = old + n > m_store.maxLines() ? old + n - m_store.maxLines() : 0;
+    // The oldest rows leave first (while the store still holds them), then the new ones come.
+    if (evict > 0) {
+        int gone = static_cast<int>(evict);
+        if (m_filtered)
+            gone = static_cast<int>(
+                std::lower_bound(m_rows.begin(), m_rows.end(), uint32_t(evict)) - m_rows.begin());
+        if (gone > 0) {
+            beginRemoveRows({}, 0, gone - 1);
+            if (m_filtered)
+                m_rows.erase(m_rows.begin(), m_rows.begin() + gone);
+            else
+                m_offset = evict;
+            m_count -= gone;
+            endRemoveRows();
+        }
+    }
+    m_store.insert(batch, client::Evict::Oldest);
+    m_offset = 0;
+    const size_t from = old - evict; // the first new line's store index now
+    auto shift = [&](std::vector<uint32_t>& v) {
+        auto keep = std::lower_bound(v.begin(), v.end(), uint32_t(evict));
+        v.erase(v.begin(), keep);
+        for (auto& i : v)
+            i -= uint32_t(evict);
+    };
+    if (evict > 0) {
+        if (m_filtered)
+            for (auto& i : m_rows)
+                i -= uint32_t(evict);
+        shift(m_matches);
+    }
+    std::vector<uint32_t> fresh;
+    if (m_filtered) {
+        fresh = m_store.filter(m_filter, nullptr, from).value_or(std::vector<uint32_t>());
+    } else {
+        fresh.resize(m_store.size() - from);
+        for (size_t i = 0; i < fresh.size(); ++i)
+            fresh[i] = uint32_t(from + i);
+    }
+    if (!m_searchText.isEmpty()) {
+        auto hits = m_store.search(m_searchText, m_searchRegex, &fresh);
+        m_matches.insert(m_matches.end(), hits.begin(), hits.end());
+    }
+    if (!fresh.empty()) {
+        beginInsertRows({}, m_count, m_count + static_cast<int>(fresh.size()) - 1);
+        if (m_filtered)
+            m_rows.insert(m_rows.end(), fresh.begin(), fresh.end());
+        m_count += static_cast<int>(fresh.size());
+        endInsertRows();
+    }
+}
+
+void LogListModel::refilter() {
+    m_rows = m_store.filter(m_filter).value_or(std::vector<uint32_t>());
+}
+
+bool LogListModel::setFilter(const LogFilter& f, QString* error) {
+    if (!f.isEmpty() && !m_store.filter(f, error, m_store.size()))
+        return false; // an invalid pattern: the view keeps its rows
+    beginResetModel();
+    m_filter = f;
+    m_filtered = !f.isEmpty();
+    if (m_filtered)
+        refilter();
+    else
+        m_rows.clear();
+    m_count = static_cast<int>(m_filtered ? m_rows.size() : m_store.size());
+    endResetModel();
+    return true;
+}
+
+int LogListModel::setSearch(const QString& text, bool regex) {
+    m_searchText = text;
+    m_searchRegex = regex;
+    m_matches = text.isEmpty() ? std::vector<uint32_t>() : m_store.search(text, regex);
+    if (m_count > 0)
+        emit dataChanged(index(0), index(m_count - 1), {MatchRole});
+    return static_cast<int>(m_matches.size());
+}
+
+int LogListModel::nextMatch(int fromRow, bool forward) const {
+    if (m_matches.empty() || m_count == 0)
+        return -1;
+    const int step = forward ? 1 : -1;
+    for (int r = fromRow + step; r >= 0 && r < m_count; r += step)
+        if (std::binary_search(m_matches.begin(), m_matches.end(), uint32_t(storeIndex(r))))
+            return r;
+    return -1;
+}
+
+int LogListModel::rowCount(const QModelIndex& parent) const {
+    return parent.isValid() ? 0 : m_count;
+}
+
+QVariant LogListModel::data(const QModelIndex& index, int role) const {
+    if (!index.isValid() || index.row() >= m_count)
+        return {};
+    const size_t i = storeIndex(index.row());
+    const LogStore::Line& l = m_store.line(i);
+    switch (role) {
+    case Qt::DisplayRole:
+    case Qt::ToolTipRole:
+        return QString::fromUtf8(m_store.message(i).toByteArray());
+    case MessageRole:
+        return m_store.message(i).toByteArray();
+    case PriorityRole:
+        return int(l.priority);
+    case StderrRole:
+        return bool(l.stderrStream);
+    case SourceRole:
+        return int(l.source);
+    case TimeRole:
+        return QDateTime::fromMSecsSinceEpoch(l.realtimeUsec / 1000, QTimeZone::utc())
+            .toString(QStringLiteral("yyyy-MM-dd HH:mm:ss.zzz"));
+    case MatchRole:
+        return std::binary_search(m_matches.begin(), m_matches.end(), uint32_t(i));
+    default:
+        return {};
+    }
+}
+
+// --- painting --------------------------------------------------------------------------------
+
+namespace {
+
+QColor priorityColor(int priority, const QPalette& pal) {
+    switch (priority) {
+    case 0:
+    case 1:
+    case 2:
+    case 3:
+        return QColor(200, 30, 30);
+    case 4:
+        return QColor(190, 120, 0);
+    case 7:
+        return pal.color(QPalette::PlaceholderText);
+    default:
+        return pal.color(QPalette::Text);
+    }
+}
+
+QColor ansiColor(int code) {
+    static const QColor base[8] = {QColor(0, 0, 0),      QColor(205, 49, 49),  QColor(13, 160, 60),
+                                   QColor(190, 150, 0),  QColor(36, 114, 200), QColor(188, 63, 188),
+                                   QColor(17, 168, 205), QColor(150, 150, 150)};
+    static const QColor bright[8] = {
+        QColor(102, 102, 102), QColor(241, 76, 76),   QColor(35, 209, 139), QColor(220, 200, 16),
+        QColor(59, 142, 234),  QColor(214, 112, 214), QColor(41, 184, 219), QColor(229, 229, 229)};
+    if (code >= 30 && code <= 37)
+        return base[code - 30];
+    if (code >= 90 && code <= 97)
+        return bright[code - 90];
+    return {};
+}
+
+} // namespace
+
+LogLineDelegate::LogLineDelegate(LogListModel* model, QObject* parent)
+    : QStyledItemDelegate(parent), m_model(model) {}
+
+QSize LogLineDelegate::sizeHint(const QStyleOptionViewItem& option, const QModelIndex&) const {
+    return {2000, option.fontMetrics.height() + 2};
+}
+
+void LogLineDelegate::paint(QPainter* p, const QStyleOptionViewItem& option,
+                            const QModelIndex& index) const {
+    p->save();
+    const QRect r = option.rect;
+    const QPalette& pal = option.palette;
+    const int source = index.data(LogListModel::SourceRole).toInt();
+    const bool marker = source == LogListModel::kMarkerSource;
+    if (option.state & QStyle::State_Selected)
+        p->fillRect(r, pal.highlight());
+    else if (marker)
+        p->fillRect(r, QColor(255, 240, 190));
+    else if (index.data(LogListModel::MatchRole).toBool())
+        p->fillRect(r, QColor(200, 225, 255));
+    const QFontMetrics fm = option.fontMetrics;
+    const int baseline = r.top() + 1 + fm.ascent();
+    int x = r.left() + 6;
+    if (index.data(LogListModel::StderrRole).toBool())
+        p->fillRect(QRect(r.left(), r.top(), 3, r.height()), QColor(210, 40, 40));
+    if (m_showTime) {
+        p->setPen(pal.color(QPalette::PlaceholderText));
+        const QString t = index.data(LogListModel::TimeRole).toString();
+        p->drawText(x, baseline, t);
+        x += fm.horizontalAdvance(t) + fm.horizontalAdvance(QLatin1Char(' ')) * 2;
+    }
+    if (m_model->sources().size() > 1 || marker) {
+        const QString label =
+            marker ? QStringLiteral("day2")
+                   : (source < m_model->sources().size() ? m_model->sources()[source] : QString());
+        const QString chip = fm.elidedText(label, Qt::ElideMiddle, fm.horizontalAdvance('x') * 18);
+        const int w = fm.horizontalAdvance(QLatin1Char('x')) * 18 + 8;
+        p->fillRect(QRect(x, r.top() + 1, w - 4, r.height() - 2), m_model->sourceColor(source));
+        p->setPen(Qt::white);
+        p->drawText(x + 2, baseline, chip);
+        x += w + 4;
+    }
+    // The message, with its ANSI SGR colours (30-37, 90-97, 39 and 0 reset; 1 bold).
+    const QByteArray msg = index.data(LogListModel::MessageRole).toByteArray();
+    const QColor base = (option.state & QStyle::State_Selected)
+                            ? pal.color(QPalette::HighlightedText)
+                            : priorityColor(index.data(LogListModel::PriorityRole).toInt(), pal);
+    QColor pen = base;
+    QFont font = option.font;
+    font.setBold(index.data(LogListModel::PriorityRole).toInt() <= 2 || marker);
+    p->setFont(font);
+    qsizetype i = 0, textStart = 0;
+    auto flushText = [&](qsizetype end) {
+        if (end <= textStart)
+            return;
+        const QString s = QString::fromUtf8(msg.mid(textStart, end - textStart));
+        p->setPen(pen);
+        p->drawText(x, baseline, s);
+        x += QFontMetrics(p->font()).horizontalAdvance(s);
+    };
+    while (i < msg.size() && x < r.right()) {
+        if (msg[i] == '\x1b' && i + 1 < msg.size() && msg[i + 1] == '[') {
+            flushText(i);
+            qsizetype j = i + 2;
+            while (j < msg.size() && ((msg[j] >= '0' && msg[j] <= '9') || msg[j] == ';'))
+                ++j;
+            if (j < msg.size() && msg[j] == 'm') {
+                const auto codes = msg.mid(i + 2, j - i - 2).split(';');
+                for (const auto& c : codes) {
+                    const int code = c.isEmpty() ? 0 : c.toInt();
+                    if (code == 0 || code == 39) {
+                        pen = base;
+                        if (code == 0) {
+                            font.setBold(false);
+                            p->setFont(font);
+                        }
+                    } else if (code == 1) {
+                        font.setBold(true);
+                        p->setFont(font);
+                    } else if (QColor c2 = ansiColor(code); c2.isValid()) {
+                        pen = c2;
+                    }
+                }
+            }
+            i = textStart = std::min(j + 1, msg.size());
+            continue;
+        }
+        ++i;
+    }
+    flushText(msg.size());
+    p->restore();
+}
+
+// --- the pane --------------------------------------------------------------------------------
+
+LogPane::LogPane(client::ApiClient* api, QWidget* parent)
+    : QWidget(parent), m_api(api), m_model(new LogListModel(500000, this)) {
+    auto* top = new QVBoxLayout(this);
+    top->setContentsMargins(0, 0, 0, 0);
+    top->setSpacing(2);
+    auto* head = new QHBoxLayout;
+    m_title = new QLabel(tr("Select a container, an application, a framework or an agent"));
+    QFont bold = m_title->font();
+    bold.setBold(true);
+    m_title->setFont(bold);
+    m_status = new QLabel;
+    m_status->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    head->addWidget(m_title);
+    head->addStretch();
+    head->addWidget(m_status);
+    top->addLayout(head);
+
+    auto* bar = new QHBoxLayout;
+    m_followButton = new QToolButton;
+    m_followButton->setText(tr("Follow"));
+    m_followButton->setCheckable(true);
+    m_followButton->setChecked(true);
+    m_followButton->setToolTip(tr("Keep the newest line in view (scrolling up pauses)"));
+    m_filterEdit = new QLineEdit;
+    m_filterEdit->setPlaceholderText(tr("Filter lines"));
+    m_filterEdit->setClearButtonEnabled(true);
+    m_regex = new QCheckBox(tr("Regex"));
+    m_invert = new QCheckBox(tr("Invert"));
+    m_priority = new QComboBox;
+    m_priority->addItem(tr("All priorities"), 7);
+    m_priority->addItem(tr("≤ info"), 6);
+    m_priority->addItem(tr("≤ notice"), 5);
+    m_priority->addItem(tr("≤ warning"), 4);
+    m_priority->addItem(tr("≤ error"), 3);
+    m_stdout = new QCheckBox(tr("stdout"));
+    m_stdout->setChecked(true);
+    m_stderr = new QCheckBox(tr("stderr"));
+    m_stderr->setChecked(true);
+    auto* timeBox = new QCheckBox(tr("Time"));
+    timeBox->setChecked(true);
+    m_searchEdit = new QLineEdit;
+    m_searchEdit->setPlaceholderText(tr("Search"));
+    m_searchEdit->setClearButtonEnabled(true);
+    auto* prev = new QToolButton;
+    prev->setText(QStringLiteral("▲"));
+    prev->setToolTip(tr("Previous match (Shift+F3)"));
+    prev->setShortcut(QKeySequence(Qt::SHIFT | Qt::Key_F3));
+    auto* next = new QToolButton;
+    next->setText(QStringLiteral("▼"));
+    next->setToolTip(tr("Next match (F3)"));
+    next->setShortcut(QKeySequence(Qt::Key_F3));
+    m_searchCount = new QLabel;
+    auto* save = new QToolButton;
+    save->setText(tr("Save…"));
+    for (QWidget* w : std::initializer_list<QWidget*>{
+             m_followButton, m_filterEdit, m_regex, m_invert, m_priority, m_stdout, m_stderr,
+             timeBox, m_searchEdit, prev, next, m_searchCount, save})
+        bar->addWidget(w);
+    bar->setStretchFactor(m_filterEdit, 2);
+    bar->setStretchFactor(m_searchEdit, 1);
+    top->addLayout(bar);
+
+    m_view = new QListView;
+    m_view->setModel(m_model);
+    m_delegate = new LogLineDelegate(m_model, m_view);
+    m_view->setItemDelegate(m_delegate);
+    m_view->setUniformItemSizes(true);
+    m_view->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    m_view->setSelectionMode(QAbstractItemView::ExtendedSelection);
+    m_view->setHorizontalScrollBarPolicy(Qt::ScrollBarAsNeeded);
+    m_view->setToolTip(tr("Double-click a line for all its journald fields"));
+    top->addWidget(m_view, 1);
+
+    connect(m_filterEdit, &QLineEdit::textChanged, this, &LogPane::applyFilter);
+    for (QCheckBox* c : {m_regex, m_invert, m_stdout, m_stderr})
+        connect(c, &QCheckBox::toggled, this, [this] {
+            applyFilter();
+            applySearch();
+        });
+    connect(m_priority, &QComboBox::currentIndexChanged, this, &LogPane::applyFilter);
+    connect(timeBox, &QCheckBox::toggled, this, [this](bool on) {
+        m_delegate->setShowTime(on);
+        m_view->viewport()->update();
+    });
+    connect(m_searchEdit, &QLineEdit::textChanged, this, &LogPane::applySearch);
+    connect(m_searchEdit, &QLineEdit::returnPressed, this, [this] { jump(true); });
+    connect(next, &QToolButton::clicked, this, [this] { jump(true); });
+    connect(prev, &QToolButton::clicked, this, [this] { jump(false); });
+    connect(save, &QToolButton::clicked, this, [this] {
+        const QString f = QFileDialog::getSaveFileName(this, tr("Save the lines shown"),
+                                                       QStringLiteral("day2.log"));
+        if (!f.isEmpty())
+            saveTo(f);
+    });
+    connect(m_followButton, &QToolButton::toggled, this, [this](bool on) {
+        if (on)
+            m_view->scrollToBottom();
+    });
+    // Scrolling up pauses; scrolling back to the end follows again.
+    connect(m_view->verticalScrollBar(), &QScrollBar::valueChanged, this, [this](int v) {
+        const bool atEnd = v >= m_view->verticalScrollBar()->maximum();
+        if (m_followButton->isChecked() != atEnd && QApplication::mouseButtons() != Qt::NoButton)
+            m_followButton->setChecked(atEnd);
+    });
+    connect(m_view->verticalScrollBar(), &QScrollBar::actionTriggered, this, [this] {
+        QTimer::singleShot(0, this, [this] {
+            const auto* sb = m_view->verticalScrollBar();
+            m_followButton->setChecked(sb->value() >= sb->maximum());
+        });
+    });
+    connect(m_view, &QListView::doubleClicked, this, &LogPane::showFields);
+    m_flushTimer.setInterval(50);
+    connect(&m_flushTimer, &QTimer::timeout, this, &LogPane::flush);
+}
+
+LogPane::~LogPane() = default;
+
+void LogPane::setApi(client::ApiClient* api) {
+    m_feed.reset();
+    m_flushTimer.stop();
+    m_pending.clear();
+    m_sources.clear();
+    m_sourceStatus.clear();
+    m_model->setSources({});
+    m_api = api;
+    updateStatus();
+}
+
+void LogPane::follow(const QString& title, const QList<client::FeedSource>& sources) {
+    m_feed.reset();
+    m_pending.clear();
+    m_sources = sources;
+    m_sourceStatus = QStringList();
+    QStringList labels;
+    for (const auto& s : sources) {
+        labels << s.label;
+        m_sourceStatus << tr("connecting");
+    }
+    m_model->setSources(labels);
+    m_title->setText(title);
+    m_feed = std::make_unique<client::LogFeed>(m_api->endpoint(), sources);
+    connect(m_feed.get(), &client::LogFeed::entries, this, [this](const QList<LogEntry>& batch) {
+        m_pending.append(batch);
+        if (m_pending.size() > m_pendingLimit) {
+            const qsizetype drop = m_pending.size() - m_pendingLimit;
+            m_pending.remove(0, drop);
+            m_droppedPending += uint64_t(drop);
+        }
+    });
+    connect(m_feed.get(), &client::LogFeed::status, this,
+            [this](int source, const QString& text, bool) {
+                if (source < m_sourceStatus.size())
+                    m_sourceStatus[source] = text;
+                updateStatus();
+            });
+    connect(m_feed.get(), &client::LogFeed::reconnected, this,
+            [this](int source, bool gap, qint64 missing) {
+                LogEntry marker;
+                marker.realtimeUsec = QDateTime::currentMSecsSinceEpoch() * 1000;
+                marker.priority = gap ? 4 : 5;
+                marker.source = LogListModel::kMarkerSource;
+                const QString who = source < m_sources.size() ? m_sources[source].label : QString();
+                marker.message =
+                    (gap ? (missing >= 0
+                                ? tr("── %1 reconnected: up to %2 entries may be missing ──")
+                                      .arg(who)
+                                      .arg(missing)
+                                : tr("── %1 reconnected: entries may be missing ──").arg(who))
+                         : tr("── %1 reconnected: nothing missed ──").arg(who))
+                        .toUtf8();
+                m_pending.append(marker);
+            });
+    m_feed->start();
+    m_flushTimer.start();
+    updateStatus();
+}
+
+void LogPane::flush() {
+    if (m_pending.isEmpty())
+        return;
+    QList<LogEntry> batch;
+    batch.swap(m_pending);
+    std::stable_sort(batch.begin(), batch.end(), [](const LogEntry& a, const LogEntry& b) {
+        return a.realtimeUsec < b.realtimeUsec;
+    });
+    m_model->add(batch);
+    if (m_followButton->isChecked())
+        m_view->scrollToBottom();
+    if (!m_searchEdit->text().isEmpty())
+        m_searchCount->setText(tr("%n match(es)", nullptr,
+                                  m_model->setSearch(m_searchEdit->text(), m_regex->isChecked())));
+    updateStatus();
+    emit linesArrived(m_model->rowCount());
+}
+
+void LogPane::applyFilter() {
+    LogFilter f;
+    f.text = m_filterEdit->text();
+    f.regex = m_regex->isChecked();
+    f.invert = m_invert->isChecked();
+    f.maxPriority = m_priority->currentData().toInt();
+    f.stdoutLines = m_stdout->isChecked();
+    f.stderrLines = m_stderr->isChecked();
+    QString error;
+    if (!m_model->setFilter(f, &error)) {
+        m_filterEdit->setStyleSheet(QStringLiteral("background: #fdd"));
+        m_filterEdit->setToolTip(error);
+        return;
+    }
+    m_filterEdit->setStyleSheet({});
+    m_filterEdit->setToolTip({});
+    if (m_followButton->isChecked())
+        m_view->scrollToBottom();
+    updateStatus();
+}
+
+void LogPane::applySearch() {
+    const int n = m_model->setSearch(m_searchEdit->text(), m_regex->isChecked());
+    m_searchCount->setText(m_searchEdit->text().isEmpty() ? QString()
+                                                          : tr("%n match(es)", nullptr, n));
+}
+
+void LogPane::jump(bool forward) {
+    const int from = m_view->currentIndex().isValid() ? m_view->currentIndex().row()
+                                                      : (forward ? -1 : m_model->rowCount());
+    const int row = m_model->nextMatch(from, forward);
+    if (row < 0)
+        return;
+    m_followButton->setChecked(false);
+    const QModelIndex i = m_model->index(row);
+    m_view->setCurrentIndex(i);
+    m_view->scrollTo(i, QAbstractItemView::PositionAtCenter);
+}
+
+void LogPane::updateStatus() {
+    QString s = tr("%n line(s)", nullptr, m_model->rowCount());
+    if (m_model->store().evictedTotal() > 0)
+        s += tr(" · %1 older ones dropped from memory").arg(m_model->store().evictedTotal());
+    if (m_droppedPending > 0)
+        s += tr(" · %1 dropped (the view could not keep up)").arg(m_droppedPending);
+    QStringList states;
+    for (qsizetype i = 0; i < m_sourceStatus.size(); ++i)
+        if (m_sourceStatus[i] != QLatin1String("following"))
+            states << (m_sources.size() > 1 ? m_sources[i].label + QStringLiteral(": ")
+                                            : QString()) +
+                          m_sourceStatus[i];
+    if (!states.isEmpty())
+        s += QStringLiteral(" · ") + states.join(QStringLiteral("; "));
+    m_status->setText(s);
+}
+
+void LogPane::saveTo(const QString& file) {
+    QFile f(file);
+    if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate)) {
+        QMessageBox::warning(this, tr("Save"),
+                             tr("Cannot write %1: %2").arg(file, f.errorString()));
+        return;
+    }
+    for (int r = 0; r < m_model->rowCount(); ++r) {
+        const QModelIndex i = m_model->index(r);
+        const int source = i.data(LogListModel::SourceRole).toInt();
+        QByteArray line = i.data(LogListModel::TimeRole).toString().toUtf8() + ' ';
+        if (m_sources.size() > 1 && source < m_sources.size())
+            line += m_sources[source].label.toUtf8() + ' ';
+        line += i.data(LogListModel::MessageRole).toByteArray() + '\n';
+        f.write(line);
+    }
+}
+
+void LogPane::showFields(const QModelIndex& index) {
+    const int source = index.data(LogListModel::SourceRole).toInt();
+    if (source >= m_sources.size())
+        return;
+    const QByteArray cursor = m_model->store().cursor(m_model->storeIndex(index.row()));
+    if (cursor.isEmpty())
+        return;
+    QString path = m_sources[source].path;
+    path.replace(QStringLiteral("logs/v1/stream/"), QStringLiteral("logs/v1/range/"));
+    QUrlQuery q;
+    q.addQueryItem(QStringLiteral("cursor"), QString::fromLatin1(cursor));
+    q.addQueryItem(QStringLiteral("limit"), QStringLiteral("1"));
+    QNetworkReply* r = m_api->send("GET", path, q);
+    connect(r, &QNetworkReply::finished, this, [this, r] {
+        r->deleteLater();
+        const QString error = client::describeFailure(r);
+        QString text;
+        if (!error.isEmpty()) {
+            text = error;
+        } else {
+            const QJsonObject e =
+                QJsonDocument::fromJson(r->readAll().split('\n').first()).object();
+            const QJsonObject fields = e.value("fields").toObject();
+            QStringList keys = fields.keys();
+            keys.sort();
+            for (const auto& k : keys) {
+                const QJsonValue v = fields.value(k);
+                text += k + QLatin1Char('=') +
+                        (v.isString()
+                             ? v.toString()
+                             : QString::fromUtf8(
+                                   QJsonDocument(v.toArray()).toJson(QJsonDocument::Compact))) +
+                        QLatin1Char('\n');
+            }
+            for (const auto& k : e.value("fields_b64").toObject().keys())
+                text += k + QStringLiteral(" (binary, base64)=") +
+                        e.value("fields_b64").toObject().value(k).toString() + QLatin1Char('\n');
+            text += QStringLiteral("__CURSOR=") + e.value("cursor").toString() + QLatin1Char('\n');
+        }
+        auto* d = new QDialog(this);
+        d->setAttribute(Qt::WA_DeleteOnClose);
+        d->setWindowTitle(tr("Journal fields"));
+        auto* lay = new QVBoxLayout(d);
+        auto* edit = new QPlainTextEdit(text);
+        edit->setReadOnly(true);
+        edit->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+        lay->addWidget(edit);
+        auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close);
+        connect(buttons, &QDialogButtonBox::rejected, d, &QDialog::close);
+        lay->addWidget(buttons);
+        d->resize(720, 480);
+        d->show();
+    });
+}
+
+} // namespace day2::ui

@@ -1,0 +1,149 @@
+// The console's log pane: the lines of whatever is selected (one container, an application's or
+// a framework's containers merged in timestamp order with a colour per source, or an agent's
+// journal), following live. Follow and pause, filter (substring or regex, invert, priority,
+// stdout/stderr) and search (highlighted, next/previous) at once, ANSI colours, timestamps on or
+// off, a marker where a reconnect happened, a line's every journald field on double-click, and
+// save to a file. Memory is bounded by the store's retained window.
+#pragma once
+
+#include "client/api_client.h"
+#include "client/log_feed.h"
+#include "client/log_store.h"
+
+#include <QAbstractListModel>
+#include <QColor>
+#include <QElapsedTimer>
+#include <QList>
+#include <QStyledItemDelegate>
+#include <QTimer>
+#include <QWidget>
+
+#include <memory>
+#include <vector>
+
+class QCheckBox;
+class QComboBox;
+class QLabel;
+class QLineEdit;
+class QListView;
+class QToolButton;
+
+namespace day2::ui {
+
+// The rows the view shows: the store's lines, or those that pass the filter.
+class LogListModel : public QAbstractListModel {
+    Q_OBJECT
+public:
+    static constexpr uint16_t kMarkerSource = 0xffff; // a reconnect marker, not a journal line
+    enum Role {
+        PriorityRole = Qt::UserRole + 1,
+        StderrRole,
+        SourceRole,
+        TimeRole,
+        MatchRole,
+        MessageRole
+    };
+
+    explicit LogListModel(size_t maxLines, QObject* parent = nullptr);
+
+    void setSources(const QStringList& labels);
+    const QStringList& sources() const { return m_sources; }
+    QColor sourceColor(int source) const;
+    // Adds parsed entries (any order, any sources).
+    void add(const QList<client::LogEntry>& batch);
+    void clear();
+    // Applies a filter; false (and the reason) for an invalid pattern.
+    bool setFilter(const client::LogFilter& f, QString* error);
+    // Marks the rows whose message matches `text`; returns how many.
+    int setSearch(const QString& text, bool regex);
+    int nextMatch(int fromRow, bool forward) const;
+
+    const client::LogStore& store() const { return m_store; }
+    size_t storeIndex(int row) const {
+        return (m_filtered ? m_rows[size_t(row)] : size_t(row)) + m_offset;
+    }
+
+    int rowCount(const QModelIndex& parent = {}) const override;
+    QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
+
+private:
+    void refilter();
+
+    client::LogStore m_store;
+    QStringList m_sources;
+    client::LogFilter m_filter;
+    bool m_filtered = false;
+    std::vector<uint32_t> m_rows;    // with a filter: store indices shown
+    std::vector<uint32_t> m_matches; // store indices that match the search, sorted
+    QString m_searchText;
+    bool m_searchRegex = false;
+    int m_count = 0;     // rows, as the view was last told
+    size_t m_offset = 0; // while evicted rows are being removed: the store still holds them
+};
+
+// Paints a row: time, a source chip, the message with its ANSI colours, priority colours, a mark
+// for stderr, a band for search matches and for reconnect markers.
+class LogLineDelegate : public QStyledItemDelegate {
+    Q_OBJECT
+public:
+    explicit LogLineDelegate(LogListModel* model, QObject* parent = nullptr);
+    void setShowTime(bool on) { m_showTime = on; }
+    void paint(QPainter* p, const QStyleOptionViewItem& option,
+               const QModelIndex& index) const override;
+    QSize sizeHint(const QStyleOptionViewItem& option, const QModelIndex& index) const override;
+
+private:
+    LogListModel* m_model;
+    bool m_showTime = true;
+};
+
+class LogPane : public QWidget {
+    Q_OBJECT
+public:
+    explicit LogPane(client::ApiClient* api, QWidget* parent = nullptr);
+    ~LogPane() override;
+    // Another connection: what was followed stops.
+    void setApi(client::ApiClient* api);
+
+    // Follows `sources` (the title names the selection). Replaces what was followed.
+    void follow(const QString& title, const QList<client::FeedSource>& sources);
+    int lineCount() const { return m_model->rowCount(); }
+    QListView* view() const { return m_view; }
+    void saveTo(const QString& file);
+
+signals:
+    void linesArrived(int total);
+
+private:
+    void applyFilter();
+    void applySearch();
+    void jump(bool forward);
+    void flush();
+    void showFields(const QModelIndex& index);
+    void updateStatus();
+
+    client::ApiClient* m_api;
+    LogListModel* m_model;
+    LogLineDelegate* m_delegate;
+    QListView* m_view;
+    QLabel* m_title;
+    QLabel* m_status;
+    QToolButton* m_followButton;
+    QLineEdit* m_filterEdit;
+    QCheckBox* m_regex;
+    QCheckBox* m_invert;
+    QComboBox* m_priority;
+    QCheckBox* m_stdout;
+    QCheckBox* m_stderr;
+    QLineEdit* m_searchEdit;
+    QLabel* m_searchCount;
+    std::unique_ptr<client::LogFeed> m_feed;
+    QList<client::FeedSource> m_sources;
+    QStringList m_sourceStatus;
+    QList<client::LogEntry> m_pending; // parsed, not yet in the model (coalesced 20 times a second)
+    QTimer m_flushTimer;
+    qsizetype m_pendingLimit = 200000; // beyond this, the oldest pending entries are dropped
+    uint64_t m_droppedPending = 0;
+};
+
+} // namespace day2::ui

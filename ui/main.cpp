@@ -1,0 +1,129 @@
+// day2-console: the desktop console of day2 (README, "The console").
+//   day2-console [--connect URL --token-file F --ca FILE] [--select <container|app>]
+//                [--snapshot FILE.png]
+// --snapshot renders the window once data has arrived, saves it and exits (tests, README).
+#include "log_pane.h"
+#include "main_window.h"
+
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QListView>
+#include <QMessageBox>
+#include <QPixmap>
+#include <QSettings>
+#include <QTimer>
+#include <QTreeView>
+
+#include <cstdio>
+
+using namespace day2::ui;
+
+int main(int argc, char** argv) {
+    QApplication app(argc, argv);
+    QApplication::setOrganizationName(QStringLiteral("day2"));
+    QApplication::setApplicationName(QStringLiteral("day2-console"));
+    QCommandLineParser cli;
+    cli.setApplicationDescription(
+        QStringLiteral("The day2 console: the cluster tree, live logs, metrics and a terminal.\n"
+                       "Without --connect it uses the saved connection or asks for one."));
+    cli.addHelpOption();
+    QCommandLineOption connect({"c", "connect"}, "Adminrouter's URL (https://host:8443).", "URL");
+    QCommandLineOption tokenFile("token-file", "A file holding the JWT.", "FILE");
+    QCommandLineOption ca("ca", "The CA that signed Adminrouter's certificate (PEM).", "FILE");
+    QCommandLineOption select("select", "Tail this container (id or prefix) or application.",
+                              "NAME");
+    QCommandLineOption snapshot("snapshot",
+                                "Render the window once data has arrived, save it as PNG, print a "
+                                "summary (JSON) and exit: 0 with data, 1 without.",
+                                "FILE.png");
+    QCommandLineOption timeout("snapshot-timeout", "Give up waiting for data after S seconds.", "S",
+                               "30");
+    cli.addOptions({connect, tokenFile, ca, select, snapshot, timeout});
+    cli.process(app);
+
+    MainWindow w;
+    ConnectionSettings c;
+    if (cli.isSet(connect)) {
+        c.url = cli.value(connect);
+        c.tokenFile = cli.value(tokenFile);
+        c.ca = cli.value(ca);
+    } else {
+        QSettings s;
+        c.url = s.value("url").toString();
+        c.ca = s.value("ca").toString();
+        c.tokenFile = s.value("token_file").toString();
+        if (!c.url.isEmpty() && c.tokenFile.isEmpty()) {
+            QString warning;
+            c.token = TokenStore::load(c.url, &warning);
+            if (!warning.isEmpty())
+                std::fprintf(stderr, "day2-console: %s\n", qPrintable(warning));
+        }
+    }
+    const bool snapshotMode = cli.isSet(snapshot);
+    if (!c.url.isEmpty()) {
+        QString error;
+        if (!w.connectTo(c, &error)) {
+            std::fprintf(stderr, "day2-console: %s\n", qPrintable(error));
+            if (snapshotMode)
+                return 1;
+            QMessageBox::warning(&w, QStringLiteral("Connect"), error);
+        }
+    }
+    if (cli.isSet(select))
+        QObject::connect(&w, &MainWindow::connectedAndRefreshed, &w, [&w, key = cli.value(select)] {
+            static bool done = false;
+            if (!done && w.tree()->currentIndex().isValid() == false) {
+                w.selectByKey(key);
+                done = w.tree()->currentIndex().isValid();
+            }
+        });
+    w.show();
+    if (c.url.isEmpty() && !snapshotMode)
+        QTimer::singleShot(0, &w, &MainWindow::showConnectionDialog);
+
+    if (snapshotMode) {
+        const QString file = cli.value(snapshot);
+        auto take = [&w, &app, file](bool gotData) {
+            w.repaint();
+            const QPixmap shot = w.grab();
+            const bool saved = shot.save(file, "PNG");
+            const QListView* v = w.logPane()->view();
+            const QRect logRect(v->viewport()->mapTo(&w, QPoint(0, 0)), v->viewport()->size());
+            const QTreeView* t = w.tree();
+            const QRect treeRect(t->viewport()->mapTo(&w, QPoint(0, 0)), t->viewport()->size());
+            QJsonObject summary{
+                {"file", file},
+                {"saved", saved},
+                {"width", shot.width()},
+                {"height", shot.height()},
+                {"agents", w.clusterModel() ? w.clusterModel()->agentCount() : 0},
+                {"containers", w.clusterModel() ? w.clusterModel()->containerCount() : 0},
+                {"log_lines", w.logPane()->lineCount()},
+                {"log_rect", QJsonObject{{"x", logRect.x()},
+                                         {"y", logRect.y()},
+                                         {"w", logRect.width()},
+                                         {"h", logRect.height()}}},
+                {"tree_rect", QJsonObject{{"x", treeRect.x()},
+                                          {"y", treeRect.y()},
+                                          {"w", treeRect.width()},
+                                          {"h", treeRect.height()}}}};
+            std::printf("%s\n", QJsonDocument(summary).toJson(QJsonDocument::Compact).constData());
+            std::fflush(stdout);
+            app.exit(saved && gotData ? 0 : 1);
+        };
+        // Enough lines to fill the view, then a moment for the last paint.
+        QObject::connect(w.logPane(), &LogPane::linesArrived, &w, [&w, take](int total) {
+            static bool scheduled = false;
+            const int visible = w.logPane()->view()->viewport()->height() /
+                                std::max(1, w.logPane()->view()->sizeHintForRow(0));
+            if (!scheduled && total >= std::min(visible, 20)) {
+                scheduled = true;
+                QTimer::singleShot(1500, &w, [take] { take(true); });
+            }
+        });
+        QTimer::singleShot(cli.value(timeout).toInt() * 1000, &w, [take] { take(false); });
+    }
+    return app.exec();
+}

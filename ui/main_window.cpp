@@ -1,0 +1,390 @@
+#include "main_window.h"
+
+#include "log_pane.h"
+
+#include <QApplication>
+#include <QCheckBox>
+#include <QDialogButtonBox>
+#include <QDir>
+#include <QEventLoop>
+#include <QFile>
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QSettings>
+#include <QSplitter>
+#include <QStandardPaths>
+#include <QStatusBar>
+#include <QTreeView>
+#include <QVBoxLayout>
+
+#include <qt6keychain/keychain.h>
+
+namespace day2::ui {
+
+using client::ClusterModel;
+using client::ContainerRef;
+using client::FeedSource;
+
+namespace {
+
+constexpr const char* kKeychainService = "day2-console";
+
+QString tokenFilePath() {
+    return QStandardPaths::writableLocation(QStandardPaths::GenericConfigLocation) +
+           QStringLiteral("/day2/console-token");
+}
+
+// A placeholder pane: says plainly what will be there and that it is not built yet.
+QWidget* comingPane(const QString& title, const QString& text) {
+    auto* w = new QWidget;
+    auto* lay = new QVBoxLayout(w);
+    auto* t = new QLabel(title);
+    QFont f = t->font();
+    f.setBold(true);
+    t->setFont(f);
+    auto* body = new QLabel(text);
+    body->setWordWrap(true);
+    body->setAlignment(Qt::AlignCenter);
+    body->setStyleSheet(QStringLiteral("color: palette(placeholder-text)"));
+    lay->addWidget(t);
+    lay->addWidget(body, 1);
+    return w;
+}
+
+// Runs a keychain job to its end.
+template <typename Job> bool runJob(Job& job) {
+    QEventLoop loop;
+    QObject::connect(&job, &QKeychain::Job::finished, &loop, &QEventLoop::quit);
+    job.start();
+    loop.exec();
+    return job.error() == QKeychain::NoError;
+}
+
+} // namespace
+
+// --- the token between runs ------------------------------------------------------------------
+
+bool TokenStore::save(const QString& url, const QByteArray& token, QString* warning) {
+    QKeychain::WritePasswordJob job(QString::fromLatin1(kKeychainService));
+    job.setAutoDelete(false);
+    job.setKey(url);
+    job.setBinaryData(token);
+    if (runJob(job))
+        return true;
+    // No keyring answers (no Secret Service on this desktop, or none at all): a file only this
+    // user can read, and the user is told.
+    const QString path = tokenFilePath();
+    QDir().mkpath(QFileInfo(path).absolutePath());
+    QFile f(path);
+    if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate) ||
+        !f.setPermissions(QFile::ReadOwner | QFile::WriteOwner) || f.write(token) != token.size()) {
+        if (warning)
+            *warning = QObject::tr("The token was not saved: no keyring answered (%1) and %2 "
+                                   "cannot be written.")
+                           .arg(job.errorString(), path);
+        return false;
+    }
+    if (warning)
+        *warning = QObject::tr("No keyring answered (%1): the token is saved in %2, readable "
+                               "only by you.")
+                       .arg(job.errorString(), path);
+    return true;
+}
+
+QByteArray TokenStore::load(const QString& url, QString* warning) {
+    QKeychain::ReadPasswordJob job(QString::fromLatin1(kKeychainService));
+    job.setAutoDelete(false);
+    job.setKey(url);
+    if (runJob(job))
+        return job.binaryData();
+    QFile f(tokenFilePath());
+    if (f.open(QIODevice::ReadOnly)) {
+        if (warning)
+            *warning =
+                QObject::tr("No keyring answered: the token comes from %1.").arg(f.fileName());
+        return f.readAll().trimmed();
+    }
+    return {};
+}
+
+// --- the connection dialog -------------------------------------------------------------------
+
+ConnectionDialog::ConnectionDialog(const ConnectionSettings& current, QWidget* parent)
+    : QDialog(parent) {
+    setWindowTitle(tr("Connect to a day2 cluster"));
+    auto* form = new QFormLayout;
+    m_url = new QLineEdit(current.url);
+    m_url->setPlaceholderText(QStringLiteral("https://adminrouter:8443"));
+    m_token = new QLineEdit(QString::fromUtf8(current.token));
+    m_token->setEchoMode(QLineEdit::Password);
+    m_token->setPlaceholderText(tr("a JWT (day2 token issue), or a token file below"));
+    m_tokenFile = new QLineEdit(current.tokenFile);
+    m_ca = new QLineEdit(current.ca);
+    m_ca->setPlaceholderText(tr("the CA that signed Adminrouter's certificate (PEM)"));
+    auto browse = [this](QLineEdit* target, const QString& title) {
+        auto* row = new QWidget;
+        auto* lay = new QHBoxLayout(row);
+        lay->setContentsMargins(0, 0, 0, 0);
+        auto* b = new QPushButton(tr("Browse…"));
+        connect(b, &QPushButton::clicked, this, [this, target, title] {
+            const QString f = QFileDialog::getOpenFileName(this, title, target->text());
+            if (!f.isEmpty())
+                target->setText(f);
+        });
+        lay->addWidget(target, 1);
+        lay->addWidget(b);
+        return row;
+    };
+    m_remember = new QCheckBox(tr("Remember (the token in the desktop keyring)"));
+    m_remember->setChecked(true);
+    form->addRow(tr("URL"), m_url);
+    form->addRow(tr("Token"), m_token);
+    form->addRow(tr("Token file"), browse(m_tokenFile, tr("Token file")));
+    form->addRow(tr("CA file"), browse(m_ca, tr("CA certificate")));
+    form->addRow(QString(), m_remember);
+    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel);
+    buttons->button(QDialogButtonBox::Ok)->setText(tr("Connect"));
+    connect(buttons, &QDialogButtonBox::accepted, this, &QDialog::accept);
+    connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
+    auto* lay = new QVBoxLayout(this);
+    lay->addLayout(form);
+    lay->addWidget(buttons);
+    resize(560, sizeHint().height());
+}
+
+ConnectionSettings ConnectionDialog::settings() const {
+    return {m_url->text().trimmed(), m_tokenFile->text().trimmed(), m_ca->text().trimmed(),
+            m_token->text().trimmed().toUtf8()};
+}
+
+bool ConnectionDialog::remember() const {
+    return m_remember->isChecked();
+}
+
+// --- the window ------------------------------------------------------------------------------
+
+MainWindow::MainWindow() {
+    setWindowTitle(QStringLiteral("day2 console"));
+    m_tree = new QTreeView;
+    m_tree->setHeaderHidden(true);
+    m_tree->setUniformRowHeights(true);
+    m_tree->setMinimumWidth(220);
+    m_logPane = new LogPane(nullptr);
+
+    auto* bottom = new QSplitter(Qt::Horizontal);
+    bottom->addWidget(comingPane(
+        tr("Metrics"),
+        tr("Host, container and task metrics (charts by agent, framework and container) are "
+           "not built yet: they come with the metrics issue.")));
+    bottom->addWidget(comingPane(
+        tr("Terminal"),
+        tr("A shell inside the selected container (exec) is not built yet: it comes with the "
+           "exec issue.")));
+    auto* right = new QSplitter(Qt::Vertical);
+    right->addWidget(m_logPane);
+    right->addWidget(bottom);
+    right->setStretchFactor(0, 3);
+    right->setStretchFactor(1, 1);
+    auto* main = new QSplitter(Qt::Horizontal);
+    main->addWidget(m_tree);
+    main->addWidget(right);
+    main->setStretchFactor(1, 1);
+    main->setSizes({260, 1000});
+    setCentralWidget(main);
+
+    auto* file = menuBar()->addMenu(tr("&Cluster"));
+    file->addAction(tr("&Connect…"), QKeySequence(Qt::CTRL | Qt::Key_K), this,
+                    &MainWindow::showConnectionDialog);
+    file->addAction(tr("&Refresh"), QKeySequence::Refresh, this, [this] {
+        if (m_model)
+            m_model->refresh();
+    });
+    file->addAction(tr("&Save log…"), QKeySequence::Save, this, [this] {
+        const QString f = QFileDialog::getSaveFileName(this, tr("Save the lines shown"),
+                                                       QStringLiteral("day2.log"));
+        if (!f.isEmpty())
+            m_logPane->saveTo(f);
+    });
+    file->addSeparator();
+    file->addAction(tr("&Quit"), QKeySequence::Quit, qApp, &QApplication::quit);
+    m_connection = new QLabel(tr("not connected"));
+    statusBar()->addWidget(m_connection, 1);
+    m_refresh.setInterval(5000);
+    connect(&m_refresh, &QTimer::timeout, this, [this] {
+        if (m_model)
+            m_model->refresh();
+    });
+    resize(1400, 860);
+}
+
+MainWindow::~MainWindow() {
+    m_logPane->setApi(nullptr);
+}
+
+void MainWindow::setStatus(const QString& text, bool problem) {
+    m_connection->setText(text);
+    m_connection->setStyleSheet(problem ? QStringLiteral("color: #b00") : QString());
+}
+
+bool MainWindow::connectTo(const ConnectionSettings& c, QString* error) {
+    ConnectionSettings s = c;
+    if (!s.tokenFile.isEmpty()) {
+        QFile f(s.tokenFile);
+        if (!f.open(QIODevice::ReadOnly)) {
+            *error = tr("cannot read the token file %1: %2").arg(s.tokenFile, f.errorString());
+            return false;
+        }
+        s.token = f.readAll().trimmed();
+    }
+    const QUrl url(s.url, QUrl::StrictMode);
+    if (!url.isValid() || (url.scheme() != "https" && url.scheme() != "http") ||
+        url.host().isEmpty()) {
+        *error = tr("'%1' is not an http(s) URL like https://adminrouter:8443").arg(s.url);
+        return false;
+    }
+    auto api = std::make_unique<client::ApiClient>(client::Endpoint{url, s.token, s.ca});
+    if (!api->init(error))
+        return false;
+    m_logPane->setApi(api.get());
+    m_tree->setModel(nullptr);
+    m_model = std::make_unique<ClusterModel>(api.get());
+    m_api = std::move(api);
+    m_settings = s;
+    m_tree->setModel(m_model.get());
+    connect(m_tree->selectionModel(), &QItemSelectionModel::currentChanged, this,
+            &MainWindow::onSelection);
+    connect(m_model.get(), &ClusterModel::rowsInserted, this, [this](const QModelIndex& parent) {
+        // Agents and frameworks open by themselves; applications stay closed.
+        if (!parent.isValid() ||
+            m_model->data(parent, ClusterModel::KindRole).toInt() == int(ClusterModel::Kind::Agent))
+            m_tree->expand(parent);
+        if (!parent.isValid())
+            for (int r = 0; r < m_model->rowCount(); ++r)
+                m_tree->expand(m_model->index(r, 0));
+    });
+    connect(m_model.get(), &ClusterModel::refreshed, this, [this] {
+        const QString inv = m_model->inventoryError();
+        int unreachable = 0;
+        for (int r = 0; r < m_model->rowCount(); ++r)
+            if (!m_model->data(m_model->index(r, 0), ClusterModel::ReachableRole).toBool())
+                ++unreachable;
+        if (!inv.isEmpty())
+            setStatus(inv, true);
+        else
+            setStatus(tr("%1 · %2 agents%3 · %4 containers")
+                          .arg(m_settings.url)
+                          .arg(m_model->agentCount())
+                          .arg(unreachable ? tr(" (%1 unreachable)").arg(unreachable) : QString())
+                          .arg(m_model->containerCount()),
+                      unreachable > 0);
+        if (!m_pendingSelect.isEmpty())
+            selectByKey(m_pendingSelect);
+        emit connectedAndRefreshed();
+    });
+    setStatus(tr("connecting to %1…").arg(s.url), false);
+    m_model->refresh();
+    m_refresh.start();
+    return true;
+}
+
+void MainWindow::showConnectionDialog() {
+    ConnectionSettings current = m_settings;
+    QSettings settings;
+    if (current.url.isEmpty()) {
+        current.url = settings.value("url").toString();
+        current.ca = settings.value("ca").toString();
+        current.tokenFile = settings.value("token_file").toString();
+    }
+    ConnectionDialog d(current, this);
+    if (d.exec() != QDialog::Accepted)
+        return;
+    const ConnectionSettings s = d.settings();
+    QString error;
+    if (!connectTo(s, &error)) {
+        QMessageBox::warning(this, tr("Connect"), error);
+        return;
+    }
+    if (d.remember()) {
+        settings.setValue("url", s.url);
+        settings.setValue("ca", s.ca);
+        settings.setValue("token_file", s.tokenFile);
+        if (!s.token.isEmpty()) {
+            QString warning;
+            TokenStore::save(s.url, s.token, &warning);
+            if (!warning.isEmpty()) {
+                statusBar()->showMessage(warning, 20000);
+                QMessageBox::warning(this, tr("Token"), warning);
+            }
+        }
+    }
+}
+
+void MainWindow::selectByKey(const QString& key) {
+    if (!m_model)
+        return;
+    QModelIndex found = m_model->find(key);
+    if (!found.isValid()) // a container id prefix, or an application without its "/"
+        for (const auto& c : m_model->containersUnder({}))
+            if ((key.size() >= 4 && c.containerId.startsWith(key)) || c.applicationName == key ||
+                c.applicationName == QLatin1Char('/') + key) {
+                found = m_model->find(c.containerId.startsWith(key) ? c.containerId
+                                                                    : c.applicationName);
+                break;
+            }
+    if (!found.isValid()) {
+        m_pendingSelect = key; // perhaps after the next refresh
+        return;
+    }
+    m_pendingSelect.clear();
+    m_tree->expand(found.parent());
+    m_tree->setCurrentIndex(found);
+    m_tree->scrollTo(found);
+}
+
+void MainWindow::onSelection() {
+    const QModelIndex i = m_tree->currentIndex();
+    if (!i.isValid() || !m_model)
+        return;
+    const auto kind = ClusterModel::Kind(m_model->data(i, ClusterModel::KindRole).toInt());
+    QList<FeedSource> sources;
+    QString title;
+    QUrlQuery start;
+    start.addQueryItem(QStringLiteral("skip_prev"), QStringLiteral("1000"));
+    if (kind == ClusterModel::Kind::Agent) {
+        const QString id = m_model->data(i, ClusterModel::KeyRole).toString();
+        title = tr("Journal of %1").arg(m_model->data(i).toString());
+        sources.append(FeedSource{m_model->data(i).toString(),
+                                  m_model->agentPathFor(id, QStringLiteral("logs/v1/stream/")),
+                                  start});
+    } else {
+        const auto containers = m_model->containersUnder(i);
+        title = containers.size() == 1
+                    ? tr("%1 · container %2 on %3")
+                          .arg(containers.first().applicationName, containers.first().containerId,
+                               containers.first().hostname)
+                    : tr("%1 · %2 containers merged")
+                          .arg(m_model->data(i).toString())
+                          .arg(containers.size());
+        for (const auto& c : containers) {
+            const QString rest =
+                QStringLiteral("logs/v1/stream/framework/%1/executor/%2/container/%3")
+                    .arg(QString::fromUtf8(QUrl::toPercentEncoding(c.frameworkId)),
+                         QString::fromUtf8(QUrl::toPercentEncoding(c.executorId)),
+                         QString::fromUtf8(QUrl::toPercentEncoding(c.containerId)));
+            sources.append(FeedSource{c.applicationName + QLatin1Char(' ') + c.containerId.left(6) +
+                                          QStringLiteral(" @") + c.hostname,
+                                      m_model->agentPathFor(c.agentId, rest), start});
+        }
+    }
+    if (!sources.isEmpty())
+        m_logPane->follow(title, sources);
+}
+
+} // namespace day2::ui
