@@ -1,6 +1,7 @@
 # day2: the two commands of the README, and a few helpers.
 #   make test   installs what is missing, builds, runs every test (CTest) and the fuzzers
 #   make demo   installs what is missing, builds, starts a local 3-node cluster behind Adminrouter
+#               and the console
 BUILD      ?= build
 FUZZ_BUILD ?= build-fuzz
 JOBS       ?= 2
