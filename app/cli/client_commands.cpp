@@ -2,7 +2,10 @@
 
 #include "client/api_client.h"
 #include "client/log_follower.h"
+#include "client/log_store.h"
 #include "client/task_ref.h"
+
+#include "base/text.h"
 
 #include <QCoreApplication>
 #include <QDateTime>
@@ -161,11 +164,7 @@ std::optional<Endpoint> resolveEndpoint(const Connection& c, int& exitCode) {
 
 // --- the cluster's agents -------------------------------------------------------------------
 
-struct Agent {
-    QString id, hostname, address;
-    bool direct = false; // the URL is this agent itself, not Adminrouter
-    QString path(const QString& rest) const { return agentPath(direct ? QString() : id, rest); }
-};
+using Agent = client::AgentInfo;
 
 class Session {
 public:
@@ -202,34 +201,23 @@ public:
 
     // Adminrouter's inventory; a URL that is one agent (no /system/v1/agents) is that agent.
     std::optional<QList<Agent>> agents() {
-        auto r = m_api->call("GET", QStringLiteral("/system/v1/agents"));
-        QList<Agent> list;
+        auto r = m_api->call("GET", client::kInventoryPath);
         if (r.status == 404) {
-            auto h = m_api->call("GET", QStringLiteral("/system/v1/health"));
+            auto h = m_api->call("GET", client::kHealthPath);
             if (!h.ok()) {
                 err(h.error);
                 return std::nullopt;
             }
-            const QJsonObject o = QJsonDocument::fromJson(h.body).object();
-            list.append(Agent{o.value("agent_id").toString(), o.value("hostname").toString(),
-                              endpoint().base.authority(), true});
-            return list;
+            return QList<Agent>{client::agentFromHealth(h.body, endpoint().base.authority())};
         }
         if (!r.ok()) {
             err(r.error);
             return std::nullopt;
         }
-        const QJsonDocument doc = QJsonDocument::fromJson(r.body);
-        if (!doc.isArray()) {
-            err(QStringLiteral("%1/system/v1/agents did not answer a JSON array")
-                    .arg(endpoint().base.toString()));
-            return std::nullopt;
-        }
-        for (const auto& v : doc.array()) {
-            const QJsonObject o = v.toObject();
-            list.append(Agent{o.value("agent_id").toString(), o.value("hostname").toString(),
-                              o.value("address").toString(), false});
-        }
+        auto list = client::agentsFromInventory(r.body);
+        if (!list)
+            err(QStringLiteral("%1%2 did not answer a JSON array")
+                    .arg(endpoint().base.toString(), client::kInventoryPath));
         return list;
     }
 
@@ -344,18 +332,8 @@ QString age(const QString& rfc3339) {
     return QString::number(s / 86400) + QLatin1Char('d');
 }
 
-// A field of a logs API entry as bytes: a string, the first of an array, or base64 in
-// fields_b64.
-QByteArray fieldOf(const QJsonObject& entry, const QString& name) {
-    const QJsonValue v = entry.value("fields").toObject().value(name);
-    if (v.isString())
-        return v.toString().toUtf8();
-    if (v.isArray() && !v.toArray().isEmpty())
-        return v.toArray().first().toString().toUtf8();
-    const QJsonValue b = entry.value("fields_b64").toObject().value(name);
-    if (b.isString())
-        return QByteArray::fromBase64(b.toString().toLatin1());
-    return {};
+QByteArray fieldOf(const QJsonObject& entry, const char* name) {
+    return client::entryField(entry, QString::fromLatin1(name));
 }
 
 bool tableOrJson(const std::string& output) {
@@ -396,10 +374,9 @@ QByteArray formatEntry(const QByteArray& json, Output format) {
     if (ident.isEmpty())
         ident = "unknown";
     const QByteArray pid = fieldOf(e, "_PID");
-    const qint64 us = e.value("realtime_timestamp").toVariant().toLongLong();
-    const QDateTime t = QDateTime::fromMSecsSinceEpoch(us / 1000, QTimeZone::utc());
-    QByteArray line = t.toString(QStringLiteral("yyyy-MM-ddTHH:mm:ss")).toLatin1() + '.' +
-                      QByteArray::number(us % 1000000).rightJustified(6, '0') + "Z " + ident;
+    std::string time; // the agent's own formatting
+    text::appendRfc3339Micros(time, e.value("realtime_timestamp").toVariant().toULongLong());
+    QByteArray line = QByteArray::fromStdString(time) + ' ' + ident;
     if (!pid.isEmpty())
         line += '[' + pid + ']';
     line += ": ";

@@ -2,6 +2,7 @@
 
 #include <QEventLoop>
 #include <QFile>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QNetworkReply>
@@ -55,6 +56,26 @@ QString agentPath(const QString& agentId, const QString& rest) {
     if (agentId.isEmpty())
         return QStringLiteral("/system/v1/") + r;
     return QStringLiteral("/system/v1/agent/") + agentId + QLatin1Char('/') + r;
+}
+
+std::optional<QList<AgentInfo>> agentsFromInventory(const QByteArray& body) {
+    const QJsonDocument doc = QJsonDocument::fromJson(body);
+    if (!doc.isArray())
+        return std::nullopt;
+    QList<AgentInfo> list;
+    for (const auto& v : doc.array()) {
+        const QJsonObject o = v.toObject();
+        list.append(AgentInfo{o.value(QStringLiteral("agent_id")).toString(),
+                              o.value(QStringLiteral("hostname")).toString(),
+                              o.value(QStringLiteral("address")).toString(), false});
+    }
+    return list;
+}
+
+AgentInfo agentFromHealth(const QByteArray& body, const QString& address) {
+    const QJsonObject o = QJsonDocument::fromJson(body).object();
+    return AgentInfo{o.value(QStringLiteral("agent_id")).toString(),
+                     o.value(QStringLiteral("hostname")).toString(), address, true};
 }
 
 int httpStatus(QNetworkReply* reply) {

@@ -32,6 +32,22 @@ struct Endpoint {
 // `agentId` is empty (talking to one agent directly).
 QString agentPath(const QString& agentId, const QString& rest);
 
+// An agent as Adminrouter's inventory describes it; `direct` when the client's URL is this
+// agent itself (no Adminrouter: its /system/v1/health answered instead).
+struct AgentInfo {
+    QString id, hostname, address;
+    bool direct = false;
+    QString path(const QString& rest) const { return agentPath(direct ? QString() : id, rest); }
+};
+// Where clients find the agents: the inventory; where it is 404, the URL is one agent and its
+// health answer names it.
+inline const QString kInventoryPath = QStringLiteral("/system/v1/agents");
+inline const QString kHealthPath = QStringLiteral("/system/v1/health");
+// The inventory's answer; nothing when it is not a JSON array.
+std::optional<QList<AgentInfo>> agentsFromInventory(const QByteArray& body);
+// The one agent reached directly at `address`, from its health answer.
+AgentInfo agentFromHealth(const QByteArray& body, const QString& address);
+
 // Why a finished reply failed, for a person: the TLS errors seen (with the certificate's names),
 // the network error, or the HTTP status with the agent's {"error","detail"}. Empty when the
 // reply succeeded (2xx).

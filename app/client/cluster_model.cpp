@@ -46,7 +46,7 @@ void ClusterModel::refresh() {
     if (m_pending > 0)
         return; // the last refresh is still answering
     m_pending = 1;
-    QNetworkReply* r = m_api->send("GET", QStringLiteral("/system/v1/agents"));
+    QNetworkReply* r = m_api->send("GET", kInventoryPath);
     connect(r, &QNetworkReply::finished, this, [this, r] {
         onInventory(r);
         r->deleteLater();
@@ -56,35 +56,40 @@ void ClusterModel::refresh() {
 void ClusterModel::onInventory(QNetworkReply* reply) {
     const QString error = describeFailure(reply);
     const QByteArray body = reply->readAll();
-    std::vector<Wanted> agents;
-    auto agentFrom = [](const QJsonObject& o) {
-        Wanted w;
-        w.kind = Kind::Agent;
-        w.key = w.agentId = o.value("agent_id").toString();
-        w.label = o.value("hostname").toString();
-        w.keepChildren = true; // their tasks' answers fill them
-        return w;
+    auto wanted = [](const QList<AgentInfo>& agents) {
+        std::vector<Wanted> out;
+        for (const auto& a : agents) {
+            Wanted w;
+            w.kind = Kind::Agent;
+            w.key = w.agentId = a.id;
+            w.label = a.hostname;
+            w.keepChildren = true; // their tasks' answers fill them
+            out.push_back(std::move(w));
+        }
+        return out;
     };
     if (error.isEmpty()) {
         m_direct = false;
-        for (const auto& v : QJsonDocument::fromJson(body).array())
-            agents.push_back(agentFrom(v.toObject()));
-        applyAgents(agents, {});
+        auto agents = agentsFromInventory(body);
+        std::vector<Wanted> w = wanted(agents.value_or(QList<AgentInfo>()));
+        applyAgents(w, agents ? QString()
+                              : kInventoryPath + QStringLiteral(" did not answer a JSON array"));
     } else if (httpStatus(reply) == 404) {
         // Not Adminrouter: one agent, reached directly.
-        QNetworkReply* h = m_api->send("GET", QStringLiteral("/system/v1/health"));
-        connect(h, &QNetworkReply::finished, this, [this, h, agentFrom] {
+        QNetworkReply* h = m_api->send("GET", kHealthPath);
+        connect(h, &QNetworkReply::finished, this, [this, h, wanted] {
             const QString why = describeFailure(h);
             std::vector<Wanted> one;
             if (why.isEmpty()) {
                 m_direct = true;
-                one.push_back(agentFrom(QJsonDocument::fromJson(h->readAll()).object()));
+                one = wanted({agentFromHealth(h->readAll(), m_api->endpoint().base.authority())});
             }
             applyAgents(one, why);
             h->deleteLater();
         });
     } else {
-        applyAgents(agents, error);
+        std::vector<Wanted> none;
+        applyAgents(none, error);
     }
 }
 

@@ -3,6 +3,7 @@
 #include "day2/wire/wire.h"
 #include "logs/grep.h"
 
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 
@@ -62,19 +63,26 @@ std::optional<LogEntry> parseLogEntry(QByteArrayView json, QString* error) {
     LogEntry e;
     e.cursor = o.value(QStringLiteral("cursor")).toString().toUtf8();
     e.realtimeUsec = int64_t(o.value(QStringLiteral("realtime_timestamp")).toDouble());
-    const QString message = qs(w::kFieldMessage);
-    if (fields.contains(message)) {
-        e.message = fields.value(message).toString().toUtf8();
-    } else {
-        const QJsonObject b64 = o.value(QStringLiteral("fields_b64")).toObject();
-        if (b64.contains(message))
-            e.message = QByteArray::fromBase64(b64.value(message).toString().toLatin1());
-    }
+    e.message = entryField(o, qs(w::kFieldMessage));
     bool ok = false;
-    const int prio = fields.value(qs(w::kFieldPriority)).toString().toInt(&ok);
+    const int prio = entryField(o, qs(w::kFieldPriority)).toInt(&ok);
     e.priority = ok && prio >= 0 && prio <= 7 ? prio : 6;
-    e.stderrStream = fields.value(qs(w::kFieldStream)).toString() == QLatin1String("STDERR");
+    e.stderrStream = entryField(o, qs(w::kFieldStream)) == "STDERR";
     return e;
+}
+
+QByteArray entryField(const QJsonObject& entry, const QString& name) {
+    const QJsonValue v = entry.value(QStringLiteral("fields")).toObject().value(name);
+    if (v.isString())
+        return v.toString().toUtf8();
+    if (v.isArray() && !v.toArray().isEmpty())
+        return v.toArray().first().toString().toUtf8();
+    const QJsonValue b = entry.value(QStringLiteral("fields_b64")).toObject().value(name);
+    if (b.isString())
+        return QByteArray::fromBase64(b.toString().toLatin1());
+    if (b.isArray() && !b.toArray().isEmpty())
+        return QByteArray::fromBase64(b.toArray().first().toString().toLatin1());
+    return {};
 }
 
 std::optional<CursorParts> parseCursor(QByteArrayView cursor) {

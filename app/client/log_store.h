@@ -14,6 +14,7 @@
 
 #include <QByteArray>
 #include <QByteArrayView>
+#include <QJsonObject>
 #include <QList>
 #include <QString>
 
@@ -34,6 +35,11 @@ struct LogEntry {
     bool stderrStream = false;
     uint16_t source = 0; // the caller's index of the stream this entry came from
 };
+
+// A field of a logs API entry (`{"fields":{...},"fields_b64":{...},...}`) as bytes: its string,
+// the first of several values (a field repeated in the entry), or its base64 form in
+// fields_b64 (a binary value); empty when absent.
+QByteArray entryField(const QJsonObject& entry, const QString& name);
 
 // Parses one JSON line of the logs API (`{"fields":{...},"cursor":...,...}`). The error says
 // what is wrong; a line without MESSAGE has an empty message.

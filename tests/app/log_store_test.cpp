@@ -223,6 +223,13 @@ private slots:
                           "\"realtime_timestamp\":1}");
         QVERIFY(b);
         QCOMPARE(b->message, QByteArray("x\0Y", 3));
+        // A field repeated in one entry is an array of its values: the first one counts.
+        auto twice = parseLogEntry("{\"fields\":{\"MESSAGE\":[\"one\",\"two\"],"
+                                   "\"PRIORITY\":[\"2\",\"6\"]},\"cursor\":\"c\","
+                                   "\"realtime_timestamp\":1}");
+        QVERIFY(twice);
+        QCOMPARE(twice->message, QByteArray("one"));
+        QCOMPARE(twice->priority, 2);
         QVERIFY(!parseLogEntry("{\"fields\":{}}", &error));
         QVERIFY(error.contains("cursor"));
         QVERIFY(!parseLogEntry("not json", &error));
