@@ -10,12 +10,12 @@
 #include <QFileDialog>
 #include <QFontDatabase>
 #include <QHBoxLayout>
+#include <QHeaderView>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QLabel>
 #include <QLineEdit>
-#include <QListView>
 #include <QMessageBox>
 #include <QNetworkReply>
 #include <QPainter>
@@ -26,6 +26,7 @@
 #include <QVBoxLayout>
 
 #include <algorithm>
+#include <cstdio>
 
 namespace day2::ui {
 
@@ -192,13 +193,45 @@ QVariant LogListModel::data(const QModelIndex& index, int role) const {
     case SourceRole:
         return int(l.source);
     case TimeRole:
-        return QDateTime::fromMSecsSinceEpoch(l.realtimeUsec / 1000, QTimeZone::utc())
-            .toString(QStringLiteral("yyyy-MM-dd HH:mm:ss.zzz"));
+        return formatTime(l.realtimeUsec);
     case MatchRole:
         return std::binary_search(m_matches.begin(), m_matches.end(), uint32_t(i));
     default:
         return {};
     }
+}
+
+LogListModel::RowView LogListModel::row(int r) const {
+    if (r < 0 || r >= m_count)
+        return {};
+    const size_t i = storeIndex(r);
+    return {&m_store.line(i), m_store.message(i),
+            !m_matches.empty() &&
+                std::binary_search(m_matches.begin(), m_matches.end(), uint32_t(i))};
+}
+
+QString LogListModel::formatTime(int64_t usec) {
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    const int64_t ms = usec / 1000;
+    int64_t days = ms / 86400000, inDay = ms % 86400000;
+    if (inDay < 0) {
+        inDay += 86400000;
+        --days;
+    }
+    days += 719468;
+    const int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+    const int64_t doe = days - era * 146097;
+    const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const int64_t mp = (5 * doy + 2) / 153;
+    const int64_t d = doy - (153 * mp + 2) / 5 + 1;
+    const int64_t m = mp < 10 ? mp + 3 : mp - 9;
+    const int64_t y = yoe + era * 400 + (m <= 2);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%03d", int(y), int(m), int(d),
+                  int(inDay / 3600000), int(inDay / 60000 % 60), int(inDay / 1000 % 60),
+                  int(inDay % 1000));
+    return QString::fromLatin1(buf);
 }
 
 // --- painting --------------------------------------------------------------------------------
@@ -246,33 +279,45 @@ QSize LogLineDelegate::sizeHint(const QStyleOptionViewItem& option, const QModel
 
 void LogLineDelegate::paint(QPainter* p, const QStyleOptionViewItem& option,
                             const QModelIndex& index) const {
+    const LogListModel::RowView row = m_model->row(index.row());
+    if (!row.line)
+        return;
     p->save();
     const QRect r = option.rect;
     const QPalette& pal = option.palette;
-    const int source = index.data(LogListModel::SourceRole).toInt();
+    const int source = row.line->source;
+    const int priority = row.line->priority;
     const bool marker = source == LogListModel::kMarkerSource;
-    if (option.state & QStyle::State_Selected)
+    const bool selected = option.state & QStyle::State_Selected;
+    if (selected)
         p->fillRect(r, pal.highlight());
     else if (marker)
         p->fillRect(r, QColor(255, 240, 190));
-    else if (index.data(LogListModel::MatchRole).toBool())
+    else if (row.match)
         p->fillRect(r, QColor(200, 225, 255));
-    const QFontMetrics fm = option.fontMetrics;
+    const QFontMetrics& fm = option.fontMetrics;
     const int baseline = r.top() + 1 + fm.ascent();
     int x = r.left() + 6;
-    if (index.data(LogListModel::StderrRole).toBool())
+    if (row.line->stderrStream)
         p->fillRect(QRect(r.left(), r.top(), 3, r.height()), QColor(210, 40, 40));
+    p->setFont(option.font);
     if (m_showTime) {
         p->setPen(pal.color(QPalette::PlaceholderText));
-        const QString t = index.data(LogListModel::TimeRole).toString();
+        const QString t = LogListModel::formatTime(row.line->realtimeUsec);
         p->drawText(x, baseline, t);
-        x += fm.horizontalAdvance(t) + fm.horizontalAdvance(QLatin1Char(' ')) * 2;
+        x += fm.horizontalAdvance(QLatin1Char('0')) * (static_cast<int>(t.size()) + 2);
     }
-    if (m_model->sources().size() > 1 || marker) {
-        const QString label =
-            marker ? QStringLiteral("day2")
-                   : (source < m_model->sources().size() ? m_model->sources()[source] : QString());
-        const QString chip = fm.elidedText(label, Qt::ElideMiddle, fm.horizontalAdvance('x') * 18);
+    const QStringList& sources = m_model->sources();
+    if (sources.size() > 1 || marker) {
+        if (m_chipSources != sources || m_chipFont != option.font.key()) {
+            m_chipSources = sources;
+            m_chipFont = option.font.key();
+            m_chips.clear();
+            for (const auto& label : sources)
+                m_chips << fm.elidedText(label, Qt::ElideMiddle, fm.horizontalAdvance('x') * 18);
+        }
+        const QString chip = marker ? QStringLiteral("day2")
+                                    : (source < m_chips.size() ? m_chips[source] : QString());
         const int w = fm.horizontalAdvance(QLatin1Char('x')) * 18 + 8;
         p->fillRect(QRect(x, r.top() + 1, w - 4, r.height() - 2), m_model->sourceColor(source));
         p->setPen(Qt::white);
@@ -280,22 +325,29 @@ void LogLineDelegate::paint(QPainter* p, const QStyleOptionViewItem& option,
         x += w + 4;
     }
     // The message, with its ANSI SGR colours (30-37, 90-97, 39 and 0 reset; 1 bold).
-    const QByteArray msg = index.data(LogListModel::MessageRole).toByteArray();
-    const QColor base = (option.state & QStyle::State_Selected)
-                            ? pal.color(QPalette::HighlightedText)
-                            : priorityColor(index.data(LogListModel::PriorityRole).toInt(), pal);
-    QColor pen = base;
+    const QByteArrayView msg = row.message;
+    const QColor base =
+        selected ? pal.color(QPalette::HighlightedText) : priorityColor(priority, pal);
     QFont font = option.font;
-    font.setBold(index.data(LogListModel::PriorityRole).toInt() <= 2 || marker);
-    p->setFont(font);
+    if (priority <= 2 || marker) {
+        font.setBold(true);
+        p->setFont(font);
+    }
+    p->setPen(base);
+    if (!msg.contains('\x1b')) { // the common case: one run of text
+        p->drawText(x, baseline, QString::fromUtf8(msg));
+        p->restore();
+        return;
+    }
+    QColor pen = base;
     qsizetype i = 0, textStart = 0;
     auto flushText = [&](qsizetype end) {
         if (end <= textStart)
             return;
-        const QString s = QString::fromUtf8(msg.mid(textStart, end - textStart));
+        const QString s = QString::fromUtf8(msg.sliced(textStart, end - textStart));
         p->setPen(pen);
         p->drawText(x, baseline, s);
-        x += QFontMetrics(p->font()).horizontalAdvance(s);
+        x += p->fontMetrics().horizontalAdvance(s);
     };
     while (i < msg.size() && x < r.right()) {
         if (msg[i] == '\x1b' && i + 1 < msg.size() && msg[i + 1] == '[') {
@@ -304,7 +356,7 @@ void LogLineDelegate::paint(QPainter* p, const QStyleOptionViewItem& option,
             while (j < msg.size() && ((msg[j] >= '0' && msg[j] <= '9') || msg[j] == ';'))
                 ++j;
             if (j < msg.size() && msg[j] == 'm') {
-                const auto codes = msg.mid(i + 2, j - i - 2).split(';');
+                const auto codes = msg.sliced(i + 2, j - i - 2).toByteArray().split(';');
                 for (const auto& c : codes) {
                     const int code = c.isEmpty() ? 0 : c.toInt();
                     if (code == 0 || code == 39) {
@@ -328,6 +380,26 @@ void LogLineDelegate::paint(QPainter* p, const QStyleOptionViewItem& option,
     }
     flushText(msg.size());
     p->restore();
+}
+
+// --- the view --------------------------------------------------------------------------------
+
+LogView::LogView(QWidget* parent) : QTableView(parent) {
+    horizontalHeader()->hide();
+    verticalHeader()->hide();
+    verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
+    horizontalHeader()->setSectionResizeMode(QHeaderView::Fixed);
+    horizontalHeader()->setDefaultSectionSize(4000); // long lines scroll sideways
+    setShowGrid(false);
+    setWordWrap(false);
+    setSelectionBehavior(QAbstractItemView::SelectRows);
+    setHorizontalScrollMode(QAbstractItemView::ScrollPerPixel);
+    setFont(font());
+}
+
+void LogView::setFont(const QFont& f) {
+    QTableView::setFont(f);
+    verticalHeader()->setDefaultSectionSize(QFontMetrics(f).height() + 2);
 }
 
 // --- the pane --------------------------------------------------------------------------------
@@ -394,14 +466,12 @@ LogPane::LogPane(client::ApiClient* api, QWidget* parent)
     bar->setStretchFactor(m_searchEdit, 1);
     top->addLayout(bar);
 
-    m_view = new QListView;
+    m_view = new LogView;
     m_view->setModel(m_model);
     m_delegate = new LogLineDelegate(m_model, m_view);
     m_view->setItemDelegate(m_delegate);
-    m_view->setUniformItemSizes(true);
     m_view->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
     m_view->setSelectionMode(QAbstractItemView::ExtendedSelection);
-    m_view->setHorizontalScrollBarPolicy(Qt::ScrollBarAsNeeded);
     m_view->setToolTip(tr("Double-click a line for all its journald fields"));
     top->addWidget(m_view, 1);
 
@@ -442,8 +512,8 @@ LogPane::LogPane(client::ApiClient* api, QWidget* parent)
             m_followButton->setChecked(sb->value() >= sb->maximum());
         });
     });
-    connect(m_view, &QListView::doubleClicked, this, &LogPane::showFields);
-    m_flushTimer.setInterval(50);
+    connect(m_view, &QTableView::doubleClicked, this, &LogPane::showFields);
+    m_flushTimer.setInterval(kFlushMs);
     connect(&m_flushTimer, &QTimer::timeout, this, &LogPane::flush);
 }
 

@@ -7,9 +7,9 @@
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QHeaderView>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QListView>
 #include <QMessageBox>
 #include <QPixmap>
 #include <QSettings>
@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
             w.repaint();
             const QPixmap shot = w.grab();
             const bool saved = shot.save(file, "PNG");
-            const QListView* v = w.logPane()->view();
+            const LogView* v = w.logPane()->view();
             const QRect logRect(v->viewport()->mapTo(&w, QPoint(0, 0)), v->viewport()->size());
             const QTreeView* t = w.tree();
             const QRect treeRect(t->viewport()->mapTo(&w, QPoint(0, 0)), t->viewport()->size());
@@ -116,8 +116,9 @@ int main(int argc, char** argv) {
         // Enough lines to fill the view, then a moment for the last paint.
         QObject::connect(w.logPane(), &LogPane::linesArrived, &w, [&w, take](int total) {
             static bool scheduled = false;
-            const int visible = w.logPane()->view()->viewport()->height() /
-                                std::max(1, w.logPane()->view()->sizeHintForRow(0));
+            const int visible =
+                w.logPane()->view()->viewport()->height() /
+                std::max(1, w.logPane()->view()->verticalHeader()->defaultSectionSize());
             if (!scheduled && total >= std::min(visible, 20)) {
                 scheduled = true;
                 QTimer::singleShot(1500, &w, [take] { take(true); });

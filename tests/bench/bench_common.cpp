@@ -1,5 +1,7 @@
 #include "bench_common.h"
 
+#include <fstream>
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -127,6 +129,20 @@ double percentile(const std::vector<double>& sorted, double p) {
     auto rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(sorted.size())));
     rank = std::clamp<size_t>(rank, 1, sorted.size());
     return sorted[rank - 1];
+}
+
+long rssKiB() {
+    std::ifstream in("/proc/self/status");
+    std::string key;
+    while (in >> key) {
+        if (key == "VmRSS:") {
+            long kib = 0;
+            in >> kib;
+            return kib;
+        }
+        in.ignore(1 << 20, '\n');
+    }
+    return 0;
 }
 
 Url parseUrl(std::string_view url) {

@@ -40,6 +40,9 @@ private:
 // The p-th percentile (0..100) of sorted values, nearest rank; 0 for none.
 double percentile(const std::vector<double>& sorted, double p);
 
+// This process's resident memory (VmRSS), in KiB.
+long rssKiB();
+
 struct Url {
     std::string host;
     uint16_t port = 80;

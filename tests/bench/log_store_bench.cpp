@@ -6,29 +6,16 @@
 //   day2-bench-log-store [LINES]      (default 1000000)
 #include "client/log_store.h"
 
+#include "bench_common.h"
+
 #include <QElapsedTimer>
 
 #include <cstdio>
-#include <fstream>
 #include <string>
 
 using namespace day2::client;
 
 namespace {
-
-long rssKiB() {
-    std::ifstream in("/proc/self/status");
-    std::string key;
-    while (in >> key) {
-        if (key == "VmRSS:") {
-            long kib = 0;
-            in >> kib;
-            return kib;
-        }
-        in.ignore(1 << 20, '\n');
-    }
-    return 0;
-}
 
 double ms(QElapsedTimer& t) {
     return double(t.nsecsElapsed()) / 1e6;
@@ -44,7 +31,7 @@ int main(int argc, char** argv) {
         "level=info msg=lorem ipsum dolor sit amet, consectetur adipiscing elit, "
         "sed do eiusmod tempor incididunt";
     LogStore store{static_cast<size_t>(lines)};
-    const long before = rssKiB();
+    const long before = day2::bench::rssKiB();
     QElapsedTimer t;
     t.start();
     QList<LogEntry> batch;
@@ -65,7 +52,7 @@ int main(int argc, char** argv) {
     }
     store.insert(batch);
     const double insertMs = ms(t);
-    const long after = rssKiB();
+    const long after = day2::bench::rssKiB();
     std::printf("lines=%zu\ninsert_ms=%.1f\ninsert_lines_per_s=%.0f\n", store.size(), insertMs,
                 double(store.size()) / (insertMs / 1000));
     std::printf("message_bytes=%zu\nstore_bytes_per_line=%.1f\nrss_bytes_per_line=%.1f\n",

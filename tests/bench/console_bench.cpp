@@ -1,0 +1,318 @@
+// day2-bench-console: the console's log pane (LogListModel in a LogView with its delegate, as
+// LogPane puts them together) against QPlainTextEdit, the naive widget, fed the same lines in
+// the same run, in a real (offscreen) window that paints.
+//
+// rates: for each rate, both widgets start empty and get lines every 50 ms for 3 s (as
+//   LogPane's flush timer hands over what its worker thread parsed: the lines are made before
+//   the clock starts) and follow the end. The GUI thread's stalls are the gaps between the ticks
+//   of a 1 ms timer beyond 1 ms: p50, p99, max. "kept" is the share of the lines due that the
+//   widget took in time.
+// memory WIDGET: RSS growth per line with RETAIN lines retained, in a process of its own, then
+//   the time to show only the lines that contain "ERROR" (the pane's filter; for QPlainTextEdit,
+//   what a program using it must do: walk its blocks and set the text again).
+// agent ENTRIES: end to end. A private journald gets ENTRIES entries, a real agent serves them,
+//   and the LogPane (its LogFeed: follower and parsing in a worker thread) replays them from the
+//   agent's stream as fast as the whole chain goes; the same feed appended to a QPlainTextEdit
+//   after it. Lines/s from the request to the last line shown, and the GUI thread's stalls.
+//   Needs root (journald namespace).
+// Prints key=value lines; tests/bench/console_bench.sh runs it all.
+//
+//   QT_QPA_PLATFORM=offscreen day2-bench-console rates [RATES...]
+//   QT_QPA_PLATFORM=offscreen day2-bench-console memory pane|plaintextedit [RETAIN]
+//   QT_QPA_PLATFORM=offscreen day2-bench-console agent [ENTRIES]
+#include "log_pane.h"
+
+#include "agent_process.h"
+#include "bench_common.h"
+#include "journal_namespace.h"
+
+#include <QApplication>
+#include <QElapsedTimer>
+#include <QFontDatabase>
+#include <QPlainTextEdit>
+#include <QScrollBar>
+#include <QTextBlock>
+#include <QTimer>
+
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+using namespace day2;
+using client::LogEntry;
+
+namespace {
+
+// The tasks benchmark's kind of line, three sources, one in 100 an error.
+LogEntry makeEntry(int64_t i) {
+    static const QByteArray seqId = "0123456789abcdef0123456789abcdef";
+    static const QByteArray boot = "fedcba9876543210fedcba9876543210";
+    static const QByteArray pad = "level=info msg=lorem ipsum dolor sit amet, consectetur "
+                                  "adipiscing elit, sed do eiusmod tempor incididunt";
+    LogEntry e;
+    e.realtimeUsec = 1'700'000'000'000'000 + i * 10;
+    e.cursor = client::formatCursor({seqId, boot, uint64_t(i + 1), uint64_t(i) * 10,
+                                     uint64_t(e.realtimeUsec), uint64_t(i) * 2654435761u});
+    e.message = QByteArray::number(qlonglong(i)).rightJustified(9, '0') + ' ' + pad;
+    if (i % 100 == 0)
+        e.message += " ERROR timeout";
+    e.priority = i % 100 == 0 ? 3 : 6;
+    e.source = uint16_t(i % 3);
+    return e;
+}
+
+// A widget under test: takes a batch of lines and shows the end.
+struct Contender {
+    const char* name;
+    QWidget* widget;
+    std::function<void(const QList<LogEntry>&)> add;
+};
+
+struct Stalls {
+    double p50 = 0, p99 = 0, max = 0;
+};
+
+Stalls stallsOf(std::vector<double> gaps) {
+    std::sort(gaps.begin(), gaps.end());
+    return {bench::percentile(gaps, 50), bench::percentile(gaps, 99),
+            gaps.empty() ? 0.0 : gaps.back()};
+}
+
+// The GUI thread's stalls: the gaps between the ticks of a 1 ms timer, beyond the 1 ms.
+class StallProbe {
+public:
+    StallProbe() {
+        m_timer.setTimerType(Qt::PreciseTimer);
+        m_timer.setInterval(1);
+        QObject::connect(&m_timer, &QTimer::timeout, [this] {
+            const qint64 now = m_clock.nsecsElapsed();
+            if (m_last >= 0)
+                m_gaps.push_back(std::max(0.0, double(now - m_last) / 1e6 - 1.0));
+            m_last = now;
+        });
+    }
+    void start() {
+        m_clock.start();
+        m_timer.start();
+    }
+    Stalls stop() {
+        m_timer.stop();
+        return stallsOf(m_gaps);
+    }
+
+private:
+    QTimer m_timer;
+    QElapsedTimer m_clock;
+    qint64 m_last = -1;
+    std::vector<double> m_gaps;
+};
+
+// Feeds `c` at `rate` lines/s for `seconds` from `pool`; prints the stalls and the share taken.
+void runRate(Contender& c, int rate, double seconds, const QList<LogEntry>& pool) {
+    QElapsedTimer clock;
+    StallProbe probe;
+    QTimer feed;
+    feed.setTimerType(Qt::PreciseTimer);
+    feed.setInterval(ui::LogPane::kFlushMs);
+    qsizetype fed = 0;
+    const qsizetype due = std::min<qsizetype>(qsizetype(rate * seconds), pool.size());
+    QObject::connect(&feed, &QTimer::timeout, [&] {
+        const double t = double(clock.nsecsElapsed()) / 1e9;
+        const qsizetype want = std::min(due, qsizetype(rate * std::min(t, seconds)));
+        if (want <= fed)
+            return;
+        c.add(pool.mid(fed, want - fed));
+        fed = want;
+    });
+    clock.start();
+    probe.start();
+    feed.start();
+    // One hand-over past the window, so that the lines due at its very end are handed over.
+    while (clock.nsecsElapsed() < qint64(seconds * 1e9) + 2 * qint64(feed.interval()) * 1000000)
+        QCoreApplication::processEvents(QEventLoop::AllEvents, 5);
+    feed.stop();
+    const Stalls s = probe.stop();
+    std::printf("rate.%s.%d lines_per_s_taken=%.0f kept=%.3f stall_p50_ms=%.2f "
+                "stall_p99_ms=%.2f stall_max_ms=%.1f\n",
+                c.name, rate, double(fed) / seconds, double(fed) / double(due), s.p50, s.p99,
+                s.max);
+    std::fflush(stdout);
+}
+
+// Shows `w`, runs `start`, and waits until `shown` reaches `entries`; prints lines/s and stalls.
+void runUntilShown(const char* name, QWidget* w, long entries, const std::function<int()>& shown,
+                   const std::function<void()>& start) {
+    w->show();
+    QCoreApplication::processEvents();
+    QElapsedTimer clock;
+    StallProbe probe;
+    clock.start();
+    probe.start();
+    start();
+    while (shown() < entries && clock.nsecsElapsed() < 120'000'000'000LL)
+        QCoreApplication::processEvents(QEventLoop::AllEvents, 5);
+    const double secs = double(clock.nsecsElapsed()) / 1e9;
+    const Stalls s = probe.stop();
+    std::printf("agent.%s entries=%ld shown=%d seconds=%.2f lines_per_s=%.0f stall_p50_ms=%.2f "
+                "stall_p99_ms=%.2f stall_max_ms=%.1f\n",
+                name, entries, shown(), secs, double(shown()) / secs, s.p50, s.p99, s.max);
+    std::fflush(stdout);
+    w->hide();
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    QApplication app(argc, argv);
+    const std::string mode = argc > 1 ? argv[1] : "rates";
+    const QFont mono = QFontDatabase::systemFont(QFontDatabase::FixedFont);
+    const bool memory = mode == "memory";
+    const std::string which = memory && argc > 2 ? argv[2] : "";
+    const long retain = memory ? (argc > 3 ? std::stol(argv[3]) : 1'000'000) : 1'000'000;
+
+    // The pane's parts, as LogPane puts them together.
+    auto* model = new ui::LogListModel(size_t(retain));
+    model->setSources({"web 1", "web 2", "worker"});
+    auto* view = new ui::LogView;
+    view->setModel(model);
+    view->setItemDelegate(new ui::LogLineDelegate(model, view));
+    view->setFont(mono);
+    view->resize(1400, 800);
+    Contender pane{"pane", view, [&](const QList<LogEntry>& batch) {
+                       model->add(batch);
+                       view->scrollToBottom();
+                   }};
+
+    auto* edit = new QPlainTextEdit;
+    edit->setReadOnly(true);
+    edit->setFont(mono);
+    edit->setMaximumBlockCount(int(retain));
+    edit->setLineWrapMode(QPlainTextEdit::NoWrap);
+    edit->resize(1400, 800);
+    Contender plain{"plaintextedit", edit, [&](const QList<LogEntry>& batch) {
+                        QString text;
+                        text.reserve(batch.size() * 130);
+                        for (const auto& e : batch) {
+                            if (!text.isEmpty())
+                                text += QLatin1Char('\n');
+                            text += QString::fromUtf8(e.message);
+                        }
+                        edit->appendPlainText(text); // one call per batch: the kind way
+                        edit->verticalScrollBar()->setValue(edit->verticalScrollBar()->maximum());
+                    }};
+
+    if (mode == "agent") {
+        const long entries = argc > 2 ? std::stol(argv[2]) : 200000;
+        test::JournalNamespace ns("day2cb");
+        for (long i = 0; i < entries; ++i) {
+            const LogEntry e = makeEntry(i);
+            ns.write({{"MESSAGE", e.message.toStdString()},
+                      {"PRIORITY", std::to_string(e.priority)},
+                      {"SYSLOG_IDENTIFIER", "bench"}});
+        }
+        ns.waitForCount(size_t(entries), "SYSLOG_IDENTIFIER=bench");
+        test::AgentProcess agent({"--journal-namespace", ns.name()});
+        client::ApiClient api(client::Endpoint{
+            QUrl(QStringLiteral("http://127.0.0.1:%1").arg(agent.port())), {}, {}});
+        api.init(nullptr);
+        QUrlQuery q;
+        q.addQueryItem("filter", "SYSLOG_IDENTIFIER:bench");
+        q.addQueryItem("skip_prev", QString::number(entries));
+        const client::FeedSource source{"bench", client::agentPath({}, "logs/v1/stream/"), q};
+        ui::LogPane logPane(&api);
+        logPane.resize(1400, 800);
+        runUntilShown(
+            "pane", &logPane, entries, [&] { return logPane.lineCount(); },
+            [&] { logPane.follow("bench", {source}); });
+        logPane.setApi(nullptr);
+        // The naive widget on the same feed (parsed in the same kind of worker thread).
+        std::unique_ptr<client::LogFeed> feed;
+        int appended = 0;
+        runUntilShown(
+            "plaintextedit", edit, entries, [&] { return appended; },
+            [&] {
+                feed = std::make_unique<client::LogFeed>(api.endpoint(),
+                                                         QList<client::FeedSource>{source});
+                QObject::connect(feed.get(), &client::LogFeed::entries, edit,
+                                 [&](const QList<LogEntry>& batch) {
+                                     plain.add(batch);
+                                     appended += int(batch.size());
+                                 });
+                feed->start();
+            });
+        feed.reset();
+        return 0;
+    }
+
+    if (!memory) {
+        std::vector<int> rates;
+        for (int i = 2; i < argc; ++i)
+            rates.push_back(std::stoi(argv[i]));
+        if (rates.empty())
+            rates = {10000, 25000, 50000, 100000, 200000};
+        const int top = *std::max_element(rates.begin(), rates.end());
+        QList<LogEntry> pool;
+        pool.reserve(qsizetype(top) * 3);
+        for (int64_t i = 0; i < int64_t(top) * 3; ++i)
+            pool.append(makeEntry(i));
+        for (int rate : rates)
+            for (Contender* c : {&pane, &plain}) {
+                model->clear();
+                edit->clear();
+                c->widget->show();
+                QCoreApplication::processEvents();
+                runRate(*c, rate, 3.0, pool);
+                c->widget->hide();
+            }
+        return 0;
+    }
+
+    Contender& c = which == "plaintextedit" ? plain : pane;
+    c.widget->show();
+    QCoreApplication::processEvents();
+    const long before = bench::rssKiB();
+    QElapsedTimer t;
+    t.start();
+    int64_t next = 0;
+    for (long done = 0; done < retain;) {
+        QList<LogEntry> batch;
+        const long n = std::min<long>(20000, retain - done);
+        for (long i = 0; i < n; ++i)
+            batch.append(makeEntry(next++));
+        c.add(batch);
+        done += n;
+        QCoreApplication::processEvents();
+    }
+    const long after = bench::rssKiB();
+    std::printf("memory.%s lines=%ld fill_seconds=%.2f rss_growth_bytes_per_line=%.0f\n", c.name,
+                retain, double(t.nsecsElapsed()) / 1e9,
+                double(after - before) * 1024.0 / double(retain));
+    std::fflush(stdout);
+    t.restart();
+    int shown = 0;
+    if (&c == &pane) {
+        std::printf("memory.pane.store_bytes_per_line=%.0f\n",
+                    double(model->store().memoryBytes()) / double(model->store().size()));
+        client::LogFilter f;
+        f.text = QStringLiteral("ERROR");
+        model->setFilter(f, nullptr);
+        QCoreApplication::processEvents();
+        shown = model->rowCount();
+    } else {
+        QString kept;
+        for (QTextBlock b = edit->document()->begin(); b.isValid(); b = b.next())
+            if (b.text().contains(QLatin1String("ERROR"))) {
+                kept += b.text();
+                kept += QLatin1Char('\n');
+            }
+        edit->setPlainText(kept);
+        QCoreApplication::processEvents();
+        shown = edit->document()->blockCount() - 1;
+    }
+    std::printf("filter.%s lines=%ld shown=%d ms=%.1f\n", c.name, retain, shown,
+                double(t.nsecsElapsed()) / 1e6);
+    return 0;
+}
