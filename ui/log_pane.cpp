@@ -521,6 +521,7 @@ LogPane::~LogPane() = default;
 
 void LogPane::setApi(client::ApiClient* api) {
     m_feed.reset();
+    ++m_feedGeneration;
     m_flushTimer.stop();
     m_pending.clear();
     m_sources.clear();
@@ -543,22 +544,32 @@ void LogPane::follow(const QString& title, const QList<client::FeedSource>& sour
     m_model->setSources(labels);
     m_title->setText(title);
     m_feed = std::make_unique<client::LogFeed>(m_api->endpoint(), sources);
-    connect(m_feed.get(), &client::LogFeed::entries, this, [this](const QList<LogEntry>& batch) {
-        m_pending.append(batch);
-        if (m_pending.size() > m_pendingLimit) {
-            const qsizetype drop = m_pending.size() - m_pendingLimit;
-            m_pending.remove(0, drop);
-            m_droppedPending += uint64_t(drop);
-        }
-    });
+    // Batches the old feed had already queued for this thread are not delivered after its end;
+    // the generation tells them apart from the new feed's.
+    const uint64_t generation = ++m_feedGeneration;
+    connect(m_feed.get(), &client::LogFeed::entries, this,
+            [this, generation](const QList<LogEntry>& batch) {
+                if (generation != m_feedGeneration)
+                    return;
+                m_pending.append(batch);
+                if (m_pending.size() > m_pendingLimit) {
+                    const qsizetype drop = m_pending.size() - m_pendingLimit;
+                    m_pending.remove(0, drop);
+                    m_droppedPending += uint64_t(drop);
+                }
+            });
     connect(m_feed.get(), &client::LogFeed::status, this,
-            [this](int source, const QString& text, bool) {
+            [this, generation](int source, const QString& text, bool) {
+                if (generation != m_feedGeneration)
+                    return;
                 if (source < m_sourceStatus.size())
                     m_sourceStatus[source] = text;
                 updateStatus();
             });
     connect(m_feed.get(), &client::LogFeed::reconnected, this,
-            [this](int source, bool gap, qint64 missing) {
+            [this, generation](int source, bool gap, qint64 missing) {
+                if (generation != m_feedGeneration)
+                    return;
                 LogEntry marker;
                 marker.realtimeUsec = QDateTime::currentMSecsSinceEpoch() * 1000;
                 marker.priority = gap ? 4 : 5;

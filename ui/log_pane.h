@@ -165,6 +165,7 @@ private:
     QLineEdit* m_searchEdit;
     QLabel* m_searchCount;
     std::unique_ptr<client::LogFeed> m_feed;
+    uint64_t m_feedGeneration = 0; // which feed's queued batches still count
     QList<client::FeedSource> m_sources;
     QStringList m_sourceStatus;
     QList<client::LogEntry> m_pending; // parsed, not yet in the model (coalesced 20 times a second)

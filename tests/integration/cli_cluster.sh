@@ -94,5 +94,10 @@ rc=0; env -u DAY2_URL -u DAY2_TOKEN -u DAY2_CA XDG_CONFIG_HOME="$scratch/config"
 rc=0; day2 node log "$id1" -o xml 2> /dev/null || rc=$?; [ $rc = 2 ] || fail "-o xml exited $rc"
 rc=0; day2 task log 2> /dev/null || rc=$?; [ $rc = 2 ] || fail "a missing task exited $rc"
 rc=0; day2 task log no-such-task 2> /dev/null || rc=$?; [ $rc = 1 ] || fail "an unknown task exited $rc"
-rc=0; DAY2_TOKEN=not-a-jwt day2 task list 2> /dev/null || rc=$?; [ $rc = 1 ] || fail "a bad token exited $rc"
+rc=0; DAY2_TOKEN=not-a-jwt day2 task list 2> "$scratch/401" || rc=$?; [ $rc = 1 ] || fail "a bad token exited $rc"
+grep -q 'HTTP 401' "$scratch/401" || fail "a bad token said: $(cat "$scratch/401")"
+# Without the cluster's CA, TLS fails with its reason and the certificate's names; never ignored.
+rc=0; DAY2_CA= day2 cluster agents > /dev/null 2> "$scratch/tls" || rc=$?
+[ $rc = 1 ] && grep -q "^day2: TLS: .*cannot be trusted: .*issued by 'day2 demo CA'" "$scratch/tls" ||
+    fail "without the CA ($rc): $(cat "$scratch/tls")"
 echo "cli cluster: agents, task list/run/log/kill, follow, node log json = agent range, config file, exit codes: ok"
