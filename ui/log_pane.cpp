@@ -63,55 +63,69 @@ void LogListModel::add(const QList<LogEntry>& batch) {
     if (batch.isEmpty())
         return;
     const size_t old = m_store.size();
-    int64_t first = batch.first().realtimeUsec;
-    for (const auto& e : batch)
-        first = std::min(first, e.realtimeUsec);
-    const bool append = old == 0 || first >= m_store.line(old - 1).realtimeUsec;
-    if (!append) {
-        // Merged into the middle (another source's older lines): rebuild the rows.
+    const size_t n = static_cast<size_t>(batch.size());
+    const size_t max = m_store.maxLines();
+    const size_t evict = old + n > max ? old + n - max : 0;
+    // Where the store merges the batch: lines before `k` stay, lines from `k` on are the batch
+    // merged with the old tail (k == old: an append, the common case when following).
+    const size_t k = m_store.mergePoint(batch);
+    if (evict > k || n > max) {
+        // The batch reaches into what is evicted (reading far back while full): rebuild.
         beginResetModel();
         m_store.insert(batch, client::Evict::Oldest);
         if (m_filtered)
             refilter();
         m_matches = m_searchText.isEmpty() ? std::vector<uint32_t>()
-                                           : m_store.search(m_searchText, m_searchRegex);
+                                           : m_store.search(m_searchText, m_searchRegex,
+                                                            m_filtered ? &m_rows : nullptr);
         m_count = static_cast<int>(m_filtered ? m_rows.size() : m_store.size());
         endResetModel();
         return;
     }
-    const size_t n = static_cast<size_t>(batch.size());
-    const size_t evict = old + n > m_store.maxLines() ? old + n - m_store.maxLines() : 0;
-    // The oldest rows leave first (while the store still holds them), then the new ones come.
+    // 1. The rows that leave, while the store still holds their lines: the evicted oldest, and
+    //    the tail from `k` (it comes back merged with the batch).
+    auto firstRowAtOrAfter = [&](size_t storeIndex) {
+        return m_filtered ? static_cast<int>(std::lower_bound(m_rows.begin(), m_rows.end(),
+                                                              uint32_t(storeIndex)) -
+                                             m_rows.begin())
+                          : static_cast<int>(storeIndex - m_offset);
+    };
     if (evict > 0) {
-        int gone = static_cast<int>(evict);
-        if (m_filtered)
-            gone = static_cast<int>(
-                std::lower_bound(m_rows.begin(), m_rows.end(), uint32_t(evict)) - m_rows.begin());
+        const int gone = firstRowAtOrAfter(evict);
         if (gone > 0) {
             beginRemoveRows({}, 0, gone - 1);
             if (m_filtered)
                 m_rows.erase(m_rows.begin(), m_rows.begin() + gone);
             else
-                m_offset = evict;
+                m_offset = evict; // row r is now the store's line r + evict
             m_count -= gone;
             endRemoveRows();
         }
     }
+    if (k < old) {
+        const int tail = firstRowAtOrAfter(k);
+        if (tail < m_count) {
+            beginRemoveRows({}, tail, m_count - 1);
+            if (m_filtered)
+                m_rows.erase(m_rows.begin() + tail, m_rows.end());
+            m_count = tail;
+            endRemoveRows();
+        }
+    }
+    // 2. The store takes the batch (and drops exactly `evict` lines from the front).
     m_store.insert(batch, client::Evict::Oldest);
     m_offset = 0;
-    const size_t from = old - evict; // the first new line's store index now
-    auto shift = [&](std::vector<uint32_t>& v) {
-        auto keep = std::lower_bound(v.begin(), v.end(), uint32_t(evict));
-        v.erase(v.begin(), keep);
-        for (auto& i : v)
+    const size_t from = k - evict; // the first changed line's store index now
+    if (m_filtered)
+        for (auto& i : m_rows)
             i -= uint32_t(evict);
-    };
-    if (evict > 0) {
-        if (m_filtered)
-            for (auto& i : m_rows)
-                i -= uint32_t(evict);
-        shift(m_matches);
-    }
+    auto keep = std::lower_bound(m_matches.begin(), m_matches.end(), uint32_t(evict));
+    m_matches.erase(m_matches.begin(), keep);
+    m_matches.erase(std::lower_bound(m_matches.begin(), m_matches.end(), uint32_t(k)),
+                    m_matches.end());
+    for (auto& i : m_matches)
+        i -= uint32_t(evict);
+    // 3. The rows from there on come (back).
     std::vector<uint32_t> fresh;
     if (m_filtered) {
         fresh = m_store.filter(m_filter, nullptr, from).value_or(std::vector<uint32_t>());
@@ -148,6 +162,8 @@ bool LogListModel::setFilter(const LogFilter& f, QString* error) {
     else
         m_rows.clear();
     m_count = static_cast<int>(m_filtered ? m_rows.size() : m_store.size());
+    if (!m_searchText.isEmpty()) // matches among the rows shown, as F3 walks them
+        m_matches = m_store.search(m_searchText, m_searchRegex, m_filtered ? &m_rows : nullptr);
     endResetModel();
     return true;
 }
@@ -155,7 +171,8 @@ bool LogListModel::setFilter(const LogFilter& f, QString* error) {
 int LogListModel::setSearch(const QString& text, bool regex) {
     m_searchText = text;
     m_searchRegex = regex;
-    m_matches = text.isEmpty() ? std::vector<uint32_t>() : m_store.search(text, regex);
+    m_matches = text.isEmpty() ? std::vector<uint32_t>()
+                               : m_store.search(text, regex, m_filtered ? &m_rows : nullptr);
     if (m_count > 0)
         emit dataChanged(index(0), index(m_count - 1), {MatchRole});
     return static_cast<int>(m_matches.size());
@@ -534,6 +551,7 @@ void LogPane::setApi(client::ApiClient* api) {
 void LogPane::follow(const QString& title, const QList<client::FeedSource>& sources) {
     m_feed.reset();
     m_pending.clear();
+    m_droppedPending = 0;
     m_sources = sources;
     m_sourceStatus = QStringList();
     QStringList labels;
@@ -601,9 +619,8 @@ void LogPane::flush() {
     m_model->add(batch);
     if (m_followButton->isChecked())
         m_view->scrollToBottom();
-    if (!m_searchEdit->text().isEmpty())
-        m_searchCount->setText(tr("%n match(es)", nullptr,
-                                  m_model->setSearch(m_searchEdit->text(), m_regex->isChecked())));
+    if (!m_searchEdit->text().isEmpty()) // the model keeps its matches up to date as lines come
+        m_searchCount->setText(tr("%n match(es)", nullptr, m_model->matchCount()));
     updateStatus();
     emit linesArrived(m_model->rowCount());
 }

@@ -57,6 +57,7 @@ public:
     // Marks the rows whose message matches `text`; returns how many.
     int setSearch(const QString& text, bool regex);
     int nextMatch(int fromRow, bool forward) const;
+    int matchCount() const { return static_cast<int>(m_matches.size()); }
 
     // What the delegate paints of a row, without QVariants (it runs for every visible row on
     // every repaint).

@@ -124,7 +124,8 @@ int main(int argc, char** argv) {
                 QTimer::singleShot(1500, &w, [take] { take(true); });
             }
         });
-        QTimer::singleShot(cli.value(timeout).toInt() * 1000, &w, [take] { take(false); });
+        QTimer::singleShot(cli.value(timeout).toInt() * 1000, &w,
+                           [take, &w] { take(w.logPane()->lineCount() > 0); });
     }
     return app.exec();
 }

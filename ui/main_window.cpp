@@ -21,10 +21,15 @@
 #include <QSplitter>
 #include <QStandardPaths>
 #include <QStatusBar>
+#include <QTimer>
 #include <QTreeView>
 #include <QVBoxLayout>
 
 #include <qt6keychain/keychain.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace day2::ui {
 
@@ -58,12 +63,24 @@ QWidget* comingPane(const QString& title, const QString& text) {
     return w;
 }
 
-// Runs a keychain job to its end.
-template <typename Job> bool runJob(Job& job) {
+// Runs a keychain job to its end, or 10 s (a locked keyring waiting for a password that nobody
+// types, under --snapshot say, must not hold the console).
+template <typename Job> bool runJob(Job& job, QString* error) {
     QEventLoop loop;
-    QObject::connect(&job, &QKeychain::Job::finished, &loop, &QEventLoop::quit);
+    bool finished = false;
+    QObject::connect(&job, &QKeychain::Job::finished, &loop, [&] {
+        finished = true;
+        loop.quit();
+    });
+    QTimer::singleShot(10000, &loop, &QEventLoop::quit);
     job.start();
-    loop.exec();
+    if (!finished)
+        loop.exec();
+    if (!finished) {
+        *error = QObject::tr("the keyring did not answer within 10 s");
+        return false;
+    }
+    *error = job.errorString();
     return job.error() == QKeychain::NoError;
 }
 
@@ -76,25 +93,38 @@ bool TokenStore::save(const QString& url, const QByteArray& token, QString* warn
     job.setAutoDelete(false);
     job.setKey(url);
     job.setBinaryData(token);
-    if (runJob(job))
+    QString why;
+    if (runJob(job, &why))
         return true;
     // No keyring answers (no Secret Service on this desktop, or none at all): a file only this
-    // user can read, and the user is told.
+    // user can read, created so from the start (no moment when it is readable by others), with
+    // the URL it belongs to, and the user is told.
     const QString path = tokenFilePath();
-    QDir().mkpath(QFileInfo(path).absolutePath());
-    QFile f(path);
-    if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate) ||
-        !f.setPermissions(QFile::ReadOwner | QFile::WriteOwner) || f.write(token) != token.size()) {
+    const QByteArray dir = QFileInfo(path).absolutePath().toLocal8Bit();
+    QDir().mkpath(QString::fromLocal8Bit(dir));
+    ::chmod(dir.constData(), 0700);
+    const QByteArray tmp = (path + QStringLiteral(".new")).toLocal8Bit();
+    ::unlink(tmp.constData());
+    const int fd =
+        ::open(tmp.constData(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    const QByteArray body = url.toUtf8() + '\n' + token + '\n';
+    const bool written = fd >= 0 &&
+                         ::write(fd, body.constData(), size_t(body.size())) == body.size() &&
+                         ::fsync(fd) == 0;
+    if (fd >= 0)
+        ::close(fd);
+    if (!written || ::rename(tmp.constData(), path.toLocal8Bit().constData()) != 0) {
+        ::unlink(tmp.constData());
         if (warning)
             *warning = QObject::tr("The token was not saved: no keyring answered (%1) and %2 "
                                    "cannot be written.")
-                           .arg(job.errorString(), path);
+                           .arg(why, path);
         return false;
     }
     if (warning)
         *warning = QObject::tr("No keyring answered (%1): the token is saved in %2, readable "
                                "only by you.")
-                       .arg(job.errorString(), path);
+                       .arg(why, path);
     return true;
 }
 
@@ -102,16 +132,20 @@ QByteArray TokenStore::load(const QString& url, QString* warning) {
     QKeychain::ReadPasswordJob job(QString::fromLatin1(kKeychainService));
     job.setAutoDelete(false);
     job.setKey(url);
-    if (runJob(job))
+    QString why;
+    if (runJob(job, &why))
         return job.binaryData();
     QFile f(tokenFilePath());
-    if (f.open(QIODevice::ReadOnly)) {
-        if (warning)
-            *warning =
-                QObject::tr("No keyring answered: the token comes from %1.").arg(f.fileName());
-        return f.readAll().trimmed();
-    }
-    return {};
+    if (!f.open(QIODevice::ReadOnly))
+        return {};
+    // The file names the cluster it belongs to: never sent to another one.
+    const QList<QByteArray> lines = f.readAll().split('\n');
+    if (lines.size() < 2 || QString::fromUtf8(lines[0]) != url)
+        return {};
+    if (warning)
+        *warning = QObject::tr("No keyring answered (%1): the token comes from %2.")
+                       .arg(why, f.fileName());
+    return lines[1].trimmed();
 }
 
 // --- the connection dialog -------------------------------------------------------------------

@@ -180,6 +180,9 @@ QNetworkReply* ApiClient::send(const QByteArray& verb, const QString& path, cons
                                const QByteArray& body, const QByteArray& accept,
                                const QByteArray& contentType) {
     QNetworkRequest req = request(path, query, accept);
+    // An agent that accepts the connection and never answers must not hold a caller forever
+    // (the cluster model waits for every answer): nothing for 30 s ends the request.
+    req.setTransferTimeout(30000);
     if (!contentType.isEmpty())
         req.setHeader(QNetworkRequest::ContentTypeHeader, contentType);
     QNetworkReply* reply = body.isEmpty() && verb != "POST" && verb != "PUT"

@@ -255,6 +255,14 @@ void ClusterModel::sync(Node* parent, std::vector<Wanted>& wanted) {
         if (!w.keepChildren)
             sync(n, w.children);
     }
+    // A key wanted once but present twice (two containers without an id yet) leaves its
+    // second node behind the walk: it goes.
+    if (parent->children.size() > wanted.size()) {
+        beginRemoveRows(parentIndex, int(wanted.size()), int(parent->children.size()) - 1);
+        parent->children.erase(parent->children.begin() + long(wanted.size()),
+                               parent->children.end());
+        endRemoveRows();
+    }
 }
 
 ClusterModel::Node* ClusterModel::nodeOf(const QModelIndex& index) const {

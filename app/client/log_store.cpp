@@ -195,6 +195,24 @@ void LogStore::release(const Line& l) {
     }
 }
 
+int64_t LogStore::sortTime(const LogEntry& e) {
+    if (auto parts = parseCursor(e.cursor))
+        return int64_t(parts->realtime);
+    return e.realtimeUsec;
+}
+
+size_t LogStore::mergePoint(const QList<LogEntry>& batch) const {
+    if (batch.isEmpty())
+        return m_lines.size();
+    int64_t first = sortTime(batch.first());
+    for (const auto& e : batch)
+        first = std::min(first, sortTime(e));
+    // insert()'s rule: the batch goes after every line not later than its earliest entry.
+    return size_t(std::upper_bound(m_lines.begin(), m_lines.end(), first,
+                                   [](int64_t t, const Line& l) { return t < l.realtimeUsec; }) -
+                  m_lines.begin());
+}
+
 size_t LogStore::insert(const QList<LogEntry>& batch, Evict evict) {
     std::vector<Line> lines;
     lines.reserve(size_t(batch.size()));

@@ -91,6 +91,12 @@ public:
     // Inserts a batch in timestamp order (ties keep arrival order). Returns how many lines
     // were evicted to stay within the bound, from the end `evict` names.
     size_t insert(const QList<LogEntry>& batch, Evict evict = Evict::Oldest);
+    // Where insert() will put `batch`: the index of the first line after which nothing moves
+    // (size() when it appends). Lines from there on are the batch merged with that tail.
+    size_t mergePoint(const QList<LogEntry>& batch) const;
+    // The time a line is ordered by: its cursor's realtime (as the journal has it), else the
+    // entry's.
+    static int64_t sortTime(const LogEntry& e);
     void clear();
 
     size_t size() const { return m_lines.size(); }
