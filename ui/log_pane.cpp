@@ -538,6 +538,7 @@ LogPane::~LogPane() = default;
 
 void LogPane::setApi(client::ApiClient* api) {
     m_feed.reset();
+    m_pendingFromFeed = 0;
     ++m_feedGeneration;
     m_flushTimer.stop();
     m_pending.clear();
@@ -551,6 +552,7 @@ void LogPane::setApi(client::ApiClient* api) {
 void LogPane::follow(const QString& title, const QList<client::FeedSource>& sources) {
     m_feed.reset();
     m_pending.clear();
+    m_pendingFromFeed = 0;
     m_droppedPending = 0;
     m_sources = sources;
     m_sourceStatus = QStringList();
@@ -570,11 +572,23 @@ void LogPane::follow(const QString& title, const QList<client::FeedSource>& sour
                 if (generation != m_feedGeneration)
                     return;
                 m_pending.append(batch);
-                if (m_pending.size() > m_pendingLimit) {
-                    const qsizetype drop = m_pending.size() - m_pendingLimit;
-                    m_pending.remove(0, drop);
-                    m_droppedPending += uint64_t(drop);
-                }
+                m_pendingFromFeed += batch.size();
+            });
+    connect(m_feed.get(), &client::LogFeed::dropped, this,
+            [this, generation](int source, qint64 n) {
+                if (generation != m_feedGeneration)
+                    return;
+                m_droppedPending += uint64_t(n);
+                LogEntry marker;
+                marker.realtimeUsec = QDateTime::currentMSecsSinceEpoch() * 1000;
+                marker.priority = 4;
+                marker.source = LogListModel::kMarkerSource;
+                marker.message =
+                    tr("── %1: %2 lines dropped: the view could not keep up ──")
+                        .arg(source < m_sources.size() ? m_sources[source].label : QString())
+                        .arg(n)
+                        .toUtf8();
+                m_pending.append(marker);
             });
     connect(m_feed.get(), &client::LogFeed::status, this,
             [this, generation](int source, const QString& text, bool) {
@@ -613,6 +627,9 @@ void LogPane::flush() {
         return;
     QList<LogEntry> batch;
     batch.swap(m_pending);
+    if (m_feed) // the feed may read more now
+        m_feed->consumed(m_pendingFromFeed);
+    m_pendingFromFeed = 0;
     std::stable_sort(batch.begin(), batch.end(), [](const LogEntry& a, const LogEntry& b) {
         return a.realtimeUsec < b.realtimeUsec;
     });

@@ -169,10 +169,10 @@ private:
     uint64_t m_feedGeneration = 0; // which feed's queued batches still count
     QList<client::FeedSource> m_sources;
     QStringList m_sourceStatus;
-    QList<client::LogEntry> m_pending; // parsed, not yet in the model (coalesced 20 times a second)
+    QList<client::LogEntry> m_pending; // parsed, not yet in the model (handed over every 50 ms)
+    qsizetype m_pendingFromFeed = 0;   // of which came from the feed (not markers)
     QTimer m_flushTimer;
-    qsizetype m_pendingLimit = 200000; // beyond this, the oldest pending entries are dropped
-    uint64_t m_droppedPending = 0;
+    uint64_t m_droppedPending = 0; // the feed's drops, while the view could not keep up
 };
 
 } // namespace day2::ui

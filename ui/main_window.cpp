@@ -294,15 +294,18 @@ bool MainWindow::connectTo(const ConnectionSettings& c, QString* error) {
     m_tree->setModel(m_model.get());
     connect(m_tree->selectionModel(), &QItemSelectionModel::currentChanged, this,
             &MainWindow::onSelection);
-    connect(m_model.get(), &ClusterModel::rowsInserted, this, [this](const QModelIndex& parent) {
-        // Agents and frameworks open by themselves; applications stay closed.
-        if (!parent.isValid() ||
-            m_model->data(parent, ClusterModel::KindRole).toInt() == int(ClusterModel::Kind::Agent))
-            m_tree->expand(parent);
-        if (!parent.isValid())
-            for (int r = 0; r < m_model->rowCount(); ++r)
-                m_tree->expand(m_model->index(r, 0));
-    });
+    connect(m_model.get(), &ClusterModel::rowsInserted, this,
+            [this](const QModelIndex& parent, int first, int last) {
+                // Agents and frameworks open by themselves (once, when their children first come);
+                // applications stay closed.
+                if (!parent.isValid())
+                    return;
+                const auto kind =
+                    ClusterModel::Kind(m_model->data(parent, ClusterModel::KindRole).toInt());
+                if ((kind == ClusterModel::Kind::Agent || kind == ClusterModel::Kind::Framework) &&
+                    m_model->rowCount(parent) == last - first + 1)
+                    m_tree->expand(parent);
+            });
     connect(m_model.get(), &ClusterModel::refreshed, this, [this] {
         const QString inv = m_model->inventoryError();
         int unreachable = 0;

@@ -49,8 +49,14 @@ void LogFeed::startFollowers() {
                         e->source = static_cast<uint16_t>(index);
                         batch.append(std::move(*e));
                     }
-                if (!batch.isEmpty())
-                    emit entries(batch);
+                if (batch.isEmpty())
+                    return;
+                if (m_inFlight.load() + batch.size() > kMaxInFlight) {
+                    emit dropped(index, batch.size());
+                    return;
+                }
+                m_inFlight += batch.size();
+                emit entries(batch);
             },
             Qt::DirectConnection);
         connect(

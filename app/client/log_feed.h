@@ -3,6 +3,9 @@
 // index. It runs in a worker thread of its own (start() moves it there), so a burst of
 // thousands of entries is read and parsed off the GUI thread; the GUI thread only inserts
 // parsed batches into its LogStore.
+//
+// Bounded: at most kMaxInFlight entries are handed over and not yet taken (consumed()); beyond
+// that a batch is dropped, counted and said (`dropped`), not queued without end.
 #pragma once
 
 #include "client/api_client.h"
@@ -15,6 +18,7 @@
 #include <QThread>
 #include <QUrlQuery>
 
+#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -32,8 +36,12 @@ public:
     LogFeed(Endpoint endpoint, QList<FeedSource> sources);
     ~LogFeed() override;
 
+    static constexpr qint64 kMaxInFlight = 300000;
+
     // Starts the worker thread and every follower in it.
     void start();
+    // The GUI thread took `n` entries: the feed may hand over that many more.
+    void consumed(qint64 n) { m_inFlight -= n; }
     const QList<FeedSource>& sources() const { return m_sources; }
 
 signals:
@@ -44,6 +52,8 @@ signals:
     // A source reconnected: `gap` when entries may be missing (`missing` of them at most, -1:
     // unknown). The pane draws a marker there.
     void reconnected(int source, bool gap, qint64 missing);
+    // `n` entries of a source were dropped: the GUI thread had not taken kMaxInFlight yet.
+    void dropped(int source, qint64 n);
 
 private:
     void startFollowers(); // in the worker thread
@@ -52,6 +62,7 @@ private:
     QList<FeedSource> m_sources;
     QThread m_thread;
     QObject* m_worker = nullptr; // lives in m_thread: the followers' context
+    std::atomic<qint64> m_inFlight{0};
     std::vector<std::unique_ptr<LogFollower>> m_followers; // created, used and deleted in m_thread
 };
 
