@@ -579,16 +579,10 @@ void LogPane::follow(const QString& title, const QList<client::FeedSource>& sour
                 if (generation != m_feedGeneration)
                     return;
                 m_droppedPending += uint64_t(n);
-                LogEntry marker;
-                marker.realtimeUsec = QDateTime::currentMSecsSinceEpoch() * 1000;
-                marker.priority = 4;
-                marker.source = LogListModel::kMarkerSource;
-                marker.message =
-                    tr("── %1: %2 lines dropped: the view could not keep up ──")
-                        .arg(source < m_sources.size() ? m_sources[source].label : QString())
-                        .arg(n)
-                        .toUtf8();
-                m_pending.append(marker);
+                addMarker(tr("── %1: %2 lines dropped: the view could not keep up ──")
+                              .arg(sourceLabel(source))
+                              .arg(n),
+                          4);
             });
     connect(m_feed.get(), &client::LogFeed::status, this,
             [this, generation](int source, const QString& text, bool) {
@@ -602,24 +596,31 @@ void LogPane::follow(const QString& title, const QList<client::FeedSource>& sour
             [this, generation](int source, bool gap, qint64 missing) {
                 if (generation != m_feedGeneration)
                     return;
-                LogEntry marker;
-                marker.realtimeUsec = QDateTime::currentMSecsSinceEpoch() * 1000;
-                marker.priority = gap ? 4 : 5;
-                marker.source = LogListModel::kMarkerSource;
-                const QString who = source < m_sources.size() ? m_sources[source].label : QString();
-                marker.message =
-                    (gap ? (missing >= 0
-                                ? tr("── %1 reconnected: up to %2 entries may be missing ──")
-                                      .arg(who)
-                                      .arg(missing)
-                                : tr("── %1 reconnected: entries may be missing ──").arg(who))
-                         : tr("── %1 reconnected: nothing missed ──").arg(who))
-                        .toUtf8();
-                m_pending.append(marker);
+                const QString who = sourceLabel(source);
+                addMarker(gap ? (missing >= 0
+                                     ? tr("── %1 reconnected: up to %2 entries may be missing ──")
+                                           .arg(who)
+                                           .arg(missing)
+                                     : tr("── %1 reconnected: entries may be missing ──").arg(who))
+                              : tr("── %1 reconnected: nothing missed ──").arg(who),
+                          gap ? 4 : 5);
             });
     m_feed->start();
     m_flushTimer.start();
     updateStatus();
+}
+
+QString LogPane::sourceLabel(int source) const {
+    return source >= 0 && source < m_sources.size() ? m_sources[source].label : QString();
+}
+
+void LogPane::addMarker(const QString& text, int priority) {
+    LogEntry marker;
+    marker.realtimeUsec = QDateTime::currentMSecsSinceEpoch() * 1000;
+    marker.priority = priority;
+    marker.source = LogListModel::kMarkerSource;
+    marker.message = text.toUtf8();
+    m_pending.append(marker);
 }
 
 void LogPane::flush() {

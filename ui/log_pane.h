@@ -147,6 +147,9 @@ private:
     void applySearch();
     void jump(bool forward);
     void flush();
+    QString sourceLabel(int source) const;
+    // A line of the pane's own (a reconnect, a drop), shown where it happened.
+    void addMarker(const QString& text, int priority);
     void showFields(const QModelIndex& index);
     void updateStatus();
 

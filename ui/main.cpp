@@ -71,14 +71,8 @@ int main(int argc, char** argv) {
             QMessageBox::warning(&w, QStringLiteral("Connect"), error);
         }
     }
-    if (cli.isSet(select))
-        QObject::connect(&w, &MainWindow::connectedAndRefreshed, &w, [&w, key = cli.value(select)] {
-            static bool done = false;
-            if (!done && w.tree()->currentIndex().isValid() == false) {
-                w.selectByKey(key);
-                done = w.tree()->currentIndex().isValid();
-            }
-        });
+    if (cli.isSet(select)) // selected once the tree has it (the window retries after refreshes)
+        w.selectByKey(cli.value(select));
     w.show();
     if (c.url.isEmpty() && !snapshotMode)
         QTimer::singleShot(0, &w, &MainWindow::showConnectionDialog);

@@ -410,11 +410,7 @@ void MainWindow::onSelection() {
                           .arg(m_model->data(i).toString())
                           .arg(containers.size());
         for (const auto& c : containers) {
-            const QString rest =
-                QStringLiteral("logs/v1/stream/framework/%1/executor/%2/container/%3")
-                    .arg(QString::fromUtf8(QUrl::toPercentEncoding(c.frameworkId)),
-                         QString::fromUtf8(QUrl::toPercentEncoding(c.executorId)),
-                         QString::fromUtf8(QUrl::toPercentEncoding(c.containerId)));
+            const QString rest = QStringLiteral("logs/v1/stream/") + c.logPathSuffix();
             sources.append(FeedSource{c.applicationName + QLatin1Char(' ') + c.containerId.left(6) +
                                           QStringLiteral(" @") + c.hostname,
                                       m_model->agentPathFor(c.agentId, rest), start});

@@ -552,13 +552,6 @@ std::optional<std::pair<Agent, ContainerRef>> resolve(Session& s, const Connecti
     return std::make_pair(*a, *r.match);
 }
 
-QString taskPathSuffix(const ContainerRef& c) {
-    return QStringLiteral("framework/%1/executor/%2/container/%3")
-        .arg(QString::fromUtf8(QUrl::toPercentEncoding(c.frameworkId)),
-             QString::fromUtf8(QUrl::toPercentEncoding(c.executorId)),
-             QString::fromUtf8(QUrl::toPercentEncoding(c.containerId)));
-}
-
 std::optional<std::pair<QString, QString>> keyValue(const std::string& kv) {
     const auto eq = kv.find('=');
     if (eq == std::string::npos || eq == 0)
@@ -791,7 +784,7 @@ int taskLog(const Connection& c, const std::string& task, const LogOptions& o) {
     if (!found)
         return exitCode;
     const auto& [agent, ct] = *found;
-    return printLogs(s, agent, taskPathSuffix(ct), *query, o.follow, *format);
+    return printLogs(s, agent, ct.logPathSuffix(), *query, o.follow, *format);
 }
 
 } // namespace day2::cli

@@ -1,5 +1,7 @@
 #include "client/task_ref.h"
 
+#include <QUrl>
+
 namespace day2::client {
 
 ContainerRef ContainerRef::fromJson(const QJsonObject& o, const QString& agentId) {
@@ -13,6 +15,13 @@ ContainerRef ContainerRef::fromJson(const QJsonObject& o, const QString& agentId
     c.applicationName = o.value(QStringLiteral("application_name")).toString();
     c.state = o.value(QStringLiteral("state")).toString();
     return c;
+}
+
+QString ContainerRef::logPathSuffix() const {
+    return QStringLiteral("framework/%1/executor/%2/container/%3")
+        .arg(QString::fromUtf8(QUrl::toPercentEncoding(frameworkId)),
+             QString::fromUtf8(QUrl::toPercentEncoding(executorId)),
+             QString::fromUtf8(QUrl::toPercentEncoding(containerId)));
 }
 
 TaskResolution resolveTask(const QList<ContainerRef>& all, const QString& what) {

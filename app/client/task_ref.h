@@ -14,6 +14,9 @@ struct ContainerRef {
     QString agentId, hostname /* the agent's */, containerId, frameworkId, executorId,
         applicationName, state;
     bool running() const { return state == QLatin1String("running"); }
+    // The per-task part of a logs path: "framework/<fw>/executor/<ex>/container/<cid>", each
+    // percent-encoded (appended to "logs/v1/range/" or "logs/v1/stream/").
+    QString logPathSuffix() const;
     // From one entry of an agent's tasks list (GET /system/v1/tasks/v1/); `hostname` is left
     // to the caller (the entry's own is the container's uts name).
     static ContainerRef fromJson(const QJsonObject& o, const QString& agentId);

@@ -20,17 +20,39 @@ bool isValidFieldName(std::string_view name) {
     return true;
 }
 
-bool isWellFormedCursor(std::string_view cursor) {
-    if (cursor.empty() || cursor.size() > 512)
-        return false;
-    std::set<char> seen;
+namespace {
+
+// Calls `part` with each ";"-separated part of a cursor until it returns false.
+template <typename F> bool forEachCursorPart(std::string_view cursor, F part) {
     size_t pos = 0;
     while (pos < cursor.size()) {
         size_t semi = cursor.find(';', pos);
         if (semi == std::string_view::npos)
             semi = cursor.size();
-        std::string_view item = cursor.substr(pos, semi - pos);
+        if (!part(cursor.substr(pos, semi - pos)))
+            return false;
         pos = semi + 1;
+    }
+    return true;
+}
+
+} // namespace
+
+std::optional<std::string_view> cursorPart(std::string_view cursor, char key) {
+    std::optional<std::string_view> found;
+    forEachCursorPart(cursor, [&](std::string_view item) {
+        if (item.size() >= 2 && item[0] == key && item[1] == '=')
+            found = item.substr(2);
+        return !found;
+    });
+    return found;
+}
+
+bool isWellFormedCursor(std::string_view cursor) {
+    if (cursor.empty() || cursor.size() > 512)
+        return false;
+    std::set<char> seen;
+    const bool partsOk = forEachCursorPart(cursor, [&](std::string_view item) {
         if (item.size() < 3 || item[1] != '=')
             return false;
         char key = item[0];
@@ -44,7 +66,10 @@ bool isWellFormedCursor(std::string_view cursor) {
         for (char c : value)
             if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
                 return false;
-    }
+        return true;
+    });
+    if (!partsOk)
+        return false;
     // journald needs either the seqnum pair or the boot id and monotonic time or the realtime.
     return (seen.count('s') && seen.count('i')) || (seen.count('b') && seen.count('m')) ||
            seen.count('t');

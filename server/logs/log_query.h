@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace day2::logs {
@@ -43,6 +44,8 @@ bool isValidFieldName(std::string_view name);
 
 // Checks the shape of a journald cursor ("s=...;i=...;b=...;m=...;t=...;x=...").
 bool isWellFormedCursor(std::string_view cursor);
+// The value of `key`'s part of a journald cursor ("s=…;i=…;b=…;m=…;t=…;x=…"), if it has one.
+std::optional<std::string_view> cursorPart(std::string_view cursor, char key);
 
 // Every error names the parameter and says what is wrong with it.
 Result<LogQuery> parseLogQuery(const http::QueryParams& params, LogMode mode);

@@ -32,25 +32,15 @@ namespace {
 
 // The "s=" (seqnum id) and "i=" (seqnum, hex) parts of a journald cursor.
 std::optional<std::pair<std::string_view, uint64_t>> seqnumOf(std::string_view cursor) {
-    std::string_view id;
-    std::optional<uint64_t> seqnum;
-    while (!cursor.empty()) {
-        const size_t semi = cursor.find(';');
-        const std::string_view part = cursor.substr(0, semi);
-        if (part.rfind("s=", 0) == 0)
-            id = part.substr(2);
-        else if (part.rfind("i=", 0) == 0) {
-            const std::string_view hex = part.substr(2);
-            uint64_t v = 0;
-            auto [end, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), v, 16);
-            if (!hex.empty() && ec == std::errc() && end == hex.data() + hex.size())
-                seqnum = v;
-        }
-        cursor = semi == std::string_view::npos ? std::string_view() : cursor.substr(semi + 1);
-    }
-    if (id.empty() || !seqnum)
+    const auto id = cursorPart(cursor, 's');
+    const auto hex = cursorPart(cursor, 'i');
+    if (!id || id->empty() || !hex || hex->empty())
         return std::nullopt;
-    return std::make_pair(id, *seqnum);
+    uint64_t v = 0;
+    auto [end, ec] = std::from_chars(hex->data(), hex->data() + hex->size(), v, 16);
+    if (ec != std::errc() || end != hex->data() + hex->size())
+        return std::nullopt;
+    return std::make_pair(*id, v);
 }
 
 } // namespace

@@ -8,9 +8,8 @@ build=$(realpath "$1")
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 [ "$(id -u)" -eq 0 ] || { echo "cli cluster: needs root (network namespaces)"; exit 77; }
 
-export DAY2_DEMO_DIR=/tmp/day2-cli-test-$$ DAY2_DEMO_NAME=d2t DAY2_DEMO_SUBNET=10.79.$(($$ % 200 + 20))
-export DAY2_DEMO_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cluster=$repo/packaging/demo/cluster
+. "$(dirname "$0")/demo_cluster_env.sh"
+demo_cluster_env d2t 79
 scratch=$(mktemp -d)
 follower=
 cleanup() {

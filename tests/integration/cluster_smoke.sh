@@ -7,9 +7,8 @@ build=$(realpath "$1")
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 [ "$(id -u)" -eq 0 ] || { echo "cluster smoke: needs root (network namespaces)"; exit 77; }
 
-export DAY2_DEMO_DIR=/tmp/day2-cluster-smoke-$$ DAY2_DEMO_NAME=d2s DAY2_DEMO_SUBNET=10.78.$(($$ % 200 + 20))
-export DAY2_DEMO_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cluster=$repo/packaging/demo/cluster
+. "$(dirname "$0")/demo_cluster_env.sh"
+demo_cluster_env d2s 78
 trap '"$cluster" down > /dev/null 2>&1 || true' EXIT
 
 fail() { echo "cluster smoke: $*"; exit 1; }

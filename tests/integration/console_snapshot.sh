@@ -10,9 +10,8 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 command -v xvfb-run > /dev/null || { echo "console snapshot: xvfb-run is missing (packaging/deps.sh)"; exit 77; }
 [ -x "$build/ui/day2-console" ] || { echo "console snapshot: day2-console is not built"; exit 1; }
 
-export DAY2_DEMO_DIR=/tmp/day2-console-test-$$ DAY2_DEMO_NAME=d2v DAY2_DEMO_SUBNET=10.81.$(($$ % 200 + 20))
-export DAY2_DEMO_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cluster=$repo/packaging/demo/cluster
+. "$(dirname "$0")/demo_cluster_env.sh"
+demo_cluster_env d2v 81
 scratch=$(mktemp -d)
 trap '"$cluster" down > /dev/null 2>&1 || true; rm -rf "$scratch"' EXIT
 fail() { echo "console snapshot: $*"; exit 1; }

@@ -1,0 +1,11 @@
+# Sourced by the cluster tests (cluster_smoke.sh, cli_cluster.sh, console_snapshot.sh): the
+# settings of a private packaging/demo/cluster that runs beside any other one.
+#   demo_cluster_env NAME OCTET     exports DAY2_DEMO_DIR, DAY2_DEMO_NAME (NAME),
+#                                   DAY2_DEMO_SUBNET (10.OCTET.x) and DAY2_DEMO_PORT (a free
+#                                   port); sets $cluster. Needs $repo.
+demo_cluster_env() {
+    export DAY2_DEMO_DIR=/tmp/day2-$1-test-$$ DAY2_DEMO_NAME=$1 DAY2_DEMO_SUBNET=10.$2.$(($$ % 200 + 20))
+    DAY2_DEMO_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    export DAY2_DEMO_PORT
+    cluster=$repo/packaging/demo/cluster
+}
