@@ -27,6 +27,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <limits>
 
 namespace day2::ui {
 
@@ -59,9 +60,30 @@ QColor LogListModel::sourceColor(int source) const {
     return QColor::fromHsv((source * 137) % 360, 170, 190);
 }
 
-void LogListModel::add(const QList<LogEntry>& batch) {
+int LogListModel::firstRowAtOrAfter(size_t storeIndex) const {
+    return m_filtered ? static_cast<int>(
+                            std::lower_bound(m_rows.begin(), m_rows.end(), uint32_t(storeIndex)) -
+                            m_rows.begin())
+                      : static_cast<int>(storeIndex - m_offset);
+}
+
+size_t LogListModel::rebuildWith(const QList<LogEntry>& batch, client::Evict evict) {
+    beginResetModel();
+    const size_t evicted = m_store.insert(batch, evict);
+    m_offset = 0;
+    if (m_filtered)
+        refilter();
+    m_matches = m_searchText.isEmpty()
+                    ? std::vector<uint32_t>()
+                    : m_store.search(m_searchText, m_searchRegex, m_filtered ? &m_rows : nullptr);
+    m_count = static_cast<int>(m_filtered ? m_rows.size() : m_store.size());
+    endResetModel();
+    return evicted;
+}
+
+int LogListModel::add(const QList<LogEntry>& batch) {
     if (batch.isEmpty())
-        return;
+        return 0;
     const size_t old = m_store.size();
     const size_t n = static_cast<size_t>(batch.size());
     const size_t max = m_store.maxLines();
@@ -71,27 +93,15 @@ void LogListModel::add(const QList<LogEntry>& batch) {
     const size_t k = m_store.mergePoint(batch);
     if (evict > k || n > max) {
         // The batch reaches into what is evicted (reading far back while full): rebuild.
-        beginResetModel();
-        m_store.insert(batch, client::Evict::Oldest);
-        if (m_filtered)
-            refilter();
-        m_matches = m_searchText.isEmpty() ? std::vector<uint32_t>()
-                                           : m_store.search(m_searchText, m_searchRegex,
-                                                            m_filtered ? &m_rows : nullptr);
-        m_count = static_cast<int>(m_filtered ? m_rows.size() : m_store.size());
-        endResetModel();
-        return;
+        const int before = m_count;
+        rebuildWith(batch, client::Evict::Oldest);
+        return before;
     }
     // 1. The rows that leave, while the store still holds their lines: the evicted oldest, and
     //    the tail from `k` (it comes back merged with the batch).
-    auto firstRowAtOrAfter = [&](size_t storeIndex) {
-        return m_filtered ? static_cast<int>(std::lower_bound(m_rows.begin(), m_rows.end(),
-                                                              uint32_t(storeIndex)) -
-                                             m_rows.begin())
-                          : static_cast<int>(storeIndex - m_offset);
-    };
+    int gone = 0;
     if (evict > 0) {
-        const int gone = firstRowAtOrAfter(evict);
+        gone = firstRowAtOrAfter(evict);
         if (gone > 0) {
             beginRemoveRows({}, 0, gone - 1);
             if (m_filtered)
@@ -145,6 +155,72 @@ void LogListModel::add(const QList<LogEntry>& batch) {
         m_count += static_cast<int>(fresh.size());
         endInsertRows();
     }
+    return gone;
+}
+
+size_t LogListModel::prepend(const QList<LogEntry>& batch, int* rowsAdded) {
+    *rowsAdded = 0;
+    if (batch.isEmpty())
+        return 0;
+    const size_t old = m_store.size();
+    const size_t max = m_store.maxLines();
+    const size_t n = std::min(static_cast<size_t>(batch.size()), max);
+    // A page of history is older than every line held; anything else (a marker's time, a
+    // clock stepped back) is merged by a rebuild.
+    int64_t newest = std::numeric_limits<int64_t>::min();
+    for (const auto& e : batch)
+        newest = std::max(newest, LogStore::sortTime(e));
+    if (size_t(batch.size()) > max || (old > 0 && newest > m_store.line(0).realtimeUsec)) {
+        *rowsAdded = -1;
+        return rebuildWith(batch, client::Evict::Newest);
+    }
+    const size_t evict = old + n > max ? old + n - max : 0;
+    // 1. The newest rows leave, while the store still holds their lines.
+    if (evict > 0) {
+        const int first = firstRowAtOrAfter(old - evict);
+        if (first < m_count) {
+            beginRemoveRows({}, first, m_count - 1);
+            if (m_filtered)
+                m_rows.erase(m_rows.begin() + first, m_rows.end());
+            m_count = first;
+            endRemoveRows();
+        }
+        m_matches.erase(std::lower_bound(m_matches.begin(), m_matches.end(), uint32_t(old - evict)),
+                        m_matches.end());
+    }
+    // 2. The store takes the page at its front (and drops `evict` lines from its back); the
+    //    rows shown so far now name lines n further on.
+    m_store.insert(batch, client::Evict::Newest);
+    for (auto& i : m_rows)
+        i += uint32_t(n);
+    for (auto& i : m_matches)
+        i += uint32_t(n);
+    if (!m_filtered)
+        m_offset = n;
+    // 3. The page's rows come at the top.
+    std::vector<uint32_t> fresh;
+    if (m_filtered) {
+        fresh = m_store.filter(m_filter, nullptr, 0, n).value_or(std::vector<uint32_t>());
+    } else {
+        fresh.resize(n);
+        for (size_t i = 0; i < n; ++i)
+            fresh[i] = uint32_t(i);
+    }
+    if (!m_searchText.isEmpty()) {
+        auto hits = m_store.search(m_searchText, m_searchRegex, &fresh);
+        m_matches.insert(m_matches.begin(), hits.begin(), hits.end());
+    }
+    if (!fresh.empty()) {
+        beginInsertRows({}, 0, static_cast<int>(fresh.size()) - 1);
+        if (m_filtered)
+            m_rows.insert(m_rows.begin(), fresh.begin(), fresh.end());
+        m_offset = 0;
+        m_count += static_cast<int>(fresh.size());
+        endInsertRows();
+    }
+    m_offset = 0;
+    *rowsAdded = static_cast<int>(fresh.size());
+    return evict;
 }
 
 void LogListModel::refilter() {
@@ -421,8 +497,8 @@ void LogView::setFont(const QFont& f) {
 
 // --- the pane --------------------------------------------------------------------------------
 
-LogPane::LogPane(client::ApiClient* api, QWidget* parent)
-    : QWidget(parent), m_api(api), m_model(new LogListModel(500000, this)) {
+LogPane::LogPane(client::ApiClient* api, QWidget* parent, size_t maxLines)
+    : QWidget(parent), m_api(api), m_model(new LogListModel(maxLines, this)) {
     auto* top = new QVBoxLayout(this);
     top->setContentsMargins(0, 0, 0, 0);
     top->setSpacing(2);
@@ -475,9 +551,13 @@ LogPane::LogPane(client::ApiClient* api, QWidget* parent)
     m_searchCount = new QLabel;
     auto* save = new QToolButton;
     save->setText(tr("Save…"));
+    m_earlierButton = new QToolButton;
+    m_earlierButton->setText(tr("Earlier"));
+    m_earlierButton->setToolTip(tr("Load the lines before the first one shown (scrolling to the "
+                                   "top does it too)"));
     for (QWidget* w : std::initializer_list<QWidget*>{
-             m_followButton, m_filterEdit, m_regex, m_invert, m_priority, m_stdout, m_stderr,
-             timeBox, m_searchEdit, prev, next, m_searchCount, save})
+             m_followButton, m_earlierButton, m_filterEdit, m_regex, m_invert, m_priority, m_stdout,
+             m_stderr, timeBox, m_searchEdit, prev, next, m_searchCount, save})
         bar->addWidget(w);
     bar->setStretchFactor(m_filterEdit, 2);
     bar->setStretchFactor(m_searchEdit, 1);
@@ -513,20 +593,38 @@ LogPane::LogPane(client::ApiClient* api, QWidget* parent)
         if (!f.isEmpty())
             saveTo(f);
     });
+    connect(m_earlierButton, &QToolButton::clicked, this, [this] { loadEarlier(); });
     connect(m_followButton, &QToolButton::toggled, this, [this](bool on) {
-        if (on)
+        if (on && m_detached)
+            loadLatest(); // the newest lines are not in memory: back to the present
+        else if (on)
             m_view->scrollToBottom();
     });
-    // Scrolling up pauses; scrolling back to the end follows again.
-    connect(m_view->verticalScrollBar(), &QScrollBar::valueChanged, this, [this](int v) {
+    // Scrolling up pauses; scrolling back to the end follows again. Reading history, the top
+    // loads the page before, the end the page after (up to the present, then it follows).
+    const auto scrolled = [this] {
+        const auto* sb = m_view->verticalScrollBar();
+        if (m_model->rowCount() == 0)
+            return;
+        if (sb->value() <= sb->minimum() && !m_followButton->isChecked())
+            loadEarlier();
+        else if (sb->value() >= sb->maximum() && m_detached)
+            loadNewer();
+    };
+    connect(m_view->verticalScrollBar(), &QScrollBar::valueChanged, this, [this, scrolled](int v) {
         const bool atEnd = v >= m_view->verticalScrollBar()->maximum();
-        if (m_followButton->isChecked() != atEnd && QApplication::mouseButtons() != Qt::NoButton)
-            m_followButton->setChecked(atEnd);
+        if (QApplication::mouseButtons() != Qt::NoButton) {
+            if (m_followButton->isChecked() != atEnd && !(atEnd && m_detached))
+                m_followButton->setChecked(atEnd);
+            scrolled();
+        }
     });
-    connect(m_view->verticalScrollBar(), &QScrollBar::actionTriggered, this, [this] {
-        QTimer::singleShot(0, this, [this] {
+    connect(m_view->verticalScrollBar(), &QScrollBar::actionTriggered, this, [this, scrolled] {
+        QTimer::singleShot(0, this, [this, scrolled] {
             const auto* sb = m_view->verticalScrollBar();
-            m_followButton->setChecked(sb->value() >= sb->maximum());
+            if (!m_detached)
+                m_followButton->setChecked(sb->value() >= sb->maximum());
+            scrolled();
         });
     });
     connect(m_view, &QTableView::doubleClicked, this, &LogPane::showFields);
@@ -537,11 +635,10 @@ LogPane::LogPane(client::ApiClient* api, QWidget* parent)
 LogPane::~LogPane() = default;
 
 void LogPane::setApi(client::ApiClient* api) {
-    m_feed.reset();
-    m_pendingFromFeed = 0;
-    ++m_feedGeneration;
+    stopFeed();
+    m_pager.reset();
+    m_loading = Loading::None;
     m_flushTimer.stop();
-    m_pending.clear();
     m_sources.clear();
     m_sourceStatus.clear();
     m_model->setSources({});
@@ -549,10 +646,26 @@ void LogPane::setApi(client::ApiClient* api) {
     updateStatus();
 }
 
-void LogPane::follow(const QString& title, const QList<client::FeedSource>& sources) {
+void LogPane::stopFeed() {
     m_feed.reset();
+    ++m_feedGeneration; // what it had queued is not delivered
     m_pending.clear();
     m_pendingFromFeed = 0;
+}
+
+namespace {
+
+bool namesItsStart(const QUrlQuery& q) {
+    for (const char* k : {"skip_prev", "skip_next", "cursor", "since"})
+        if (q.hasQueryItem(QString::fromLatin1(k)))
+            return true;
+    return false;
+}
+
+} // namespace
+
+void LogPane::follow(const QString& title, const QList<client::FeedSource>& sources) {
+    stopFeed();
     m_droppedPending = 0;
     m_sources = sources;
     m_sourceStatus = QStringList();
@@ -563,6 +676,199 @@ void LogPane::follow(const QString& title, const QList<client::FeedSource>& sour
     }
     m_model->setSources(labels);
     m_title->setText(title);
+    m_flushTimer.start();
+    if (std::any_of(sources.begin(), sources.end(),
+                    [](const client::FeedSource& s) { return namesItsStart(s.query); })) {
+        newPager();
+        m_detached = m_reachedStart = false;
+        m_completeFrom = kUnknown;
+        startFeed({}, -1);
+        return;
+    }
+    loadLatest();
+}
+
+void LogPane::newPager() {
+    // A page for the old position still on its way goes with the old pager.
+    m_pager = std::make_unique<client::LogPager>(m_api, m_sources);
+    m_loading = Loading::None;
+    m_pageError.clear();
+    connect(m_pager.get(), &client::LogPager::page, this, &LogPane::onPage);
+    connect(m_pager.get(), &client::LogPager::failed, this, [this](const QString& why) {
+        const bool first = m_loading == Loading::Latest;
+        m_loading = Loading::None;
+        m_pageError = why;
+        if (first) // the newest lines could not be read: follow from now all the same
+            startFeed({}, -1);
+        updateStatus();
+    });
+}
+
+int LogPane::pageLinesPerSource() const {
+    if (m_pageLines > 0)
+        return m_pageLines;
+    return std::clamp(20000 / std::max<int>(1, int(m_sources.size())), 200, 5000);
+}
+
+void LogPane::loadLatest() {
+    if (m_sources.isEmpty() || !m_api)
+        return;
+    stopFeed();
+    m_model->clear();
+    m_detached = m_reachedStart = false;
+    m_completeFrom = client::LogPage::kNoBound;
+    m_autoPages = 0;
+    newPager();
+    m_loading = Loading::Latest;
+    m_pager->fetch(client::LogPage::Direction::Older, client::LogPage::kNoBound,
+                   pageLinesPerSource());
+    if (!m_followButton->isChecked())
+        m_followButton->setChecked(true);
+    updateStatus();
+}
+
+QList<QByteArray> LogPane::edgeCursors(bool oldest) const {
+    QList<QByteArray> cursors(m_sources.size());
+    const LogStore& st = m_model->store();
+    const size_t n = st.size();
+    qsizetype found = 0;
+    for (size_t k = 0; k < n && found < cursors.size(); ++k) {
+        const size_t i = oldest ? k : n - 1 - k;
+        const auto s = st.line(i).source;
+        if (s < cursors.size() && cursors[s].isEmpty()) {
+            cursors[s] = st.cursor(i);
+            ++found;
+        }
+    }
+    return cursors;
+}
+
+bool LogPane::loadEarlier() {
+    if (!m_pager || m_pager->busy() || m_reachedStart || m_sources.isEmpty())
+        return false;
+    int64_t bound = m_completeFrom;
+    if (bound == kUnknown) {
+        // The streams started where their queries said. Each source pages back from its own
+        // oldest line; one without any has none before the latest of the others' oldest.
+        bound = client::LogPage::kNoBound;
+        std::vector<bool> seen(size_t(m_sources.size()), false);
+        int64_t latestOldest = std::numeric_limits<int64_t>::min();
+        const LogStore& st = m_model->store();
+        for (size_t i = 0; i < st.size(); ++i) {
+            const auto s = st.line(i).source;
+            if (s < seen.size() && !seen[s]) {
+                seen[s] = true;
+                latestOldest = std::max(latestOldest, st.line(i).realtimeUsec);
+            }
+        }
+        if (latestOldest != std::numeric_limits<int64_t>::min())
+            bound = latestOldest;
+    }
+    fetchPage(true, bound);
+    return true;
+}
+
+bool LogPane::loadNewer() {
+    if (!m_pager || m_pager->busy() || !m_detached)
+        return false;
+    fetchPage(false, m_completeTo);
+    return true;
+}
+
+void LogPane::fetchPage(bool older, int64_t bound) {
+    m_pageError.clear();
+    m_loading = older ? Loading::Older : Loading::Newer;
+    m_pager->fetch(older ? client::LogPage::Direction::Older : client::LogPage::Direction::Newer,
+                   bound, pageLinesPerSource(), edgeCursors(older));
+    updateStatus();
+}
+
+void LogPane::detach() {
+    stopFeed();
+    m_detached = true;
+    const LogStore& st = m_model->store();
+    m_completeTo = 0;
+    for (size_t i = st.size(); i-- > 0;)
+        if (st.line(i).source != LogListModel::kMarkerSource) {
+            m_completeTo = st.line(i).realtimeUsec;
+            break;
+        }
+    for (auto& state : m_sourceStatus)
+        state = tr("reading history");
+    m_followButton->setChecked(false);
+}
+
+void LogPane::onPage(const client::LogPage& page) {
+    const Loading what = m_loading;
+    m_loading = Loading::None;
+    flush(); // what the feed delivered goes in first
+    QScrollBar* sb = m_view->verticalScrollBar();
+    switch (what) {
+    case Loading::None:
+        return;
+    case Loading::Latest:
+        m_model->add(page.entries);
+        m_completeFrom = page.entries.isEmpty() ? client::LogPage::kNoBound : page.bound;
+        m_reachedStart = page.reachedEnd;
+        startFeed(page.newestCursors);
+        if (m_followButton->isChecked())
+            m_view->scrollToBottom();
+        break;
+    case Loading::Older: {
+        int rowsAdded = 0;
+        const size_t evicted = m_model->prepend(page.entries, &rowsAdded);
+        m_completeFrom = page.bound;
+        m_reachedStart = page.reachedEnd;
+        if (evicted > 0 && !m_detached)
+            detach();
+        else if (evicted > 0)
+            m_completeTo = m_model->store().size() > 0
+                               ? m_model->store().line(m_model->store().size() - 1).realtimeUsec
+                               : m_completeTo;
+        if (rowsAdded > 0 && !m_followButton->isChecked())
+            sb->setValue(sb->value() + rowsAdded); // the same lines stay in view
+        // Nothing shown came (a filter hides it all): look further back, a few pages at most.
+        if (rowsAdded == 0 && !m_reachedStart && sb->value() <= sb->minimum() && ++m_autoPages <= 3)
+            QTimer::singleShot(0, this, [this] { loadEarlier(); });
+        else
+            m_autoPages = 0;
+        break;
+    }
+    case Loading::Newer: {
+        const uint64_t evictedBefore = m_model->store().evictedTotal();
+        const int gone = m_model->add(page.entries);
+        if (m_model->store().evictedTotal() != evictedBefore) {
+            m_reachedStart = false;
+            m_completeFrom = m_model->store().line(0).realtimeUsec;
+        }
+        if (gone > 0)
+            sb->setValue(sb->value() - gone);
+        m_completeTo = page.bound;
+        if (page.reachedEnd) { // the present: follow it again
+            m_detached = false;
+            startFeed(edgeCursors(false), m_completeTo);
+        }
+        break;
+    }
+    }
+    updateStatus();
+    emit linesArrived(m_model->rowCount());
+}
+
+void LogPane::startFeed(const QList<QByteArray>& cursors, int64_t since) {
+    stopFeed();
+    QList<client::FeedSource> sources = m_sources;
+    for (qsizetype i = 0; i < sources.size(); ++i) {
+        QUrlQuery& q = sources[i].query;
+        if (i < cursors.size() && !cursors[i].isEmpty()) {
+            q.addQueryItem(QStringLiteral("cursor"), QString::fromLatin1(cursors[i]));
+            q.addQueryItem(QStringLiteral("skip_next"), QStringLiteral("1"));
+        } else if (since >= 0 || i < cursors.size()) {
+            // Nothing of it held: from `since`, or from its start (it had no line at all).
+            q.addQueryItem(QStringLiteral("since"), QString::number(std::max<int64_t>(0, since)));
+        }
+        m_sourceStatus[i] = tr("connecting");
+    }
     m_feed = std::make_unique<client::LogFeed>(m_api->endpoint(), sources);
     // Batches the old feed had already queued for this thread are not delivered after its end;
     // the generation tells them apart from the new feed's.
@@ -606,7 +912,6 @@ void LogPane::follow(const QString& title, const QList<client::FeedSource>& sour
                           gap ? 4 : 5);
             });
     m_feed->start();
-    m_flushTimer.start();
     updateStatus();
 }
 
@@ -616,7 +921,16 @@ QString LogPane::sourceLabel(int source) const {
 
 void LogPane::addMarker(const QString& text, int priority) {
     LogEntry marker;
-    marker.realtimeUsec = QDateTime::currentMSecsSinceEpoch() * 1000;
+    // Where it happened in the stream: after the newest line received (the agents' clocks, not
+    // this machine's, order the lines).
+    int64_t t = std::numeric_limits<int64_t>::min();
+    for (const auto& e : m_pending)
+        t = std::max(t, LogStore::sortTime(e));
+    const LogStore& st = m_model->store();
+    if (st.size() > 0)
+        t = std::max(t, st.line(st.size() - 1).realtimeUsec);
+    marker.realtimeUsec =
+        t != std::numeric_limits<int64_t>::min() ? t : QDateTime::currentMSecsSinceEpoch() * 1000;
     marker.priority = priority;
     marker.source = LogListModel::kMarkerSource;
     marker.message = text.toUtf8();
@@ -634,9 +948,24 @@ void LogPane::flush() {
     std::stable_sort(batch.begin(), batch.end(), [](const LogEntry& a, const LogEntry& b) {
         return a.realtimeUsec < b.realtimeUsec;
     });
-    m_model->add(batch);
-    if (m_followButton->isChecked())
+    const uint64_t evictedBefore = m_model->store().evictedTotal();
+    const int gone = m_model->add(batch);
+    if (m_model->store().evictedTotal() != evictedBefore && m_completeFrom != kUnknown) {
+        // The oldest went: the window is complete from its first line now.
+        const LogStore& st = m_model->store();
+        for (size_t i = 0; i < st.size(); ++i)
+            if (st.line(i).source != LogListModel::kMarkerSource) {
+                m_completeFrom = st.line(i).realtimeUsec;
+                break;
+            }
+        m_reachedStart = false;
+    }
+    if (m_followButton->isChecked()) {
         m_view->scrollToBottom();
+    } else if (gone > 0) { // the lines read stay in view
+        QScrollBar* sb = m_view->verticalScrollBar();
+        sb->setValue(sb->value() - gone);
+    }
     if (!m_searchEdit->text().isEmpty()) // the model keeps its matches up to date as lines come
         m_searchCount->setText(tr("%n match(es)", nullptr, m_model->matchCount()));
     updateStatus();
@@ -688,6 +1017,27 @@ void LogPane::updateStatus() {
         s += tr(" · %1 older ones dropped from memory").arg(m_model->store().evictedTotal());
     if (m_droppedPending > 0)
         s += tr(" · %1 dropped (the view could not keep up)").arg(m_droppedPending);
+    switch (m_loading) {
+    case Loading::Latest:
+        s += tr(" · loading the newest lines…");
+        break;
+    case Loading::Older:
+        s += tr(" · loading earlier lines…");
+        break;
+    case Loading::Newer:
+        s += tr(" · loading later lines…");
+        break;
+    case Loading::None:
+        break;
+    }
+    if (!m_pageError.isEmpty())
+        s += tr(" · could not load lines: %1").arg(m_pageError);
+    if (m_reachedStart && m_model->rowCount() > 0)
+        s += tr(" · from the first line of the logs");
+    if (m_detached)
+        s += tr(" · reading history: newer lines are not in memory (scroll down to load them, "
+                "Follow for the present)");
+    m_earlierButton->setEnabled(!m_reachedStart && m_loading == Loading::None);
     QStringList states;
     for (qsizetype i = 0; i < m_sourceStatus.size(); ++i)
         if (m_sourceStatus[i] != QLatin1String("following"))

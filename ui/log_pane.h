@@ -3,11 +3,15 @@
 // journal), following live. Follow and pause, filter (substring or regex, invert, priority,
 // stdout/stderr) and search (highlighted, next/previous) at once, ANSI colours, timestamps on or
 // off, a marker where a reconnect happened, a line's every journald field on double-click, and
-// save to a file. Memory is bounded by the store's retained window.
+// save to a file. Memory is bounded by the store's retained window; scrolling to its top loads
+// the page before it from the agents (LogPager), for as far back as the journal goes, dropping
+// the newest lines once full (then the pane reads history and stops following; scrolling to
+// the bottom loads the newer pages again, up to the present, and follows once more).
 #pragma once
 
 #include "client/api_client.h"
 #include "client/log_feed.h"
+#include "client/log_pager.h"
 #include "client/log_store.h"
 
 #include <QAbstractListModel>
@@ -19,6 +23,7 @@
 #include <QTimer>
 #include <QWidget>
 
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -49,8 +54,13 @@ public:
     void setSources(const QStringList& labels);
     const QStringList& sources() const { return m_sources; }
     QColor sourceColor(int source) const;
-    // Adds parsed entries (any order, any sources).
-    void add(const QList<client::LogEntry>& batch);
+    // Adds parsed entries (any order, any sources); the oldest lines go beyond the bound.
+    // Returns how many rows left from the top (the view keeps its place with it).
+    int add(const QList<client::LogEntry>& batch);
+    // Adds entries older than every line held (a page of history); the newest lines go beyond
+    // the bound. Returns how many lines were evicted; `rowsAdded` says how many rows came at the
+    // top (-1: the rows were rebuilt, as when the batch was not all older).
+    size_t prepend(const QList<client::LogEntry>& batch, int* rowsAdded);
     void clear();
     // Applies a filter; false (and the reason) for an invalid pattern.
     bool setFilter(const client::LogFilter& f, QString* error);
@@ -80,6 +90,9 @@ public:
 
 private:
     void refilter();
+    // Inserts `batch` evicting from `evict`'s end and rebuilds the rows (a model reset).
+    size_t rebuildWith(const QList<client::LogEntry>& batch, client::Evict evict);
+    int firstRowAtOrAfter(size_t storeIndex) const;
 
     client::LogStore m_store;
     QStringList m_sources;
@@ -128,13 +141,34 @@ public:
     // How often parsed lines are handed to the view (the benchmark feeds at the same pace).
     static constexpr int kFlushMs = 50;
 
-    explicit LogPane(client::ApiClient* api, QWidget* parent = nullptr);
+    static constexpr size_t kMaxLines = 500000;
+    explicit LogPane(client::ApiClient* api, QWidget* parent = nullptr,
+                     size_t maxLines = kMaxLines);
     ~LogPane() override;
     // Another connection: what was followed stops.
     void setApi(client::ApiClient* api);
 
-    // Follows `sources` (the title names the selection). Replaces what was followed.
+    // Follows `sources` (the title names the selection), replacing what was followed: the
+    // newest lines of all of them (one page), then what they write. A source whose query names
+    // its own start (skip_prev, cursor, since) is streamed from there instead.
     void follow(const QString& title, const QList<client::FeedSource>& sources);
+    // Loads the page of lines before the oldest held (as scrolling to the top does). False
+    // when there is nothing to load (the logs' first line is shown) or a page is on its way.
+    bool loadEarlier();
+    // Back to the newest lines and following them (as the Follow button does).
+    void loadLatest();
+    // Lines per source in a page: the first load and each page of history (by default 20,000
+    // shared among the sources, 200 to 5,000 each).
+    int pageLinesPerSource() const;
+    void setPageLinesPerSource(int n) { m_pageLines = n; }
+    // Loads the page after the newest line held, when reading history (as scrolling to the
+    // bottom does); at the present, follows again.
+    bool loadNewer();
+    bool busy() const { return m_pager && m_pager->busy(); }
+    // Reading history: the newest lines were dropped from memory and are not followed.
+    bool detached() const { return m_detached; }
+    bool reachedStart() const { return m_reachedStart; }
+    const LogListModel* model() const { return m_model; }
     int lineCount() const { return m_model->rowCount(); }
     LogView* view() const { return m_view; }
     void saveTo(const QString& file);
@@ -143,6 +177,19 @@ signals:
     void linesArrived(int total);
 
 private:
+    static constexpr int64_t kUnknown = std::numeric_limits<int64_t>::min();
+    void newPager();
+    void onPage(const client::LogPage& page);
+    // Asks for the page before (after) the lines held, `bound` being where the window is
+    // complete from (to).
+    void fetchPage(bool older, int64_t bound);
+    // Starts following every source after `cursors` (its newest line held; empty: from its
+    // start, or at `since` µs when given).
+    void startFeed(const QList<QByteArray>& cursors, int64_t since = -1);
+    void stopFeed();
+    void detach();
+    // Each source's oldest (or newest) line's cursor; empty for a source without a line held.
+    QList<QByteArray> edgeCursors(bool oldest) const;
     void applyFilter();
     void applySearch();
     void jump(bool forward);
@@ -168,7 +215,21 @@ private:
     QCheckBox* m_stderr;
     QLineEdit* m_searchEdit;
     QLabel* m_searchCount;
+    QToolButton* m_earlierButton;
     std::unique_ptr<client::LogFeed> m_feed;
+    std::unique_ptr<client::LogPager> m_pager;
+    enum class Loading { None, Latest, Older, Newer };
+    Loading m_loading = Loading::None;
+    QString m_pageError;
+    // The window held is complete: every source's lines from m_completeFrom on (kNoBound: none
+    // yet; kUnknown: streams that started where their query said, see loadEarlier) and, while
+    // detached, up to m_completeTo.
+    int64_t m_completeFrom = client::LogPage::kNoBound;
+    int64_t m_completeTo = 0;
+    bool m_detached = false;
+    bool m_reachedStart = false;
+    int m_autoPages = 0;           // pages loaded in a row that added no row shown
+    int m_pageLines = 0;           // 0: pageLinesPerSource() decides
     uint64_t m_feedGeneration = 0; // which feed's queued batches still count
     QList<client::FeedSource> m_sources;
     QStringList m_sourceStatus;

@@ -248,7 +248,10 @@ size_t LogStore::insert(const QList<LogEntry>& batch, Evict evict) {
         // timestamp on is merged (stable: on a tie, what was there stays first).
         if (m_lines.empty() || lines.front().realtimeUsec >= m_lines.back().realtimeUsec) {
             m_lines.insert(m_lines.end(), lines.begin(), lines.end());
-        } else if (lines.back().realtimeUsec < m_lines.front().realtimeUsec) {
+        } else if (lines.back().realtimeUsec < m_lines.front().realtimeUsec ||
+                   (evict == Evict::Newest &&
+                    lines.back().realtimeUsec == m_lines.front().realtimeUsec)) {
+            // (History: the entries of the front's microsecond that come now are older.)
             m_lines.insert(m_lines.begin(), lines.begin(), lines.end());
         } else {
             auto from = std::upper_bound(m_lines.begin(), m_lines.end(), lines.front(), earlier);
@@ -330,16 +333,17 @@ bool matches(logs::Grep& g, QByteArrayView m) {
 } // namespace
 
 std::optional<std::vector<uint32_t>> LogStore::filter(const LogFilter& f, QString* error,
-                                                      size_t from) const {
+                                                      size_t from, size_t to) const {
     std::shared_ptr<logs::Grep> matcher;
     if (!f.text.isEmpty()) {
         matcher = compileMatcher(f.text, f.regex, error);
         if (!matcher)
             return std::nullopt;
     }
+    to = std::min(to, m_lines.size());
     std::vector<uint32_t> out;
-    out.reserve(m_lines.size() - std::min(from, m_lines.size()));
-    for (size_t i = from; i < m_lines.size(); ++i) {
+    out.reserve(to - std::min(from, to));
+    for (size_t i = from; i < to; ++i) {
         const Line& l = m_lines[i];
         if (l.priority > f.maxPriority || (l.stderrStream ? !f.stderrLines : !f.stdoutLines))
             continue;

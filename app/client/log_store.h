@@ -88,8 +88,9 @@ public:
 
     explicit LogStore(size_t maxLines = 1'000'000);
 
-    // Inserts a batch in timestamp order (ties keep arrival order). Returns how many lines
-    // were evicted to stay within the bound, from the end `evict` names.
+    // Inserts a batch in timestamp order (ties keep arrival order; with Evict::Newest, a batch
+    // of history, a batch that ends at the first line's time goes before it). Returns how many
+    // lines were evicted to stay within the bound, from the end `evict` names.
     size_t insert(const QList<LogEntry>& batch, Evict evict = Evict::Oldest);
     // Where insert() will put `batch`: the index of the first line after which nothing moves
     // (size() when it appends). Lines from there on are the batch merged with that tail.
@@ -108,10 +109,10 @@ public:
     // Bytes held: line records, arena chunks in use, interned cursor bases.
     size_t memoryBytes() const;
 
-    // The indices of the lines from `from` on that pass `filter`, in order. An invalid regex is
+    // The indices of the lines in [from, to) that pass `filter`, in order. An invalid regex is
     // an error.
     std::optional<std::vector<uint32_t>> filter(const LogFilter& filter, QString* error = nullptr,
-                                                size_t from = 0) const;
+                                                size_t from = 0, size_t to = SIZE_MAX) const;
     // The indices among `within` (all lines when null) whose message contains `text`
     // (case-insensitive; a pattern with `regex`; nothing for an invalid pattern).
     std::vector<uint32_t> search(const QString& text, bool regex,

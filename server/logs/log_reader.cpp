@@ -152,6 +152,13 @@ Result<void> LogReader::start(const std::string& resumeAfter) {
         if (r < 0)
             return fail("skipping back", r);
         m_skippedPrev = static_cast<uint64_t>(r);
+        // Reading backwards, skipping back is skipping ahead: fewer than asked means the
+        // journal's first entry was reached inside the skipped range, and it is skipped too
+        // (as skip_next does at the end).
+        if (m_reverse && static_cast<uint64_t>(r) < m_query.skipPrev) {
+            m_pending = false;
+            ++m_skippedPrev;
+        }
     }
     if (m_mode == LogMode::Range && !m_pending)
         m_done = true;

@@ -79,6 +79,64 @@ private slots:
             QVERIFY(model.store().evictedTotal() > 0);
         }
     }
+
+    // Pages of history come at the top; once full, the newest lines go. A page that is not all
+    // older than what is held (a marker's clock) is merged by a rebuild.
+    void historyPagesComeAtTheTopAndEvictTheNewest() {
+        for (const bool filtered : {false, true}) {
+            constexpr size_t kMax = 250;
+            ui::LogListModel model(kMax);
+            QAbstractItemModelTester tester(&model,
+                                            QAbstractItemModelTester::FailureReportingMode::Fatal);
+            model.setSources({"a", "b"});
+            if (filtered) {
+                client::LogFilter f;
+                f.text = "ERROR";
+                f.invert = true;
+                QVERIFY(model.setFilter(f, nullptr));
+            }
+            model.setSearch("t1", false);
+            std::map<int64_t, QByteArray> oracle;
+            QList<LogEntry> live;
+            for (int64_t t = 100000; t < 100100; ++t)
+                live.append(entry(t, int(t % 2)));
+            model.add(live);
+            for (const auto& e : live)
+                oracle[e.realtimeUsec] = e.message;
+            QRandomGenerator rng(7);
+            int64_t oldest = 100000;
+            size_t evicted = 0;
+            for (int page = 0; page < 12; ++page) {
+                QList<LogEntry> batch;
+                const int n = 1 + int(rng.bounded(page == 5 ? 300 : 60)); // one more than fits
+                for (int i = 0; i < n; ++i)
+                    batch.prepend(entry(--oldest, int(rng.bounded(2))));
+                if (page == 8) // not all older: rebuilt
+                    batch.append(entry(100050 + page, 0));
+                int rowsAdded = 0;
+                evicted += model.prepend(batch, &rowsAdded);
+                for (const auto& e : batch)
+                    oracle[e.realtimeUsec] = e.message;
+                while (oracle.size() > kMax)
+                    oracle.erase(std::prev(oracle.end()));
+                QList<QByteArray> want;
+                for (const auto& [t, m] : oracle)
+                    if (!filtered || !m.contains("ERROR"))
+                        want.append(m);
+                QCOMPARE(model.rowCount(), int(want.size()));
+                for (int r = 0; r < model.rowCount(); ++r) {
+                    const QModelIndex i = model.index(r, 0);
+                    QCOMPARE(i.data(ui::LogListModel::MessageRole).toByteArray(), want[r]);
+                    QCOMPARE(i.data(ui::LogListModel::MatchRole).toBool(), want[r].contains("t1"));
+                }
+                if (page == 8)
+                    QCOMPARE(rowsAdded, -1);
+                else if (!filtered && n <= int(kMax))
+                    QCOMPARE(rowsAdded, n);
+            }
+            QVERIFY(evicted > 0);
+        }
+    }
 };
 
 QTEST_MAIN(LogListModelTest)

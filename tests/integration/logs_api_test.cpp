@@ -395,6 +395,13 @@ TEST_F(LogsApi, SkipCursorLimitAndReverse) {
     EXPECT_EQ(seqs(range(q + "&skip_prev=2&limit=4")), iota(5, 9));
     EXPECT_EQ(seqs(range(q + "&read_reverse=true")), iota(7, -1, -1));
     EXPECT_EQ(seqs(range(q + "&read_reverse=true&skip_prev=2&limit=2")), iota(5, 3, -1));
+    // Backwards from the first entry, stepping off it: nothing is before it (not the entry).
+    const std::string first =
+        "filter=TEST:nav&read_reverse=true&skip_prev=1&cursor=" + std::string(all[0]["cursor"]);
+    EXPECT_TRUE(range(first).empty());
+    EXPECT_EQ(seqs(range("filter=TEST:nav&read_reverse=true&skip_prev=1&cursor=" +
+                         std::string(all[1]["cursor"]))),
+              iota(0, -1, -1));
 }
 
 TEST_F(LogsApi, PagingTenThousandEntriesByCursorYieldsEachOnce) {
