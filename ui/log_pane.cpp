@@ -21,6 +21,8 @@
 #include <QPainter>
 #include <QPlainTextEdit>
 #include <QScrollBar>
+#include <QSignalBlocker>
+#include <QSpinBox>
 #include <QTimeZone>
 #include <QToolButton>
 #include <QVBoxLayout>
@@ -34,468 +36,6 @@ namespace day2::ui {
 using client::LogEntry;
 using client::LogFilter;
 using client::LogStore;
-
-// --- the model -------------------------------------------------------------------------------
-
-LogListModel::LogListModel(size_t maxLines, QObject* parent)
-    : QAbstractListModel(parent), m_store(maxLines) {}
-
-void LogListModel::setSources(const QStringList& labels) {
-    beginResetModel();
-    m_store.clear();
-    m_sources = labels;
-    m_rows.clear();
-    m_matches.clear();
-    m_count = 0;
-    endResetModel();
-}
-
-void LogListModel::clear() {
-    setSources(m_sources);
-}
-
-QColor LogListModel::sourceColor(int source) const {
-    if (source == kMarkerSource)
-        return QColor(200, 150, 0);
-    return QColor::fromHsv((source * 137) % 360, 170, 190);
-}
-
-int LogListModel::firstRowAtOrAfter(size_t storeIndex) const {
-    return m_filtered ? static_cast<int>(
-                            std::lower_bound(m_rows.begin(), m_rows.end(), uint32_t(storeIndex)) -
-                            m_rows.begin())
-                      : static_cast<int>(storeIndex - m_offset);
-}
-
-size_t LogListModel::rebuildWith(const QList<LogEntry>& batch, client::Evict evict) {
-    beginResetModel();
-    const size_t evicted = m_store.insert(batch, evict);
-    m_offset = 0;
-    if (m_filtered)
-        refilter();
-    m_matches = m_searchText.isEmpty()
-                    ? std::vector<uint32_t>()
-                    : m_store.search(m_searchText, m_searchRegex, m_filtered ? &m_rows : nullptr);
-    m_count = static_cast<int>(m_filtered ? m_rows.size() : m_store.size());
-    endResetModel();
-    return evicted;
-}
-
-int LogListModel::add(const QList<LogEntry>& batch) {
-    if (batch.isEmpty())
-        return 0;
-    const size_t old = m_store.size();
-    const size_t n = static_cast<size_t>(batch.size());
-    const size_t max = m_store.maxLines();
-    const size_t evict = old + n > max ? old + n - max : 0;
-    // Where the store merges the batch: lines before `k` stay, lines from `k` on are the batch
-    // merged with the old tail (k == old: an append, the common case when following).
-    const size_t k = m_store.mergePoint(batch);
-    if (evict > k || n > max) {
-        // The batch reaches into what is evicted (reading far back while full): rebuild.
-        const int before = m_count;
-        rebuildWith(batch, client::Evict::Oldest);
-        return before;
-    }
-    // 1. The rows that leave, while the store still holds their lines: the evicted oldest, and
-    //    the tail from `k` (it comes back merged with the batch).
-    int gone = 0;
-    if (evict > 0) {
-        gone = firstRowAtOrAfter(evict);
-        if (gone > 0) {
-            beginRemoveRows({}, 0, gone - 1);
-            if (m_filtered)
-                m_rows.erase(m_rows.begin(), m_rows.begin() + gone);
-            else
-                m_offset = evict; // row r is now the store's line r + evict
-            m_count -= gone;
-            endRemoveRows();
-        }
-    }
-    if (k < old) {
-        const int tail = firstRowAtOrAfter(k);
-        if (tail < m_count) {
-            beginRemoveRows({}, tail, m_count - 1);
-            if (m_filtered)
-                m_rows.erase(m_rows.begin() + tail, m_rows.end());
-            m_count = tail;
-            endRemoveRows();
-        }
-    }
-    // 2. The store takes the batch (and drops exactly `evict` lines from the front).
-    m_store.insert(batch, client::Evict::Oldest);
-    m_offset = 0;
-    const size_t from = k - evict; // the first changed line's store index now
-    if (m_filtered)
-        for (auto& i : m_rows)
-            i -= uint32_t(evict);
-    auto keep = std::lower_bound(m_matches.begin(), m_matches.end(), uint32_t(evict));
-    m_matches.erase(m_matches.begin(), keep);
-    m_matches.erase(std::lower_bound(m_matches.begin(), m_matches.end(), uint32_t(k)),
-                    m_matches.end());
-    for (auto& i : m_matches)
-        i -= uint32_t(evict);
-    // 3. The rows from there on come (back).
-    std::vector<uint32_t> fresh;
-    if (m_filtered) {
-        fresh = m_store.filter(m_filter, nullptr, from).value_or(std::vector<uint32_t>());
-    } else {
-        fresh.resize(m_store.size() - from);
-        for (size_t i = 0; i < fresh.size(); ++i)
-            fresh[i] = uint32_t(from + i);
-    }
-    if (!m_searchText.isEmpty()) {
-        auto hits = m_store.search(m_searchText, m_searchRegex, &fresh);
-        m_matches.insert(m_matches.end(), hits.begin(), hits.end());
-    }
-    if (!fresh.empty()) {
-        beginInsertRows({}, m_count, m_count + static_cast<int>(fresh.size()) - 1);
-        if (m_filtered)
-            m_rows.insert(m_rows.end(), fresh.begin(), fresh.end());
-        m_count += static_cast<int>(fresh.size());
-        endInsertRows();
-    }
-    return gone;
-}
-
-size_t LogListModel::prepend(const QList<LogEntry>& batch, int* rowsAdded) {
-    *rowsAdded = 0;
-    if (batch.isEmpty())
-        return 0;
-    const size_t old = m_store.size();
-    const size_t max = m_store.maxLines();
-    const size_t n = std::min(static_cast<size_t>(batch.size()), max);
-    // A page of history is older than every line held; anything else (a marker's time, a
-    // clock stepped back) is merged by a rebuild.
-    int64_t newest = std::numeric_limits<int64_t>::min();
-    for (const auto& e : batch)
-        newest = std::max(newest, LogStore::sortTime(e));
-    if (size_t(batch.size()) > max || (old > 0 && newest > m_store.line(0).realtimeUsec)) {
-        *rowsAdded = -1;
-        return rebuildWith(batch, client::Evict::Newest);
-    }
-    const size_t evict = old + n > max ? old + n - max : 0;
-    // 1. The newest rows leave, while the store still holds their lines.
-    if (evict > 0) {
-        const int first = firstRowAtOrAfter(old - evict);
-        if (first < m_count) {
-            beginRemoveRows({}, first, m_count - 1);
-            if (m_filtered)
-                m_rows.erase(m_rows.begin() + first, m_rows.end());
-            m_count = first;
-            endRemoveRows();
-        }
-        m_matches.erase(std::lower_bound(m_matches.begin(), m_matches.end(), uint32_t(old - evict)),
-                        m_matches.end());
-    }
-    // 2. The store takes the page at its front (and drops `evict` lines from its back); the
-    //    rows shown so far now name lines n further on.
-    m_store.insert(batch, client::Evict::Newest);
-    for (auto& i : m_rows)
-        i += uint32_t(n);
-    for (auto& i : m_matches)
-        i += uint32_t(n);
-    if (!m_filtered)
-        m_offset = n;
-    // 3. The page's rows come at the top.
-    std::vector<uint32_t> fresh;
-    if (m_filtered) {
-        fresh = m_store.filter(m_filter, nullptr, 0, n).value_or(std::vector<uint32_t>());
-    } else {
-        fresh.resize(n);
-        for (size_t i = 0; i < n; ++i)
-            fresh[i] = uint32_t(i);
-    }
-    if (!m_searchText.isEmpty()) {
-        auto hits = m_store.search(m_searchText, m_searchRegex, &fresh);
-        m_matches.insert(m_matches.begin(), hits.begin(), hits.end());
-    }
-    if (!fresh.empty()) {
-        beginInsertRows({}, 0, static_cast<int>(fresh.size()) - 1);
-        if (m_filtered)
-            m_rows.insert(m_rows.begin(), fresh.begin(), fresh.end());
-        m_offset = 0;
-        m_count += static_cast<int>(fresh.size());
-        endInsertRows();
-    }
-    m_offset = 0;
-    *rowsAdded = static_cast<int>(fresh.size());
-    return evict;
-}
-
-void LogListModel::refilter() {
-    m_rows = m_store.filter(m_filter).value_or(std::vector<uint32_t>());
-}
-
-bool LogListModel::setFilter(const LogFilter& f, QString* error) {
-    if (!f.isEmpty() && !m_store.filter(f, error, m_store.size()))
-        return false; // an invalid pattern: the view keeps its rows
-    beginResetModel();
-    m_filter = f;
-    m_filtered = !f.isEmpty();
-    if (m_filtered)
-        refilter();
-    else
-        m_rows.clear();
-    m_count = static_cast<int>(m_filtered ? m_rows.size() : m_store.size());
-    if (!m_searchText.isEmpty()) // matches among the rows shown, as F3 walks them
-        m_matches = m_store.search(m_searchText, m_searchRegex, m_filtered ? &m_rows : nullptr);
-    endResetModel();
-    return true;
-}
-
-int LogListModel::setSearch(const QString& text, bool regex) {
-    m_searchText = text;
-    m_searchRegex = regex;
-    m_matches = text.isEmpty() ? std::vector<uint32_t>()
-                               : m_store.search(text, regex, m_filtered ? &m_rows : nullptr);
-    if (m_count > 0)
-        emit dataChanged(index(0), index(m_count - 1), {MatchRole});
-    return static_cast<int>(m_matches.size());
-}
-
-int LogListModel::nextMatch(int fromRow, bool forward) const {
-    if (m_matches.empty() || m_count == 0)
-        return -1;
-    const int step = forward ? 1 : -1;
-    for (int r = fromRow + step; r >= 0 && r < m_count; r += step)
-        if (std::binary_search(m_matches.begin(), m_matches.end(), uint32_t(storeIndex(r))))
-            return r;
-    return -1;
-}
-
-int LogListModel::rowCount(const QModelIndex& parent) const {
-    return parent.isValid() ? 0 : m_count;
-}
-
-QVariant LogListModel::data(const QModelIndex& index, int role) const {
-    if (!index.isValid() || index.row() >= m_count)
-        return {};
-    const size_t i = storeIndex(index.row());
-    const LogStore::Line& l = m_store.line(i);
-    switch (role) {
-    case Qt::DisplayRole:
-    case Qt::ToolTipRole:
-        return QString::fromUtf8(m_store.message(i).toByteArray());
-    case MessageRole:
-        return m_store.message(i).toByteArray();
-    case PriorityRole:
-        return int(l.priority);
-    case StderrRole:
-        return bool(l.stderrStream);
-    case SourceRole:
-        return int(l.source);
-    case TimeRole:
-        return formatTime(l.realtimeUsec);
-    case MatchRole:
-        return std::binary_search(m_matches.begin(), m_matches.end(), uint32_t(i));
-    default:
-        return {};
-    }
-}
-
-LogListModel::RowView LogListModel::row(int r) const {
-    if (r < 0 || r >= m_count)
-        return {};
-    const size_t i = storeIndex(r);
-    return {&m_store.line(i), m_store.message(i),
-            !m_matches.empty() &&
-                std::binary_search(m_matches.begin(), m_matches.end(), uint32_t(i))};
-}
-
-QString LogListModel::formatTime(int64_t usec) {
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    const int64_t ms = usec / 1000;
-    int64_t days = ms / 86400000, inDay = ms % 86400000;
-    if (inDay < 0) {
-        inDay += 86400000;
-        --days;
-    }
-    days += 719468;
-    const int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-    const int64_t doe = days - era * 146097;
-    const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const int64_t mp = (5 * doy + 2) / 153;
-    const int64_t d = doy - (153 * mp + 2) / 5 + 1;
-    const int64_t m = mp < 10 ? mp + 3 : mp - 9;
-    const int64_t y = yoe + era * 400 + (m <= 2);
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%03d", int(y), int(m), int(d),
-                  int(inDay / 3600000), int(inDay / 60000 % 60), int(inDay / 1000 % 60),
-                  int(inDay % 1000));
-    return QString::fromLatin1(buf);
-}
-
-// --- painting --------------------------------------------------------------------------------
-
-namespace {
-
-QColor priorityColor(int priority, const QPalette& pal) {
-    switch (priority) {
-    case 0:
-    case 1:
-    case 2:
-    case 3:
-        return QColor(200, 30, 30);
-    case 4:
-        return QColor(190, 120, 0);
-    case 7:
-        return pal.color(QPalette::PlaceholderText);
-    default:
-        return pal.color(QPalette::Text);
-    }
-}
-
-QColor ansiColor(int code) {
-    static const QColor base[8] = {QColor(0, 0, 0),      QColor(205, 49, 49),  QColor(13, 160, 60),
-                                   QColor(190, 150, 0),  QColor(36, 114, 200), QColor(188, 63, 188),
-                                   QColor(17, 168, 205), QColor(150, 150, 150)};
-    static const QColor bright[8] = {
-        QColor(102, 102, 102), QColor(241, 76, 76),   QColor(35, 209, 139), QColor(220, 200, 16),
-        QColor(59, 142, 234),  QColor(214, 112, 214), QColor(41, 184, 219), QColor(229, 229, 229)};
-    if (code >= 30 && code <= 37)
-        return base[code - 30];
-    if (code >= 90 && code <= 97)
-        return bright[code - 90];
-    return {};
-}
-
-} // namespace
-
-LogLineDelegate::LogLineDelegate(LogListModel* model, QObject* parent)
-    : QStyledItemDelegate(parent), m_model(model) {}
-
-QSize LogLineDelegate::sizeHint(const QStyleOptionViewItem& option, const QModelIndex&) const {
-    return {2000, option.fontMetrics.height() + 2};
-}
-
-void LogLineDelegate::paint(QPainter* p, const QStyleOptionViewItem& option,
-                            const QModelIndex& index) const {
-    const LogListModel::RowView row = m_model->row(index.row());
-    if (!row.line)
-        return;
-    p->save();
-    const QRect r = option.rect;
-    const QPalette& pal = option.palette;
-    const int source = row.line->source;
-    const int priority = row.line->priority;
-    const bool marker = source == LogListModel::kMarkerSource;
-    const bool selected = option.state & QStyle::State_Selected;
-    if (selected)
-        p->fillRect(r, pal.highlight());
-    else if (marker)
-        p->fillRect(r, QColor(255, 240, 190));
-    else if (row.match)
-        p->fillRect(r, QColor(200, 225, 255));
-    const QFontMetrics& fm = option.fontMetrics;
-    const int baseline = r.top() + 1 + fm.ascent();
-    int x = r.left() + 6;
-    if (row.line->stderrStream)
-        p->fillRect(QRect(r.left(), r.top(), 3, r.height()), QColor(210, 40, 40));
-    p->setFont(option.font);
-    if (m_showTime) {
-        p->setPen(pal.color(QPalette::PlaceholderText));
-        const QString t = LogListModel::formatTime(row.line->realtimeUsec);
-        p->drawText(x, baseline, t);
-        x += fm.horizontalAdvance(QLatin1Char('0')) * (static_cast<int>(t.size()) + 2);
-    }
-    const QStringList& sources = m_model->sources();
-    if (sources.size() > 1 || marker) {
-        if (m_chipSources != sources || m_chipFont != option.font.key()) {
-            m_chipSources = sources;
-            m_chipFont = option.font.key();
-            m_chips.clear();
-            for (const auto& label : sources)
-                m_chips << fm.elidedText(label, Qt::ElideMiddle, fm.horizontalAdvance('x') * 18);
-        }
-        const QString chip = marker ? QStringLiteral("day2")
-                                    : (source < m_chips.size() ? m_chips[source] : QString());
-        const int w = fm.horizontalAdvance(QLatin1Char('x')) * 18 + 8;
-        p->fillRect(QRect(x, r.top() + 1, w - 4, r.height() - 2), m_model->sourceColor(source));
-        p->setPen(Qt::white);
-        p->drawText(x + 2, baseline, chip);
-        x += w + 4;
-    }
-    // The message, with its ANSI SGR colours (30-37, 90-97, 39 and 0 reset; 1 bold).
-    const QByteArrayView msg = row.message;
-    const QColor base =
-        selected ? pal.color(QPalette::HighlightedText) : priorityColor(priority, pal);
-    QFont font = option.font;
-    if (priority <= 2 || marker) {
-        font.setBold(true);
-        p->setFont(font);
-    }
-    p->setPen(base);
-    if (!msg.contains('\x1b')) { // the common case: one run of text
-        p->drawText(x, baseline, QString::fromUtf8(msg));
-        p->restore();
-        return;
-    }
-    QColor pen = base;
-    qsizetype i = 0, textStart = 0;
-    auto flushText = [&](qsizetype end) {
-        if (end <= textStart)
-            return;
-        const QString s = QString::fromUtf8(msg.sliced(textStart, end - textStart));
-        p->setPen(pen);
-        p->drawText(x, baseline, s);
-        x += p->fontMetrics().horizontalAdvance(s);
-    };
-    while (i < msg.size() && x < r.right()) {
-        if (msg[i] == '\x1b' && i + 1 < msg.size() && msg[i + 1] == '[') {
-            flushText(i);
-            qsizetype j = i + 2;
-            while (j < msg.size() && ((msg[j] >= '0' && msg[j] <= '9') || msg[j] == ';'))
-                ++j;
-            if (j < msg.size() && msg[j] == 'm') {
-                const auto codes = msg.sliced(i + 2, j - i - 2).toByteArray().split(';');
-                for (const auto& c : codes) {
-                    const int code = c.isEmpty() ? 0 : c.toInt();
-                    if (code == 0 || code == 39) {
-                        pen = base;
-                        if (code == 0) {
-                            font.setBold(false);
-                            p->setFont(font);
-                        }
-                    } else if (code == 1) {
-                        font.setBold(true);
-                        p->setFont(font);
-                    } else if (QColor c2 = ansiColor(code); c2.isValid()) {
-                        pen = c2;
-                    }
-                }
-            }
-            i = textStart = std::min(j + 1, msg.size());
-            continue;
-        }
-        ++i;
-    }
-    flushText(msg.size());
-    p->restore();
-}
-
-// --- the view --------------------------------------------------------------------------------
-
-LogView::LogView(QWidget* parent) : QTableView(parent) {
-    horizontalHeader()->hide();
-    verticalHeader()->hide();
-    verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
-    horizontalHeader()->setSectionResizeMode(QHeaderView::Fixed);
-    horizontalHeader()->setDefaultSectionSize(4000); // long lines scroll sideways
-    setShowGrid(false);
-    setWordWrap(false);
-    setSelectionBehavior(QAbstractItemView::SelectRows);
-    setHorizontalScrollMode(QAbstractItemView::ScrollPerPixel);
-    setFont(font());
-}
-
-void LogView::setFont(const QFont& f) {
-    QTableView::setFont(f);
-    verticalHeader()->setDefaultSectionSize(QFontMetrics(f).height() + 2);
-}
-
-// --- the pane --------------------------------------------------------------------------------
 
 LogPane::LogPane(client::ApiClient* api, QWidget* parent, size_t maxLines)
     : QWidget(parent), m_api(api), m_model(new LogListModel(maxLines, this)) {
@@ -535,8 +75,19 @@ LogPane::LogPane(client::ApiClient* api, QWidget* parent, size_t maxLines)
     m_stdout->setChecked(true);
     m_stderr = new QCheckBox(tr("stderr"));
     m_stderr->setChecked(true);
+    m_context = new QSpinBox;
+    m_context->setRange(0, 100);
+    m_context->setPrefix(tr("±"));
+    m_context->setSuffix(tr(" lines"));
+    m_context->setToolTip(tr("Context: also show this many lines before and after each line the "
+                             "filter keeps (dimmed; a dashed rule where lines are left out)"));
     auto* timeBox = new QCheckBox(tr("Time"));
     timeBox->setChecked(true);
+    m_unit = new QComboBox;
+    m_unit->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+    m_unit->hide();
+    m_wrapBox = new QCheckBox(tr("Wrap"));
+    m_wrapBox->setToolTip(tr("Wrap long lines at the pane's width (off: they scroll sideways)"));
     m_searchEdit = new QLineEdit;
     m_searchEdit->setPlaceholderText(tr("Search"));
     m_searchEdit->setClearButtonEnabled(true);
@@ -556,8 +107,9 @@ LogPane::LogPane(client::ApiClient* api, QWidget* parent, size_t maxLines)
     m_earlierButton->setToolTip(tr("Load the lines before the first one shown (scrolling to the "
                                    "top does it too)"));
     for (QWidget* w : std::initializer_list<QWidget*>{
-             m_followButton, m_earlierButton, m_filterEdit, m_regex, m_invert, m_priority, m_stdout,
-             m_stderr, timeBox, m_searchEdit, prev, next, m_searchCount, save})
+             m_followButton, m_earlierButton, m_unit, m_filterEdit, m_regex, m_invert, m_context,
+             m_priority, m_stdout, m_stderr, timeBox, m_wrapBox, m_searchEdit, prev, next,
+             m_searchCount, save})
         bar->addWidget(w);
     bar->setStretchFactor(m_filterEdit, 2);
     bar->setStretchFactor(m_searchEdit, 1);
@@ -579,6 +131,13 @@ LogPane::LogPane(client::ApiClient* api, QWidget* parent, size_t maxLines)
             applySearch();
         });
     connect(m_priority, &QComboBox::currentIndexChanged, this, &LogPane::applyFilter);
+    connect(m_context, &QSpinBox::valueChanged, this, &LogPane::applyFilter);
+    connect(m_unit, &QComboBox::currentIndexChanged, this, &LogPane::onUnitChosen);
+    connect(m_wrapBox, &QCheckBox::toggled, this, [this](bool on) {
+        m_view->setWrap(on);
+        if (m_followButton->isChecked())
+            m_view->scrollToBottom();
+    });
     connect(timeBox, &QCheckBox::toggled, this, [this](bool on) {
         m_delegate->setShowTime(on);
         m_view->viewport()->update();
@@ -594,6 +153,7 @@ LogPane::LogPane(client::ApiClient* api, QWidget* parent, size_t maxLines)
             saveTo(f);
     });
     connect(m_earlierButton, &QToolButton::clicked, this, [this] { loadEarlier(); });
+    connect(m_followButton, &QToolButton::toggled, m_view, &LogView::setFollowing);
     connect(m_followButton, &QToolButton::toggled, this, [this](bool on) {
         if (on && m_detached)
             loadLatest(); // the newest lines are not in memory: back to the present
@@ -677,6 +237,7 @@ void LogPane::follow(const QString& title, const QList<client::FeedSource>& sour
     m_model->setSources(labels);
     m_title->setText(title);
     m_flushTimer.start();
+    updateUnits();
     if (std::any_of(sources.begin(), sources.end(),
                     [](const client::FeedSource& s) { return namesItsStart(s.query); })) {
         newPager();
@@ -702,6 +263,90 @@ void LogPane::newPager() {
             startFeed({}, -1);
         updateStatus();
     });
+}
+
+namespace {
+
+const QString kJournalStream = QStringLiteral("/logs/v1/stream/");
+
+} // namespace
+
+QStringList LogPane::units() const {
+    QStringList list;
+    for (int i = 1; i < m_unit->count(); ++i)
+        list << m_unit->itemText(i);
+    return list;
+}
+
+bool LogPane::setUnit(const QString& unit) {
+    const int i = unit.isEmpty() ? 0 : m_unit->findText(unit);
+    if (i < 0)
+        return false;
+    m_unit->setCurrentIndex(i);
+    return true;
+}
+
+void LogPane::updateUnits() {
+    // An agent's journal (one source, the node's stream): its host services by unit.
+    const bool journal = m_sources.size() == 1 && m_sources[0].path.endsWith(kJournalStream);
+    m_unit->setVisible(journal);
+    if (!journal)
+        return;
+    const QString selected = QUrlQuery(m_sources[0].query).queryItemValue(QStringLiteral("unit"));
+    {
+        const QSignalBlocker block(m_unit);
+        m_unit->clear();
+        m_unit->addItem(tr("All units"));
+        if (!selected.isEmpty()) {
+            m_unit->addItem(selected);
+            m_unit->setCurrentIndex(1);
+        }
+    }
+    QString path = m_sources[0].path;
+    path.chop(kJournalStream.size());
+    QNetworkReply* r = m_api->send("GET", path + QStringLiteral("/logs/v1/fields/_SYSTEMD_UNIT"));
+    const QString forPath = m_sources[0].path;
+    connect(r, &QNetworkReply::finished, this, [this, r, forPath] {
+        r->deleteLater();
+        if (m_sources.size() != 1 || m_sources[0].path != forPath)
+            return; // another selection meanwhile
+        const QString error = client::describeFailure(r);
+        if (!error.isEmpty()) {
+            m_unit->setToolTip(tr("The units could not be read: %1").arg(error));
+            return;
+        }
+        QStringList units;
+        for (const auto& v : QJsonDocument::fromJson(r->readAll()).array())
+            units << v.toString();
+        units.sort();
+        const QString current = m_unit->currentIndex() > 0 ? m_unit->currentText() : QString();
+        const QSignalBlocker block(m_unit);
+        m_unit->clear();
+        m_unit->addItem(tr("All units"));
+        m_unit->addItems(units);
+        if (!current.isEmpty()) {
+            if (m_unit->findText(current) < 0)
+                m_unit->addItem(current);
+            m_unit->setCurrentIndex(m_unit->findText(current));
+        }
+        m_unit->setToolTip(tr("Show one host service (journalctl -u); %n unit(s) in this journal",
+                              nullptr, int(units.size())));
+        emit unitsLoaded();
+    });
+}
+
+void LogPane::onUnitChosen() {
+    if (m_sources.size() != 1)
+        return;
+    QUrlQuery& q = m_sources[0].query;
+    q.removeAllQueryItems(QStringLiteral("unit"));
+    const QString unit = m_unit->currentIndex() > 0 ? m_unit->currentText() : QString();
+    if (!unit.isEmpty())
+        q.addQueryItem(QStringLiteral("unit"), unit);
+    QString title = m_title->text();
+    title = title.section(QStringLiteral(" · unit "), 0, 0);
+    m_title->setText(unit.isEmpty() ? title : title + QStringLiteral(" · unit ") + unit);
+    loadLatest();
 }
 
 int LogPane::pageLinesPerSource() const {
@@ -972,6 +617,10 @@ void LogPane::flush() {
     emit linesArrived(m_model->rowCount());
 }
 
+void LogPane::setWrap(bool on) {
+    m_wrapBox->setChecked(on);
+}
+
 void LogPane::applyFilter() {
     LogFilter f;
     f.text = m_filterEdit->text();
@@ -980,6 +629,7 @@ void LogPane::applyFilter() {
     f.maxPriority = m_priority->currentData().toInt();
     f.stdoutLines = m_stdout->isChecked();
     f.stderrLines = m_stderr->isChecked();
+    f.context = m_context->value();
     QString error;
     if (!m_model->setFilter(f, &error)) {
         m_filterEdit->setStyleSheet(QStringLiteral("background: #fdd"));
@@ -1062,7 +712,10 @@ void LogPane::saveTo(const QString& file) {
         QByteArray line = i.data(LogListModel::TimeRole).toString().toUtf8() + ' ';
         if (m_sources.size() > 1 && source < m_sources.size())
             line += m_sources[source].label.toUtf8() + ' ';
-        line += i.data(LogListModel::MessageRole).toByteArray() + '\n';
+        line += i.data(LogListModel::MessageRole).toByteArray();
+        if (m_model->store().line(m_model->storeIndex(r)).truncated) // never a cut line as whole
+            line += " [cut at 64 KiB here; double-click the line in the console for all of it]";
+        line += '\n';
         f.write(line);
     }
 }

@@ -1,25 +1,23 @@
 // The console's log pane: the lines of whatever is selected (one container, an application's or
 // a framework's containers merged in timestamp order with a colour per source, or an agent's
 // journal), following live. Follow and pause, filter (substring or regex, invert, priority,
-// stdout/stderr) and search (highlighted, next/previous) at once, ANSI colours, timestamps on or
-// off, a marker where a reconnect happened, a line's every journald field on double-click, and
-// save to a file. Memory is bounded by the store's retained window; scrolling to its top loads
-// the page before it from the agents (LogPager), for as far back as the journal goes, dropping
-// the newest lines once full (then the pane reads history and stops following; scrolling to
-// the bottom loads the newer pages again, up to the present, and follows once more).
+// stdout/stderr, keeping context lines) and search (highlighted, next/previous) at once, ANSI
+// colours, timestamps on or off, wrap on or off, a marker where a reconnect happened, a line's
+// every journald field on double-click, and save to a file. Memory is bounded by the store's
+// retained window; scrolling to its top loads the page before it from the agents (LogPager), for as
+// far back as the journal goes, dropping the newest lines once full (then the pane reads history
+// and stops following; scrolling to the bottom loads the newer pages again, up to the present, and
+// follows once more).
 #pragma once
 
 #include "client/api_client.h"
 #include "client/log_feed.h"
 #include "client/log_pager.h"
 #include "client/log_store.h"
+#include "log_list_model.h"
+#include "log_view.h"
 
-#include <QAbstractListModel>
-#include <QColor>
-#include <QElapsedTimer>
 #include <QList>
-#include <QStyledItemDelegate>
-#include <QTableView>
 #include <QTimer>
 #include <QWidget>
 
@@ -31,109 +29,10 @@ class QCheckBox;
 class QComboBox;
 class QLabel;
 class QLineEdit;
+class QSpinBox;
 class QToolButton;
 
 namespace day2::ui {
-
-// The rows the view shows: the store's lines, or those that pass the filter.
-class LogListModel : public QAbstractListModel {
-    Q_OBJECT
-public:
-    static constexpr uint16_t kMarkerSource = 0xffff; // a reconnect marker, not a journal line
-    enum Role {
-        PriorityRole = Qt::UserRole + 1,
-        StderrRole,
-        SourceRole,
-        TimeRole,
-        MatchRole,
-        MessageRole
-    };
-
-    explicit LogListModel(size_t maxLines, QObject* parent = nullptr);
-
-    void setSources(const QStringList& labels);
-    const QStringList& sources() const { return m_sources; }
-    QColor sourceColor(int source) const;
-    // Adds parsed entries (any order, any sources); the oldest lines go beyond the bound.
-    // Returns how many rows left from the top (the view keeps its place with it).
-    int add(const QList<client::LogEntry>& batch);
-    // Adds entries older than every line held (a page of history); the newest lines go beyond
-    // the bound. Returns how many lines were evicted; `rowsAdded` says how many rows came at the
-    // top (-1: the rows were rebuilt, as when the batch was not all older).
-    size_t prepend(const QList<client::LogEntry>& batch, int* rowsAdded);
-    void clear();
-    // Applies a filter; false (and the reason) for an invalid pattern.
-    bool setFilter(const client::LogFilter& f, QString* error);
-    // Marks the rows whose message matches `text`; returns how many.
-    int setSearch(const QString& text, bool regex);
-    int nextMatch(int fromRow, bool forward) const;
-    int matchCount() const { return static_cast<int>(m_matches.size()); }
-
-    // What the delegate paints of a row, without QVariants (it runs for every visible row on
-    // every repaint).
-    struct RowView {
-        const client::LogStore::Line* line = nullptr;
-        QByteArrayView message;
-        bool match = false;
-    };
-    RowView row(int r) const;
-    // "2026-11-25 04:20:01.123" (UTC), quickly: no QDateTime per painted row.
-    static QString formatTime(int64_t realtimeUsec);
-
-    const client::LogStore& store() const { return m_store; }
-    size_t storeIndex(int row) const {
-        return (m_filtered ? m_rows[size_t(row)] : size_t(row)) + m_offset;
-    }
-
-    int rowCount(const QModelIndex& parent = {}) const override;
-    QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
-
-private:
-    void refilter();
-    // Inserts `batch` evicting from `evict`'s end and rebuilds the rows (a model reset).
-    size_t rebuildWith(const QList<client::LogEntry>& batch, client::Evict evict);
-    int firstRowAtOrAfter(size_t storeIndex) const;
-
-    client::LogStore m_store;
-    QStringList m_sources;
-    client::LogFilter m_filter;
-    bool m_filtered = false;
-    std::vector<uint32_t> m_rows;    // with a filter: store indices shown
-    std::vector<uint32_t> m_matches; // store indices that match the search, sorted
-    QString m_searchText;
-    bool m_searchRegex = false;
-    int m_count = 0;     // rows, as the view was last told
-    size_t m_offset = 0; // while evicted rows are being removed: the store still holds them
-};
-
-// Paints a row: time, a source chip, the message with its ANSI colours, priority colours, a mark
-// for stderr, a band for search matches and for reconnect markers.
-class LogLineDelegate : public QStyledItemDelegate {
-    Q_OBJECT
-public:
-    explicit LogLineDelegate(LogListModel* model, QObject* parent = nullptr);
-    void setShowTime(bool on) { m_showTime = on; }
-    void paint(QPainter* p, const QStyleOptionViewItem& option,
-               const QModelIndex& index) const override;
-    QSize sizeHint(const QStyleOptionViewItem& option, const QModelIndex& index) const override;
-
-private:
-    LogListModel* m_model;
-    bool m_showTime = true;
-    // The source chips' texts, elided once per font and source list.
-    mutable QStringList m_chips;
-    mutable QStringList m_chipSources;
-    mutable QString m_chipFont;
-};
-
-// The view: a one-column table with fixed row heights. (A QListView lays out every row again
-// whenever rows are added, which costs O(lines) per batch; a table's fixed sections do not.)
-class LogView : public QTableView {
-    Q_OBJECT
-public:
-    explicit LogView(QWidget* parent = nullptr);
-    void setFont(const QFont& font);
-};
 
 class LogPane : public QWidget {
     Q_OBJECT
@@ -171,14 +70,22 @@ public:
     const LogListModel* model() const { return m_model; }
     int lineCount() const { return m_model->rowCount(); }
     LogView* view() const { return m_view; }
+    void setWrap(bool on); // as the Wrap box does
+    // Following an agent's journal: the units it has (host services and log scopes), once
+    // loaded (unitsLoaded), and one to show alone ("": all). False for a unit not listed.
+    QStringList units() const;
+    bool setUnit(const QString& unit);
     void saveTo(const QString& file);
 
 signals:
     void linesArrived(int total);
+    void unitsLoaded();
 
 private:
     static constexpr int64_t kUnknown = std::numeric_limits<int64_t>::min();
     void newPager();
+    void updateUnits();
+    void onUnitChosen();
     void onPage(const client::LogPage& page);
     // Asks for the page before (after) the lines held, `bound` being where the window is
     // complete from (to).
@@ -210,6 +117,9 @@ private:
     QLineEdit* m_filterEdit;
     QCheckBox* m_regex;
     QCheckBox* m_invert;
+    QSpinBox* m_context;
+    QCheckBox* m_wrapBox;
+    QComboBox* m_unit;
     QComboBox* m_priority;
     QCheckBox* m_stdout;
     QCheckBox* m_stderr;

@@ -392,8 +392,7 @@ void MainWindow::onSelection() {
     const auto kind = ClusterModel::Kind(m_model->data(i, ClusterModel::KindRole).toInt());
     QList<FeedSource> sources;
     QString title;
-    QUrlQuery start;
-    start.addQueryItem(QStringLiteral("skip_prev"), QStringLiteral("1000"));
+    const QUrlQuery start; // the pane loads the newest page, then follows
     if (kind == ClusterModel::Kind::Agent) {
         const QString id = m_model->data(i, ClusterModel::KeyRole).toString();
         title = tr("Journal of %1").arg(m_model->data(i).toString());

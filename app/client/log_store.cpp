@@ -332,24 +332,54 @@ bool matches(logs::Grep& g, QByteArrayView m) {
 
 } // namespace
 
-std::optional<std::vector<uint32_t>> LogStore::filter(const LogFilter& f, QString* error,
-                                                      size_t from, size_t to) const {
-    std::shared_ptr<logs::Grep> matcher;
+std::optional<LineMatcher> LineMatcher::compile(const LogFilter& f, QString* error) {
+    LineMatcher m;
+    m.m_filter = f;
     if (!f.text.isEmpty()) {
-        matcher = compileMatcher(f.text, f.regex, error);
-        if (!matcher)
+        m.m_grep = compileMatcher(f.text, f.regex, error);
+        if (!m.m_grep)
             return std::nullopt;
     }
+    return m;
+}
+
+bool LineMatcher::passes(const LogStore& store, size_t i) const {
+    const LogStore::Line& l = store.line(i);
+    if (l.priority > m_filter.maxPriority ||
+        (l.stderrStream ? !m_filter.stderrLines : !m_filter.stdoutLines))
+        return false;
+    return !m_grep || matches(*m_grep, store.message(i)) != m_filter.invert;
+}
+
+std::optional<std::vector<uint32_t>> LogStore::filter(const LogFilter& f, QString* error,
+                                                      size_t from, size_t to) const {
+    const auto matcher = LineMatcher::compile(f, error);
+    if (!matcher)
+        return std::nullopt;
     to = std::min(to, m_lines.size());
     std::vector<uint32_t> out;
-    out.reserve(to - std::min(from, to));
-    for (size_t i = from; i < to; ++i) {
-        const Line& l = m_lines[i];
-        if (l.priority > f.maxPriority || (l.stderrStream ? !f.stderrLines : !f.stdoutLines))
+    if (from >= to)
+        return out;
+    const size_t context = f.context > 0 ? size_t(f.context) : 0;
+    if (context == 0) {
+        out.reserve(to - from);
+        for (size_t i = from; i < to; ++i)
+            if (matcher->passes(*this, i))
+                out.push_back(uint32_t(i));
+        return out;
+    }
+    // Lines that pass up to `context` beyond the range bring lines inside it.
+    const size_t scanFrom = from > context ? from - context : 0;
+    const size_t scanTo = std::min(m_lines.size(), to + context);
+    size_t next = from; // the first index not yet emitted
+    for (size_t i = scanFrom; i < scanTo; ++i) {
+        if (!matcher->passes(*this, i))
             continue;
-        if (matcher && matches(*matcher, message(i)) == f.invert)
-            continue;
-        out.push_back(uint32_t(i));
+        const size_t lo = std::max({next, from, i > context ? i - context : size_t(0)});
+        const size_t hi = std::min(to, i + context + 1);
+        for (size_t k = lo; k < hi; ++k)
+            out.push_back(uint32_t(k));
+        next = std::max(next, hi);
     }
     return out;
 }

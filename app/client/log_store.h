@@ -24,6 +24,10 @@
 #include <optional>
 #include <vector>
 
+namespace day2::logs {
+class Grep;
+}
+
 namespace day2::client {
 
 // One journal entry as the logs API's JSON gives it, reduced to what the pane shows.
@@ -63,9 +67,26 @@ struct LogFilter {
     int maxPriority = 7; // keep priority <= this
     bool stdoutLines = true;
     bool stderrLines = true;
+    // Also keep this many lines before and after each line that passes (as grep -C does);
+    // they are shown as context. Only with a filter.
+    int context = 0;
     bool isEmpty() const {
         return text.isEmpty() && maxPriority >= 7 && stdoutLines && stderrLines;
     }
+};
+
+class LogStore;
+
+// A filter compiled once, to test lines one by one (the pane marks context lines with it).
+class LineMatcher {
+public:
+    // Nothing, with the reason, for an invalid pattern.
+    static std::optional<LineMatcher> compile(const LogFilter& filter, QString* error = nullptr);
+    bool passes(const LogStore& store, size_t line) const;
+
+private:
+    LogFilter m_filter;
+    std::shared_ptr<logs::Grep> m_grep; // null: no text to match
 };
 
 class LogStore {
@@ -109,8 +130,9 @@ public:
     // Bytes held: line records, arena chunks in use, interned cursor bases.
     size_t memoryBytes() const;
 
-    // The indices of the lines in [from, to) that pass `filter`, in order. An invalid regex is
-    // an error.
+    // The indices of the lines in [from, to) that pass `filter` or, with its `context`, are
+    // that near a line that passes (looked for beyond [from, to) too), in order. An invalid
+    // regex is an error.
     std::optional<std::vector<uint32_t>> filter(const LogFilter& filter, QString* error = nullptr,
                                                 size_t from = 0, size_t to = SIZE_MAX) const;
     // The indices among `within` (all lines when null) whose message contains `text`

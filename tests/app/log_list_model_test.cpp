@@ -1,6 +1,7 @@
 // The log pane's model (ui/log_pane.h) against an oracle, under QAbstractItemModelTester: batches
-// from three sources that interleave (merged into the tail), evictions once full, with and
-// without a filter, with a search; every step checks the rows the view would show.
+// from three sources that interleave (merged into the tail), evictions once full, pages of
+// history, without a filter, with one, and with one keeping context lines, with a search; every
+// step checks the rows the view would show.
 #include "log_pane.h"
 
 #include <QAbstractItemModelTester>
@@ -24,24 +25,46 @@ LogEntry entry(int64_t time, int source) {
     return e;
 }
 
+// The rows a filter shows of `lines` (in order): mode 0 none; 1 the lines without ERROR; 2 the
+// lines with ERROR and two lines of context around each (as grep -C 2).
+QList<QByteArray> shownBy(int mode, const QList<QByteArray>& lines) {
+    if (mode == 0)
+        return lines;
+    QList<QByteArray> out;
+    for (qsizetype i = 0; i < lines.size(); ++i) {
+        bool show = mode == 1 ? !lines[i].contains("ERROR") : false;
+        for (qsizetype k = std::max<qsizetype>(0, i - 2);
+             mode == 2 && k <= std::min(lines.size() - 1, i + 2); ++k)
+            show = show || lines[k].contains("ERROR");
+        if (show)
+            out.append(lines[i]);
+    }
+    return out;
+}
+
+void setFilterMode(ui::LogListModel& model, int mode) {
+    if (mode == 0)
+        return;
+    client::LogFilter f;
+    f.text = "ERROR";
+    f.invert = mode == 1; // most lines pass, some do not
+    f.context = mode == 2 ? 2 : 0;
+    QVERIFY(model.setFilter(f, nullptr));
+}
+
 } // namespace
 
 class LogListModelTest : public QObject {
     Q_OBJECT
 private slots:
     void rowsFollowTheStoreThroughMergesEvictionsFilterAndSearch() {
-        for (const bool filtered : {false, true}) {
+        for (const int mode : {0, 1, 2}) {
             constexpr size_t kMax = 300;
             ui::LogListModel model(kMax);
             QAbstractItemModelTester tester(&model,
                                             QAbstractItemModelTester::FailureReportingMode::Fatal);
             model.setSources({"a", "b", "c"});
-            if (filtered) {
-                client::LogFilter f;
-                f.text = "ERROR";
-                f.invert = true; // most lines pass, some do not
-                QVERIFY(model.setFilter(f, nullptr));
-            }
+            setFilterMode(model, mode);
             model.setSearch("t1", false);
             std::map<int64_t, QByteArray> oracle; // time → message (times are unique)
             QRandomGenerator rng(42);
@@ -61,10 +84,10 @@ private slots:
                 model.add(batch);
                 while (oracle.size() > kMax)
                     oracle.erase(oracle.begin());
-                QList<QByteArray> want;
+                QList<QByteArray> held;
                 for (const auto& [t, m] : oracle)
-                    if (!filtered || !m.contains("ERROR"))
-                        want.append(m);
+                    held.append(m);
+                const QList<QByteArray> want = shownBy(mode, held);
                 QCOMPARE(model.rowCount(), int(want.size()));
                 int matches = 0;
                 for (int r = 0; r < model.rowCount(); ++r) {
@@ -83,18 +106,13 @@ private slots:
     // Pages of history come at the top; once full, the newest lines go. A page that is not all
     // older than what is held (a marker's clock) is merged by a rebuild.
     void historyPagesComeAtTheTopAndEvictTheNewest() {
-        for (const bool filtered : {false, true}) {
+        for (const int mode : {0, 1, 2}) {
             constexpr size_t kMax = 250;
             ui::LogListModel model(kMax);
             QAbstractItemModelTester tester(&model,
                                             QAbstractItemModelTester::FailureReportingMode::Fatal);
             model.setSources({"a", "b"});
-            if (filtered) {
-                client::LogFilter f;
-                f.text = "ERROR";
-                f.invert = true;
-                QVERIFY(model.setFilter(f, nullptr));
-            }
+            setFilterMode(model, mode);
             model.setSearch("t1", false);
             std::map<int64_t, QByteArray> oracle;
             QList<LogEntry> live;
@@ -119,10 +137,10 @@ private slots:
                     oracle[e.realtimeUsec] = e.message;
                 while (oracle.size() > kMax)
                     oracle.erase(std::prev(oracle.end()));
-                QList<QByteArray> want;
+                QList<QByteArray> held;
                 for (const auto& [t, m] : oracle)
-                    if (!filtered || !m.contains("ERROR"))
-                        want.append(m);
+                    held.append(m);
+                const QList<QByteArray> want = shownBy(mode, held);
                 QCOMPARE(model.rowCount(), int(want.size()));
                 for (int r = 0; r < model.rowCount(); ++r) {
                     const QModelIndex i = model.index(r, 0);
@@ -131,7 +149,7 @@ private slots:
                 }
                 if (page == 8)
                     QCOMPARE(rowsAdded, -1);
-                else if (!filtered && n <= int(kMax))
+                else if (mode == 0 && n <= int(kMax))
                     QCOMPARE(rowsAdded, n);
             }
             QVERIFY(evicted > 0);

@@ -1,11 +1,13 @@
 // The console's log pane against a real agent whose task wrote more lines than the pane keeps:
 // it shows the newest page, pages back to the task's first line (dropping the newest once
 // full, and then no longer following), pages forward again to the present and follows it, and
-// at every step shows a run of the task's lines without a gap or a line twice. Needs root.
+// at every step shows a run of the task's lines without a gap or a line twice. The agent's
+// journal by unit shows that task's lines alone. Needs root.
 #include "log_pane.h"
 
 #include "task_agent.h"
 
+#include <QSignalSpy>
 #include <QTest>
 
 using namespace day2;
@@ -103,6 +105,24 @@ private slots:
         const auto rows = shown(pane);
         QCOMPARE(rows.size(), 1000);
         QCOMPARE(runOf(rows, all), all.size() - 1000);
+
+        // The agent's journal, by unit: the task's stdout is the unit of its log scope.
+        const QString unit = "day2-" + path.section('/', -1) + "-stdout.scope";
+        const QString other = env.launch(api, "fw-history", "/other", "echo other line", &error);
+        QVERIFY2(!other.isEmpty(), qPrintable(error));
+        QTRY_VERIFY_WITH_TIMEOUT(
+            api.call("GET", client::rangePathOf(other), q).body.contains("other line"), 20000);
+        QSignalSpy unitsLoaded(&pane, &ui::LogPane::unitsLoaded);
+        pane.follow("journal",
+                    {client::FeedSource{"node", client::agentPath({}, "logs/v1/stream/"), {}}});
+        QVERIFY(unitsLoaded.wait(10000));
+        QVERIFY2(pane.units().contains(unit), qPrintable(pane.units().join(", ")));
+        QTRY_VERIFY_WITH_TIMEOUT(!pane.busy() && shown(pane).contains("other line"), 20000);
+        QVERIFY(!pane.setUnit("no-such.service"));
+        QVERIFY(pane.setUnit(unit));
+        QTRY_VERIFY_WITH_TIMEOUT(!pane.busy() && pane.lineCount() > 0, 20000);
+        const auto unitRows = shown(pane);
+        QVERIFY(runOf(unitRows, all) >= 0); // only the task's lines, in order
     }
 };
 
