@@ -14,14 +14,12 @@ QString rangePathOf(const QString& streamPath) {
 }
 
 bool pageOrder(const LogEntry& a, const LogEntry& b) {
-    const auto pa = parseCursor(a.cursor), pb = parseCursor(b.cursor);
-    const int64_t ta = pa ? int64_t(pa->realtime) : a.realtimeUsec;
-    const int64_t tb = pb ? int64_t(pb->realtime) : b.realtimeUsec;
+    const int64_t ta = LogStore::sortTime(a), tb = LogStore::sortTime(b);
     if (ta != tb)
         return ta < tb;
     if (a.source != b.source)
         return a.source < b.source;
-    return pa && pb && pa->seqnum < pb->seqnum;
+    return a.parts && b.parts && a.parts->seqnum < b.parts->seqnum;
 }
 
 std::optional<LogPage> assemblePage(LogPage::Direction direction, const QList<QByteArray>& bodies,

@@ -18,10 +18,6 @@ namespace w = day2::wire;
 
 namespace {
 
-QString qs(std::string_view s) {
-    return QString::fromLatin1(s.data(), qsizetype(s.size()));
-}
-
 std::optional<uint64_t> hex(QByteArrayView s) {
     if (s.isEmpty() || s.size() > 16)
         return std::nullopt;
@@ -42,34 +38,6 @@ bool isId(QByteArrayView s) {
 }
 
 } // namespace
-
-std::optional<LogEntry> parseLogEntry(QByteArrayView json, QString* error) {
-    QJsonParseError pe{};
-    const QJsonDocument doc = QJsonDocument::fromJson(json.toByteArray(), &pe);
-    if (!doc.isObject()) {
-        if (error)
-            *error = pe.error != QJsonParseError::NoError ? pe.errorString()
-                                                          : QStringLiteral("not a JSON object");
-        return std::nullopt;
-    }
-    const QJsonObject o = doc.object();
-    const QJsonObject fields = o.value(QStringLiteral("fields")).toObject();
-    if (!o.value(QStringLiteral("cursor")).isString() ||
-        !o.value(QStringLiteral("realtime_timestamp")).isDouble()) {
-        if (error)
-            *error = QStringLiteral("an entry needs cursor and realtime_timestamp");
-        return std::nullopt;
-    }
-    LogEntry e;
-    e.cursor = o.value(QStringLiteral("cursor")).toString().toUtf8();
-    e.realtimeUsec = int64_t(o.value(QStringLiteral("realtime_timestamp")).toDouble());
-    e.message = entryField(o, qs(w::kFieldMessage));
-    bool ok = false;
-    const int prio = entryField(o, qs(w::kFieldPriority)).toInt(&ok);
-    e.priority = ok && prio >= 0 && prio <= 7 ? prio : 6;
-    e.stderrStream = entryField(o, qs(w::kFieldStream)) == "STDERR";
-    return e;
-}
 
 QByteArray entryField(const QJsonObject& entry, const QString& name) {
     const QJsonValue v = entry.value(QStringLiteral("fields")).toObject().value(name);
@@ -196,8 +164,11 @@ void LogStore::release(const Line& l) {
 }
 
 int64_t LogStore::sortTime(const LogEntry& e) {
-    if (auto parts = parseCursor(e.cursor))
-        return int64_t(parts->realtime);
+    if (e.parts)
+        return int64_t(e.parts->realtime);
+    if (!e.cursor.isEmpty())
+        if (auto parts = parseCursor(e.cursor))
+            return int64_t(parts->realtime);
     return e.realtimeUsec;
 }
 
@@ -220,7 +191,7 @@ size_t LogStore::insert(const QList<LogEntry>& batch, Evict evict) {
         Line l{};
         l.realtimeUsec = e.realtimeUsec;
         l.cursorBase = 0xffff;
-        if (auto parts = parseCursor(e.cursor)) {
+        if (auto parts = e.parts ? e.parts : parseCursor(e.cursor)) {
             l.seqnum = parts->seqnum;
             l.monotonic = parts->monotonic;
             l.xorHash = parts->xorHash;

@@ -30,9 +30,20 @@ class Grep;
 
 namespace day2::client {
 
+// The parts of a journald cursor ("s=…;i=…;b=…;m=…;t=…;x=…"), exposed for tests.
+struct CursorParts {
+    QByteArray seqnumId, bootId; // 32 hex digits each
+    uint64_t seqnum = 0, monotonic = 0, realtime = 0, xorHash = 0;
+};
+std::optional<CursorParts> parseCursor(QByteArrayView cursor);
+QByteArray formatCursor(const CursorParts& parts);
+
 // One journal entry as the logs API's JSON gives it, reduced to what the pane shows.
 struct LogEntry {
     QByteArray cursor;
+    // The cursor's parts, read where the entry was parsed (the reading thread), so that the GUI
+    // thread does not read it again; unset for a cursor not parsed (or none).
+    std::optional<CursorParts> parts;
     int64_t realtimeUsec = 0;
     QByteArray message;
     int priority = 6;
@@ -48,14 +59,6 @@ QByteArray entryField(const QJsonObject& entry, const QString& name);
 // Parses one JSON line of the logs API (`{"fields":{...},"cursor":...,...}`). The error says
 // what is wrong; a line without MESSAGE has an empty message.
 std::optional<LogEntry> parseLogEntry(QByteArrayView json, QString* error = nullptr);
-
-// The parts of a journald cursor ("s=…;i=…;b=…;m=…;t=…;x=…"), exposed for tests.
-struct CursorParts {
-    QByteArray seqnumId, bootId; // 32 hex digits each
-    uint64_t seqnum = 0, monotonic = 0, realtime = 0, xorHash = 0;
-};
-std::optional<CursorParts> parseCursor(QByteArrayView cursor);
-QByteArray formatCursor(const CursorParts& parts);
 
 enum class Evict { Oldest, Newest };
 

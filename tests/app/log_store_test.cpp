@@ -4,7 +4,14 @@
 // and the JSON lines of the logs API.
 #include "client/log_store.h"
 
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QRandomGenerator>
 #include <QTest>
+
+#include <cstring>
+#include <memory>
 
 using namespace day2::client;
 
@@ -12,6 +19,72 @@ namespace {
 
 const QByteArray kSeqId = "0123456789abcdef0123456789abcdef";
 const QByteArray kBoot = "fedcba9876543210fedcba9876543210";
+
+// What parseLogEntry() must give, the way it was written first: the whole document through
+// QJsonDocument, then the fields picked.
+std::optional<LogEntry> referenceParse(const QByteArray& json) {
+    QJsonParseError pe{};
+    const QJsonDocument doc = QJsonDocument::fromJson(json, &pe);
+    if (!doc.isObject())
+        return std::nullopt;
+    const QJsonObject o = doc.object();
+    if (!o.value("cursor").isString() || !o.value("realtime_timestamp").isDouble())
+        return std::nullopt;
+    LogEntry e;
+    e.cursor = o.value("cursor").toString().toUtf8();
+    e.realtimeUsec = int64_t(o.value("realtime_timestamp").toDouble());
+    e.message = entryField(o, "MESSAGE");
+    bool ok = false;
+    const int prio = entryField(o, "PRIORITY").toInt(&ok);
+    e.priority = ok && prio >= 0 && prio <= 7 ? prio : 6;
+    e.stderrStream = entryField(o, "STREAM") == "STDERR";
+    return e;
+}
+
+// (moc's reader does not take these raw strings.)
+#ifndef Q_MOC_RUN
+QList<QByteArray> validEntries() {
+    return {
+        R"({"fields":{"MESSAGE":"plain","PRIORITY":"6"},"cursor":"c1","realtime_timestamp":1})",
+        R"({"cursor":"c","realtime_timestamp":1700000000000001,"monotonic_timestamp":5,)"
+        R"("fields":{"_PID":"12","MESSAGE":"tab\there \"quoted\" back\\slash \/ \u00e9\u4e2d)"
+        R"(\ud83d\ude00 \b\f\n\r","PRIORITY":"3","STREAM":"STDERR","X":{"a":[1,2.5e3,-0.1,)"
+        R"(true,false,null,{"b":[]}]}}})",
+        R"( { "fields" : { "MESSAGE" : [ "first" , "second" ] , "PRIORITY" : [ "9" ] } ,)"
+        R"( "cursor" : "c" , "realtime_timestamp" : 1.5e3 } )",
+        R"({"fields":{},"fields_b64":{"MESSAGE":["eABZ","eg=="]},"cursor":"c",)"
+        R"("realtime_timestamp":0})",
+        R"({"fields":{"MESSAGE":"text wins"},"fields_b64":{"MESSAGE":"eABZ"},"cursor":"c",)"
+        R"("realtime_timestamp":2})",
+        R"({"fields":{"MESSAGE":[1,"not first"],"STREAM":["STDERR"]},"cursor":"c",)"
+        R"("realtime_timestamp":-3})",
+        R"({"fields":{"MESSAGE":""},"cursor":"","realtime_timestamp":4})",
+    };
+}
+
+QList<QByteArray> brokenEntries() {
+    return {
+        "",
+        "{",
+        "{}",
+        "[]",
+        R"({"fields":{}})",
+        R"({"cursor":"c","realtime_timestamp":"1"})",
+        R"({"cursor":1,"realtime_timestamp":1})",
+        R"({"cursor":"c","realtime_timestamp":1}x)",
+        R"({"cursor":"c","realtime_timestamp":1,})",
+        R"({"cursor":"c" "realtime_timestamp":1})",
+        R"({"cursor":"c\q","realtime_timestamp":1})",
+        R"({"cursor":"c\ud800","realtime_timestamp":1})",
+        R"({"cursor":"c","realtime_timestamp":01})",
+        R"({"cursor":"c","realtime_timestamp":1.})",
+        R"({"fields":{"MESSAGE":"x},"cursor":"c","realtime_timestamp":1})",
+        R"({"fields":{"MESSAGE":tru},"cursor":"c","realtime_timestamp":1})",
+        "{\"cursor\":\"a\nb\",\"realtime_timestamp\":1}",
+        QByteArray(200, '[') + QByteArray(200, ']'),
+    };
+}
+#endif
 
 QByteArray cursorFor(uint64_t seq, int64_t t) {
     return formatCursor({kSeqId, kBoot, seq, uint64_t(t) / 2, uint64_t(t), seq * 7919});
@@ -233,6 +306,52 @@ private slots:
         QVERIFY(!parseLogEntry("{\"fields\":{}}", &error));
         QVERIFY(error.contains("cursor"));
         QVERIFY(!parseLogEntry("not json", &error));
+    }
+
+    // The one-pass reader gives what QJsonDocument gives, on entries with every kind of value
+    // and escape; broken ones are refused, and nothing past the text is read.
+    void theEntryReaderAgreesWithQJsonDocument() {
+        const QList<QByteArray> valid = validEntries();
+        for (const auto& json : valid) {
+            const auto want = referenceParse(json);
+            QVERIFY2(want, json.constData());
+            QString error;
+            const auto got = parseLogEntry(json, &error);
+            QVERIFY2(got, qPrintable(error + ": " + json));
+            QCOMPARE(got->message, want->message);
+            QCOMPARE(got->cursor, want->cursor);
+            QCOMPARE(got->realtimeUsec, want->realtimeUsec);
+            QCOMPARE(got->priority, want->priority);
+            QCOMPARE(got->stderrStream, want->stderrStream);
+        }
+        // (QJsonDocument takes some of these: an invalid escape, a lone surrogate, "1.". The
+        // agent never writes them; what is not UTF-8 goes to fields_b64.)
+        const QList<QByteArray> broken = brokenEntries();
+        for (const auto& json : broken) {
+            QString error;
+            QVERIFY2(!parseLogEntry(json, &error), json.constData());
+            QVERIFY(!error.isEmpty());
+        }
+        // Every prefix, and random bytes changed: exactly those bytes are read (a copy of each,
+        // so that ASan sees a read past it), a cut entry is never taken, and where both
+        // readers take a changed one they agree.
+        QRandomGenerator rng(5);
+        for (const auto& json : valid)
+            for (int round = 1; round < json.size() + 400; ++round) {
+                QByteArray bad = round < json.size() ? json.left(round) : json;
+                for (int k = 0; round >= json.size() && k < 1 + int(rng.bounded(3)); ++k)
+                    bad[int(rng.bounded(int(bad.size())))] = char(rng.bounded(256));
+                const std::unique_ptr<char[]> copy(new char[size_t(bad.size())]);
+                std::memcpy(copy.get(), bad.constData(), size_t(bad.size()));
+                const auto got = parseLogEntry(QByteArrayView(copy.get(), bad.size()));
+                if (round < json.size() && !json.left(round).trimmed().endsWith('}'))
+                    QVERIFY2(!got, bad.constData());
+                const auto want = referenceParse(bad);
+                if (got && want) {
+                    QCOMPARE(got->cursor, want->cursor);
+                    QCOMPARE(got->realtimeUsec, want->realtimeUsec);
+                }
+            }
     }
 };
 

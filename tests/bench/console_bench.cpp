@@ -15,11 +15,19 @@
 //   agent's stream as fast as the whole chain goes; the same feed appended to a QPlainTextEdit
 //   after it. Lines/s from the request to the last line shown, and the GUI thread's stalls.
 //   Needs root (journald namespace).
+// live RATES...: end to end at a paced rate. A writer process sends entries to a private
+//   journald at RATE lines/s for 5 s (pre-encoded native datagrams, paced every millisecond),
+//   a real agent streams them, and a LogPane follows them as an operator's would (its feed,
+//   worker thread, flush timer); then the same with the feed appended to a QPlainTextEdit.
+//   The GUI thread's stalls during the 5 s, the lines shown by the end and how long the last
+//   ones took after it. journald, the agent, the writer and the console share the 2 cores.
+//   Needs root.
 // Prints key=value lines; tests/bench/console_bench.sh runs it all.
 //
 //   QT_QPA_PLATFORM=offscreen day2-bench-console rates [RATES...]
 //   QT_QPA_PLATFORM=offscreen day2-bench-console memory pane|plaintextedit [RETAIN]
 //   QT_QPA_PLATFORM=offscreen day2-bench-console agent [ENTRIES]
+//   QT_QPA_PLATFORM=offscreen day2-bench-console live [RATES...]
 #include "log_pane.h"
 
 #include "agent_process.h"
@@ -28,6 +36,7 @@
 
 #include <QApplication>
 #include <QElapsedTimer>
+#include <QEventLoop>
 #include <QFontDatabase>
 #include <QPlainTextEdit>
 #include <QScrollBar>
@@ -39,6 +48,9 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 #include <vector>
 
 using namespace day2;
@@ -62,6 +74,22 @@ LogEntry makeEntry(int64_t i) {
     e.priority = i % 100 == 0 ? 3 : 6;
     e.source = uint16_t(i % 3);
     return e;
+}
+
+// Runs the event loop until `done` (checked every 5 ms) or `timeoutNs` on `clock`. The GUI
+// thread sleeps between events, as an application's does: a loop of processEvents() would spin
+// a core the agent, journald and the reading thread need.
+void runEventsUntil(const std::function<bool()>& done, const QElapsedTimer& clock,
+                    qint64 timeoutNs) {
+    QEventLoop loop;
+    QTimer check;
+    QObject::connect(&check, &QTimer::timeout, &loop, [&] {
+        if (done() || clock.nsecsElapsed() >= timeoutNs)
+            loop.quit();
+    });
+    check.start(5);
+    if (!done() && clock.nsecsElapsed() < timeoutNs)
+        loop.exec();
 }
 
 // A widget under test: takes a batch of lines and shows the end.
@@ -131,8 +159,8 @@ void runRate(Contender& c, int rate, double seconds, const QList<LogEntry>& pool
     probe.start();
     feed.start();
     // One hand-over past the window, so that the lines due at its very end are handed over.
-    while (clock.nsecsElapsed() < qint64(seconds * 1e9) + 2 * qint64(feed.interval()) * 1000000)
-        QCoreApplication::processEvents(QEventLoop::AllEvents, 5);
+    runEventsUntil([] { return false; }, clock,
+                   qint64(seconds * 1e9) + 2 * qint64(feed.interval()) * 1000000);
     feed.stop();
     const Stalls s = probe.stop();
     std::printf("rate.%s.%d lines_per_s_taken=%.0f kept=%.3f stall_p50_ms=%.2f "
@@ -152,8 +180,7 @@ void runUntilShown(const char* name, QWidget* w, long entries, const std::functi
     clock.start();
     probe.start();
     start();
-    while (shown() < entries && clock.nsecsElapsed() < 120'000'000'000LL)
-        QCoreApplication::processEvents(QEventLoop::AllEvents, 5);
+    runEventsUntil([&] { return shown() >= entries; }, clock, 120'000'000'000LL);
     const double secs = double(clock.nsecsElapsed()) / 1e9;
     const Stalls s = probe.stop();
     std::printf("agent.%s entries=%ld shown=%d seconds=%.2f lines_per_s=%.0f stall_p50_ms=%.2f "
@@ -161,6 +188,54 @@ void runUntilShown(const char* name, QWidget* w, long entries, const std::functi
                 name, entries, shown(), secs, double(shown()) / secs, s.p50, s.p99, s.max);
     std::fflush(stdout);
     w->hide();
+}
+
+// The naive widget on the pane's feed (followed and parsed in the same kind of worker thread):
+// every batch appended as it comes; `appended` counts the lines.
+std::unique_ptr<client::LogFeed> feedInto(Contender& plain, client::ApiClient& api,
+                                          const client::FeedSource& source, int& appended) {
+    auto feed =
+        std::make_unique<client::LogFeed>(api.endpoint(), QList<client::FeedSource>{source});
+    client::LogFeed* f = feed.get();
+    QObject::connect(f, &client::LogFeed::entries, plain.widget,
+                     [&plain, &appended, f](const QList<LogEntry>& batch) {
+                         plain.add(batch);
+                         appended += int(batch.size());
+                         f->consumed(batch.size());
+                     });
+    feed->start();
+    return feed;
+}
+
+// A writer process: `rate` entries a second for `seconds` into journald namespace `ns`, with
+// SYSLOG_IDENTIFIER `id`, encoded before the clock starts. Returns its pid.
+pid_t startWriter(const std::string& ns, const std::string& id, int rate, double seconds) {
+    std::vector<std::string> payloads;
+    const long total = long(rate * seconds);
+    payloads.reserve(size_t(total));
+    for (long i = 0; i < total; ++i) {
+        std::string p;
+        bench::appendField(p, "SYSLOG_IDENTIFIER", id);
+        bench::appendField(p, "PRIORITY", i % 100 == 0 ? "3" : "6");
+        bench::appendField(p, "MESSAGE", makeEntry(i).message.toStdString());
+        payloads.push_back(std::move(p));
+    }
+    const pid_t pid = ::fork();
+    if (pid != 0)
+        return pid;
+    bench::JournalSocket socket(bench::namespaceSocket(ns));
+    const uint64_t start = bench::nowNanos();
+    long sent = 0;
+    while (sent < total) {
+        // What is due by now, then sleep to the next millisecond.
+        const uint64_t elapsed = bench::nowNanos() - start;
+        const long due = std::min(total, long(double(elapsed) / 1e9 * rate) + 1);
+        for (; sent < due; ++sent)
+            socket.send(payloads[size_t(sent)]);
+        const timespec ms{0, 1'000'000};
+        ::nanosleep(&ms, nullptr);
+    }
+    ::_exit(0);
 }
 
 } // namespace
@@ -233,17 +308,71 @@ int main(int argc, char** argv) {
         int appended = 0;
         runUntilShown(
             "plaintextedit", edit, entries, [&] { return appended; },
-            [&] {
-                feed = std::make_unique<client::LogFeed>(api.endpoint(),
-                                                         QList<client::FeedSource>{source});
-                QObject::connect(feed.get(), &client::LogFeed::entries, edit,
-                                 [&](const QList<LogEntry>& batch) {
-                                     plain.add(batch);
-                                     appended += int(batch.size());
-                                 });
-                feed->start();
-            });
+            [&] { feed = feedInto(plain, api, source, appended); });
         feed.reset();
+        return 0;
+    }
+
+    if (mode == "live") {
+        std::vector<int> rates;
+        for (int i = 2; i < argc; ++i)
+            rates.push_back(std::stoi(argv[i]));
+        if (rates.empty())
+            rates = {10000, 25000, 50000};
+        constexpr double kSeconds = 5;
+        test::JournalNamespace ns("day2cl");
+        test::AgentProcess agent({"--journal-namespace", ns.name()});
+        client::ApiClient api(client::Endpoint{
+            QUrl(QStringLiteral("http://127.0.0.1:%1").arg(agent.port())), {}, {}});
+        api.init(nullptr);
+        for (int rate : rates)
+            for (const char* who : {"pane", "plaintextedit"}) {
+                const std::string id = std::string("live-") + who + "-" + std::to_string(rate);
+                QUrlQuery q;
+                q.addQueryItem("filter", QString::fromStdString("SYSLOG_IDENTIFIER:" + id));
+                const client::FeedSource source{"live", client::agentPath({}, "logs/v1/stream/"),
+                                                q};
+                const bool isPane = std::string(who) == "pane";
+                std::unique_ptr<ui::LogPane> logPane;
+                std::unique_ptr<client::LogFeed> feed;
+                int appended = 0;
+                const auto shown = [&] { return isPane ? logPane->lineCount() : appended; };
+                QWidget* w = edit;
+                if (isPane) {
+                    logPane = std::make_unique<ui::LogPane>(&api);
+                    logPane->resize(1400, 800);
+                    w = logPane.get();
+                    logPane->follow("live", {source});
+                } else {
+                    edit->clear();
+                    feed = feedInto(plain, api, source, appended);
+                }
+                w->show();
+                // Following (the first page read, the stream open) before the writer starts.
+                QElapsedTimer settle;
+                settle.start();
+                runEventsUntil([] { return false; }, settle, 1'500'000'000LL);
+                const long total = long(rate * kSeconds);
+                const pid_t writer = startWriter(ns.name(), id, rate, kSeconds);
+                QElapsedTimer clock;
+                StallProbe probe;
+                clock.start();
+                probe.start();
+                runEventsUntil([] { return false; }, clock, qint64(kSeconds * 1e9));
+                const Stalls s = probe.stop();
+                const int byEnd = shown();
+                runEventsUntil([&] { return shown() >= total; }, clock,
+                               qint64((kSeconds + 30) * 1e9));
+                const double lastAfter = double(clock.nsecsElapsed()) / 1e9 - kSeconds;
+                int status = 0;
+                ::waitpid(writer, &status, 0);
+                std::printf("live.%s.%d sent=%ld shown_by_end=%d shown=%d last_after_s=%.2f "
+                            "stall_p50_ms=%.2f stall_p99_ms=%.2f stall_max_ms=%.1f\n",
+                            who, rate, total, byEnd, shown(), lastAfter, s.p50, s.p99, s.max);
+                std::fflush(stdout);
+                w->hide();
+                feed.reset();
+            }
         return 0;
     }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The console's log pane against QPlainTextEdit (tests/bench/console_bench.cpp), offscreen, in
 # one run: the rates (each rate, both widgets in turn), then memory and filter with 1,000,000
-# retained lines, each widget in a process of its own.
+# retained lines, each widget in a process of its own; as root, end to end from a local agent
+# (replayed as fast as it goes, then paced by a writer at 10,000, 25,000 and 50,000 lines/s).
 #   tests/bench/console_bench.sh BUILD_DIR [RETAIN]
 set -euo pipefail
 build=$(realpath "$1")
@@ -17,6 +18,8 @@ echo "# memory and filter, $retain lines retained"
 if [ "$(id -u)" -eq 0 ]; then
     echo "# end to end: a local agent replays 200,000 entries of a private journald into each widget"
     "$bin" agent 200000 2> /dev/null
+    echo "# end to end, paced: a writer sends RATE lines/s to journald for 5 s while each widget follows the agent"
+    "$bin" live 10000 25000 50000 2> /dev/null
 else
     echo "# end to end: skipped (a private journald needs root)"
 fi

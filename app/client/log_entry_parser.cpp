@@ -1,0 +1,410 @@
+// parseLogEntry(): the logs API's JSON line, read in one pass for the five values the pane
+// shows. QJsonDocument builds every field of an entry (a task line has about twenty), which
+// made the parse the largest cost of the console's reading thread; this reader decodes only the
+// values wanted and steps over the rest, checking the syntax of everything all the same.
+#include "client/log_store.h"
+
+#include "day2/wire/wire.h"
+
+#include <cstdlib>
+#include <cstring>
+
+namespace day2::client {
+
+namespace {
+
+class JsonReader {
+public:
+    explicit JsonReader(QByteArrayView text) : m_p(text.data()), m_end(text.data() + text.size()) {}
+
+    bool failed() const { return !m_error.isEmpty(); }
+    const QString& error() const { return m_error; }
+    bool fail(const char* what) {
+        if (m_error.isEmpty())
+            m_error = QStringLiteral("%1 at byte %2").arg(QLatin1String(what)).arg(m_offsetBase);
+        return false;
+    }
+    void setBase(const char* begin) { m_begin = begin; }
+
+    void skipSpace() {
+        while (m_p < m_end && (*m_p == ' ' || *m_p == '\t' || *m_p == '\n' || *m_p == '\r'))
+            ++m_p;
+    }
+    bool at(char c) {
+        skipSpace();
+        return m_p < m_end && *m_p == c;
+    }
+    bool expect(char c) {
+        if (!at(c)) {
+            m_offsetBase = m_p - m_begin;
+            return fail(c == ':'   ? "expected ':'"
+                        : c == '{' ? "expected '{'"
+                        : c == '"' ? "expected a string"
+                                   : "unexpected character");
+        }
+        ++m_p;
+        return true;
+    }
+    bool atNumber() {
+        skipSpace();
+        return m_p < m_end && (*m_p == '-' || isDigit(*m_p));
+    }
+    bool atEnd() {
+        skipSpace();
+        return m_p == m_end;
+    }
+
+    // A string; decoded into `out` (UTF-8) unless null.
+    bool string(QByteArray* out) {
+        if (!expect('"'))
+            return false;
+        const char* run = m_p;
+        while (m_p < m_end) {
+            const char c = *m_p;
+            if (c == '"') {
+                if (out)
+                    out->append(run, m_p - run);
+                ++m_p;
+                return true;
+            }
+            if (uint8_t(c) < 0x20)
+                return failHere("a control character in a string");
+            if (c != '\\') {
+                ++m_p;
+                continue;
+            }
+            if (out)
+                out->append(run, m_p - run);
+            if (++m_p == m_end)
+                break;
+            const char e = *m_p++;
+            char plain = 0;
+            switch (e) {
+            case '"':
+            case '\\':
+            case '/':
+                plain = e;
+                break;
+            case 'b':
+                plain = '\b';
+                break;
+            case 'f':
+                plain = '\f';
+                break;
+            case 'n':
+                plain = '\n';
+                break;
+            case 'r':
+                plain = '\r';
+                break;
+            case 't':
+                plain = '\t';
+                break;
+            case 'u': {
+                uint32_t cp = 0;
+                if (!hex4(&cp))
+                    return false;
+                if (cp >= 0xD800 && cp <= 0xDBFF) { // a surrogate pair
+                    uint32_t low = 0;
+                    if (m_end - m_p < 6 || m_p[0] != '\\' || m_p[1] != 'u')
+                        return failHere("a lone surrogate");
+                    m_p += 2;
+                    if (!hex4(&low) || low < 0xDC00 || low > 0xDFFF)
+                        return failHere("a lone surrogate");
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+                } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+                    return failHere("a lone surrogate");
+                }
+                if (out)
+                    appendUtf8(*out, cp);
+                break;
+            }
+            default:
+                return failHere("an invalid escape");
+            }
+            if (plain && out)
+                out->append(plain);
+            run = m_p;
+        }
+        return failHere("an unterminated string");
+    }
+
+    // A number, as JSON writes it; its value when `out` is given.
+    bool number(double* out) {
+        skipSpace();
+        const char* start = m_p;
+        if (m_p < m_end && *m_p == '-')
+            ++m_p;
+        if (m_p == m_end || !isDigit(*m_p))
+            return failHere("expected a value");
+        if (*m_p == '0')
+            ++m_p;
+        else
+            while (m_p < m_end && isDigit(*m_p))
+                ++m_p;
+        if (m_p < m_end && *m_p == '.') {
+            ++m_p;
+            if (m_p == m_end || !isDigit(*m_p))
+                return failHere("a malformed number");
+            while (m_p < m_end && isDigit(*m_p))
+                ++m_p;
+        }
+        if (m_p < m_end && (*m_p == 'e' || *m_p == 'E')) {
+            ++m_p;
+            if (m_p < m_end && (*m_p == '+' || *m_p == '-'))
+                ++m_p;
+            if (m_p == m_end || !isDigit(*m_p))
+                return failHere("a malformed number");
+            while (m_p < m_end && isDigit(*m_p))
+                ++m_p;
+        }
+        if (out) {
+            char buf[64];
+            const size_t n = size_t(m_p - start);
+            if (n >= sizeof buf)
+                return failHere("a number too long");
+            std::memcpy(buf, start, n);
+            buf[n] = 0;
+            *out = std::strtod(buf, nullptr);
+        }
+        return true;
+    }
+
+    // Any value, checked and not kept. Nesting is limited, as QJsonDocument's is.
+    bool skipValue(int depth = 0) {
+        if (depth > 64)
+            return failHere("nested too deeply");
+        skipSpace();
+        if (m_p == m_end)
+            return failHere("expected a value");
+        switch (*m_p) {
+        case '"':
+            return string(nullptr);
+        case '{':
+            ++m_p;
+            if (at('}')) {
+                ++m_p;
+                return true;
+            }
+            do {
+                if (!string(nullptr) || !expect(':') || !skipValue(depth + 1))
+                    return false;
+            } while (comma());
+            return expect('}');
+        case '[':
+            ++m_p;
+            if (at(']')) {
+                ++m_p;
+                return true;
+            }
+            do {
+                if (!skipValue(depth + 1))
+                    return false;
+            } while (comma());
+            return expect(']');
+        case 't':
+            return literal("true");
+        case 'f':
+            return literal("false");
+        case 'n':
+            return literal("null");
+        default:
+            return number(nullptr);
+        }
+    }
+
+    // A string, or the first string of an array of them (a field repeated in one entry); other
+    // values are stepped over and give nothing.
+    bool firstString(QByteArray* out, bool* found) {
+        *found = false;
+        if (at('"')) {
+            *found = true;
+            return string(out);
+        }
+        if (!at('['))
+            return skipValue();
+        ++m_p;
+        if (at(']')) {
+            ++m_p;
+            return true;
+        }
+        bool first = true;
+        do {
+            if (first && at('"')) {
+                *found = true;
+                if (!string(out))
+                    return false;
+            } else if (!skipValue(1)) {
+                return false;
+            }
+            first = false;
+        } while (comma());
+        return expect(']');
+    }
+
+    bool comma() {
+        if (at(',')) {
+            ++m_p;
+            return true;
+        }
+        return false;
+    }
+
+private:
+    static bool isDigit(char c) { return c >= '0' && c <= '9'; }
+    bool failHere(const char* what) {
+        m_offsetBase = m_p - m_begin;
+        return fail(what);
+    }
+    bool literal(const char* word) {
+        const size_t n = std::strlen(word);
+        if (size_t(m_end - m_p) < n || std::memcmp(m_p, word, n) != 0)
+            return failHere("expected a value");
+        m_p += n;
+        return true;
+    }
+    bool hex4(uint32_t* v) {
+        if (m_end - m_p < 4)
+            return failHere("a short \\u escape");
+        *v = 0;
+        for (int i = 0; i < 4; ++i) {
+            const char c = *m_p++;
+            const int d = c >= '0' && c <= '9'   ? c - '0'
+                          : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                          : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                                 : -1;
+            if (d < 0)
+                return failHere("a malformed \\u escape");
+            *v = *v << 4 | uint32_t(d);
+        }
+        return true;
+    }
+    static void appendUtf8(QByteArray& out, uint32_t cp) {
+        if (cp < 0x80) {
+            out.append(char(cp));
+        } else if (cp < 0x800) {
+            out.append(char(0xC0 | cp >> 6));
+            out.append(char(0x80 | (cp & 0x3F)));
+        } else if (cp < 0x10000) {
+            out.append(char(0xE0 | cp >> 12));
+            out.append(char(0x80 | (cp >> 6 & 0x3F)));
+            out.append(char(0x80 | (cp & 0x3F)));
+        } else {
+            out.append(char(0xF0 | cp >> 18));
+            out.append(char(0x80 | (cp >> 12 & 0x3F)));
+            out.append(char(0x80 | (cp >> 6 & 0x3F)));
+            out.append(char(0x80 | (cp & 0x3F)));
+        }
+    }
+
+    const char* m_p;
+    const char* m_end;
+    const char* m_begin = nullptr;
+    qsizetype m_offsetBase = 0;
+    QString m_error;
+};
+
+bool keyIs(const QByteArray& key, std::string_view name) {
+    return key.size() == qsizetype(name.size()) &&
+           std::memcmp(key.constData(), name.data(), name.size()) == 0;
+}
+
+} // namespace
+
+std::optional<LogEntry> parseLogEntry(QByteArrayView json, QString* error) {
+    namespace w = day2::wire;
+    JsonReader r(json);
+    r.setBase(json.data());
+    LogEntry e;
+    bool haveCursor = false, haveTime = false, haveMessage = false;
+    QByteArray messageB64, priority, stream, key;
+    bool haveMessageB64 = false;
+    auto fields = [&](bool base64) {
+        if (!r.expect('{'))
+            return false;
+        if (r.at('}'))
+            return r.expect('}');
+        do {
+            key.clear();
+            if (!r.string(&key) || !r.expect(':'))
+                return false;
+            bool found = false;
+            bool ok = true;
+            if (keyIs(key, w::kFieldMessage)) {
+                QByteArray v;
+                ok = r.firstString(&v, &found);
+                if (found && base64 && !haveMessageB64) {
+                    messageB64 = v;
+                    haveMessageB64 = true;
+                } else if (found && !base64 && !haveMessage) {
+                    e.message = v;
+                    haveMessage = true;
+                }
+            } else if (!base64 && keyIs(key, w::kFieldPriority)) {
+                priority.clear();
+                ok = r.firstString(&priority, &found);
+            } else if (!base64 && keyIs(key, w::kFieldStream)) {
+                stream.clear();
+                ok = r.firstString(&stream, &found);
+            } else {
+                ok = r.skipValue(1);
+            }
+            if (!ok)
+                return false;
+        } while (r.comma());
+        return r.expect('}');
+    };
+    bool ok = r.expect('{');
+    if (ok && r.at('}'))
+        ok = r.expect('}');
+    else if (ok) {
+        do {
+            key.clear();
+            if (!r.string(&key) || !r.expect(':')) {
+                ok = false;
+                break;
+            }
+            if (keyIs(key, "fields")) {
+                ok = fields(false);
+            } else if (keyIs(key, "fields_b64")) {
+                ok = fields(true);
+            } else if (keyIs(key, "cursor")) {
+                e.cursor.clear();
+                haveCursor = r.at('"');
+                ok = haveCursor ? r.string(&e.cursor) : r.skipValue(1);
+            } else if (keyIs(key, "realtime_timestamp")) {
+                double t = 0;
+                haveTime = r.atNumber();
+                ok = haveTime ? r.number(&t) : r.skipValue(1);
+                e.realtimeUsec = int64_t(t);
+            } else {
+                ok = r.skipValue(1);
+            }
+            if (!ok)
+                break;
+        } while (r.comma());
+        ok = ok && r.expect('}');
+    }
+    if (ok && !r.atEnd())
+        ok = r.fail("text after the entry");
+    if (!ok) {
+        if (error)
+            *error = r.error().isEmpty() ? QStringLiteral("not a JSON object") : r.error();
+        return std::nullopt;
+    }
+    if (!haveCursor || !haveTime) {
+        if (error)
+            *error = QStringLiteral("an entry needs cursor and realtime_timestamp");
+        return std::nullopt;
+    }
+    e.parts = parseCursor(e.cursor);
+    if (!haveMessage && haveMessageB64)
+        e.message = QByteArray::fromBase64(messageB64);
+    bool okPrio = false;
+    const int prio = priority.toInt(&okPrio);
+    e.priority = okPrio && prio >= 0 && prio <= 7 ? prio : 6;
+    e.stderrStream = stream == "STDERR";
+    return e;
+}
+
+} // namespace day2::client
