@@ -16,9 +16,10 @@ packages=(
   systemd-journal-remote
   # Adminrouter (tests and the demo start their own nginx on loopback)
   nginx
-  # the client library, the console and their Qt Test tests; the console's keyring; its
-  # screenshot test under a virtual X server
-  qt6-base-dev qtkeychain-qt6-dev xvfb xauth
+  # the client library, the console and their Qt Test tests; the console's keyring (and a real
+  # Secret Service for its test, in a private D-Bus session); its screenshot test under a
+  # virtual X server
+  qt6-base-dev qtkeychain-qt6-dev gnome-keyring dbus-daemon xvfb xauth
 )
 
 missing=()

@@ -2,8 +2,8 @@
 
 namespace day2::client {
 
-LogFeed::LogFeed(Endpoint endpoint, QList<FeedSource> sources)
-    : m_endpoint(std::move(endpoint)), m_sources(std::move(sources)) {
+LogFeed::LogFeed(Endpoint endpoint, QList<FeedSource> sources, qint64 maxInFlight)
+    : m_endpoint(std::move(endpoint)), m_sources(std::move(sources)), m_maxInFlight(maxInFlight) {
     qRegisterMetaType<day2::client::LogEntry>();
     qRegisterMetaType<QList<day2::client::LogEntry>>();
 }
@@ -51,7 +51,7 @@ void LogFeed::startFollowers() {
                     }
                 if (batch.isEmpty())
                     return;
-                if (m_inFlight.load() + batch.size() > kMaxInFlight) {
+                if (m_inFlight.load() + batch.size() > m_maxInFlight) {
                     emit dropped(index, batch.size());
                     return;
                 }

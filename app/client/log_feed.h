@@ -4,8 +4,9 @@
 // thousands of entries is read and parsed off the GUI thread; the GUI thread only inserts
 // parsed batches into its LogStore.
 //
-// Bounded: at most kMaxInFlight entries are handed over and not yet taken (consumed()); beyond
-// that a batch is dropped, counted and said (`dropped`), not queued without end.
+// Bounded: at most kMaxInFlight entries (by default) are handed over and not yet taken
+// (consumed()); beyond that a batch is dropped, counted and said (`dropped`), not queued without
+// end.
 #pragma once
 
 #include "client/api_client.h"
@@ -33,10 +34,10 @@ struct FeedSource {
 class LogFeed : public QObject {
     Q_OBJECT
 public:
-    LogFeed(Endpoint endpoint, QList<FeedSource> sources);
-    ~LogFeed() override;
-
     static constexpr qint64 kMaxInFlight = 300000;
+
+    LogFeed(Endpoint endpoint, QList<FeedSource> sources, qint64 maxInFlight = kMaxInFlight);
+    ~LogFeed() override;
 
     // Starts the worker thread and every follower in it.
     void start();
@@ -52,7 +53,7 @@ signals:
     // A source reconnected: `gap` when entries may be missing (`missing` of them at most, -1:
     // unknown). The pane draws a marker there.
     void reconnected(int source, bool gap, qint64 missing);
-    // `n` entries of a source were dropped: the GUI thread had not taken kMaxInFlight yet.
+    // `n` entries of a source were dropped: the GUI thread had not taken the bound's worth yet.
     void dropped(int source, qint64 n);
 
 private:
@@ -62,6 +63,7 @@ private:
     QList<FeedSource> m_sources;
     QThread m_thread;
     QObject* m_worker = nullptr; // lives in m_thread: the followers' context
+    const qint64 m_maxInFlight;
     std::atomic<qint64> m_inFlight{0};
     std::vector<std::unique_ptr<LogFollower>> m_followers; // created, used and deleted in m_thread
 };

@@ -3,6 +3,7 @@
 // nothing was missed. LogPager's history pages against the same agent. Needs root (the task's
 // cgroups and namespaces, a private journald).
 #include "client/api_client.h"
+#include "client/log_feed.h"
 #include "client/log_follower.h"
 #include "client/log_pager.h"
 
@@ -265,6 +266,39 @@ private slots:
         QTest::qWait(200);
         QCOMPARE(delivered.size(), 0);
         QVERIFY(!broken.busy());
+    }
+
+    // The feed hands over at most its bound of entries the GUI thread has not taken; beyond
+    // that it drops and counts, and what it drops plus what it hands over is every line.
+    void aFeedThatIsNotTakenFromDropsAndCounts() {
+        ApiClient api(m_env->endpoint());
+        QVERIFY(api.init(nullptr));
+        QString error;
+        const QString path = m_env->launch(
+            api, "fw-feed", "/burst",
+            "i=0; while [ $i -lt 2000 ]; do echo burst $i; i=$((i+1)); done; sleep 8; "
+            "i=0; while [ $i -lt 50 ]; do echo after $i; i=$((i+1)); done",
+            &error);
+        QVERIFY2(!path.isEmpty(), qPrintable(error));
+        QUrlQuery fromStart;
+        fromStart.addQueryItem("since", "0");
+        LogFeed feed(api.endpoint(), {FeedSource{"burst", path, fromStart}}, 100);
+        qint64 delivered = 0, dropped = 0;
+        connect(&feed, &LogFeed::entries, this,
+                [&](const QList<LogEntry>& batch) { delivered += batch.size(); });
+        connect(&feed, &LogFeed::dropped, this, [&](int source, qint64 n) {
+            QCOMPARE(source, 0);
+            dropped += n;
+        });
+        feed.start();
+        QTRY_COMPARE_WITH_TIMEOUT(delivered + dropped, qint64(2000), 30000);
+        QVERIFY2(delivered <= 100, qPrintable(QString::number(delivered)));
+        QVERIFY(dropped >= 1900);
+        // Taken: the lines written 8 s later are all handed over.
+        feed.consumed(delivered);
+        const qint64 before = delivered, droppedBefore = dropped;
+        QTRY_COMPARE_WITH_TIMEOUT(delivered, before + 50, 30000);
+        QCOMPARE(dropped, droppedBefore);
     }
 
     void aRefusedRequestIsNotRetried() {

@@ -63,7 +63,8 @@ timeout 3 "$build/app/day2" task log "$cid" stdout -f -n all > "$scratch/all" 2>
 
 # task log --follow -n 0 prints only lines written after it started (the first comes 3 s later).
 tid=$(day2 task run --agent "$id1" --app /ticker --shell 'sleep 3; for i in 1 2 3 4 5; do echo tick $i; sleep 0.3; done; sleep 60')
-day2 task log /ticker --follow -n 0 > "$scratch/follow" 2> "$scratch/follow.err" &
+# (the binary itself, not the shell function: $! must be its pid, for the kill below)
+"$build/app/day2" task log /ticker --follow -n 0 > "$scratch/follow" 2> "$scratch/follow.err" &
 follower=$!
 for _ in $(seq 100); do grep -q 'tick 5' "$scratch/follow" && break; sleep 0.2; done
 [ "$(cat "$scratch/follow")" = "$(printf 'tick 1\ntick 2\ntick 3\ntick 4\ntick 5')" ] ||
