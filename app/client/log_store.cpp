@@ -56,7 +56,13 @@ QByteArray entryField(const QJsonObject& entry, const QString& name) {
 std::optional<CursorParts> parseCursor(QByteArrayView cursor) {
     CursorParts p;
     unsigned seen = 0;
-    for (QByteArrayView part : QByteArray::fromRawData(cursor.data(), cursor.size()).split(';')) {
+    for (qsizetype at = 0; at <= cursor.size();) {
+        // The parts between ';', without a list of copies (every entry's cursor is read).
+        qsizetype end = cursor.indexOf(';', at);
+        if (end < 0)
+            end = cursor.size();
+        const QByteArrayView part = cursor.sliced(at, end - at);
+        at = end + 1;
         if (part.size() < 3 || part[1] != '=')
             return std::nullopt;
         const QByteArrayView v = part.sliced(2);

@@ -1,7 +1,8 @@
 // day2-bench-log-store: what the log pane's store costs, without the GUI. Inserts LINES lines of
 // ~100 bytes (the tasks benchmark's text, 3 sources merged) in batches of 1000, then reports the
 // bytes it holds per retained line (its own count, and the growth of VmRSS), and the time to
-// filter and search every line. Prints key=value lines.
+// filter and search every line; and the time to read one logs API JSON line (parseLogEntry,
+// and QJsonDocument for comparison). Prints key=value lines.
 //
 //   day2-bench-log-store [LINES]      (default 1000000)
 #include "client/log_store.h"
@@ -9,6 +10,8 @@
 #include "bench_common.h"
 
 #include <QElapsedTimer>
+#include <QJsonDocument>
+#include <QJsonObject>
 
 #include <cstdio>
 #include <string>
@@ -80,5 +83,40 @@ int main(int argc, char** argv) {
     t.restart();
     auto hits = store.search("timeout", false);
     std::printf("search_substring_ms=%.1f\nsearch_hits=%zu\n", ms(t), hits.size());
+
+    // Reading the logs API's JSON line of a task's entry (the console's reading thread does it
+    // for every line): parseLogEntry() against QJsonDocument with the same values picked.
+    const QByteArray json =
+        R"({"fields":{"_TRANSPORT":"stdout","_UID":"65534","_GID":"65534","_COMM":"sh",)"
+        R"("_EXE":"/bin/dash","_CMDLINE":"sh -c ./serve","_CAP_EFFECTIVE":"0",)"
+        R"("_SYSTEMD_CGROUP":"/day2.slice/day2-c09ba709-70d0-429a-93e7-faaaf1ea0386-stdout.scope",)"
+        R"("_SYSTEMD_UNIT":"day2-c09ba709-70d0-429a-93e7-faaaf1ea0386-stdout.scope",)"
+        R"("_SYSTEMD_SLICE":"day2.slice","_BOOT_ID":"4cfbec614f624176bec5252a06add4ea",)"
+        R"("_MACHINE_ID":"0a1b2c3d4e5f60718293a4b5c6d7e8f9","_HOSTNAME":"node-1",)"
+        R"("PRIORITY":"6","SYSLOG_IDENTIFIER":"web","MESSAGE":"000000123 level=info )"
+        R"(msg=lorem ipsum dolor sit amet, consectetur adipiscing elit","FRAMEWORK_ID":"fw",)"
+        R"("EXECUTOR_ID":"web.c09ba709","CONTAINER_ID":"c09ba709-70d0-429a-93e7-faaaf1ea0386",)"
+        R"("AGENT_ID":"00000000-0000-4000-8000-00000000a9e7","STREAM":"STDOUT","_PID":"1234",)"
+        R"("_STREAM_ID":"5f1e8a3b2c4d4e6f8a9b0c1d2e3f4a5b"},"cursor":"s=ebee7aa15c5749edbd444cd2ab)"
+        R"(dfebc2;i=b59;b=4cfbec614f624176bec5252a06add4ea;m=9dbc18a44;t=66113fceb567a;)"
+        R"(x=2124c61cffa43559","monotonic_timestamp":42324322,)"
+        R"("realtime_timestamp":1795588335818362})";
+    constexpr int kParses = 200000;
+    size_t check = 0;
+    t.restart();
+    for (int i = 0; i < kParses; ++i)
+        check += size_t(parseLogEntry(json)->message.size());
+    const double oneUs = ms(t) * 1000 / kParses;
+    t.restart();
+    for (int i = 0; i < kParses; ++i) {
+        const QJsonObject o = QJsonDocument::fromJson(json).object();
+        check += size_t(entryField(o, "MESSAGE").size() + entryField(o, "PRIORITY").size() +
+                        entryField(o, "STREAM").size() + o.value("cursor").toString().size()) +
+                 size_t(o.value("realtime_timestamp").toDouble() > 0);
+    }
+    const double qjsonUs = ms(t) * 1000 / kParses;
+    std::printf("entry_json_bytes=%lld\nparse_entry_us=%.2f\nparse_entry_qjsondocument_us=%.2f\n"
+                "(check %zu)\n",
+                static_cast<long long>(json.size()), oneUs, qjsonUs, check);
     return 0;
 }
