@@ -211,6 +211,9 @@ void LogLineDelegate::paint(QPainter* p, const QStyleOptionViewItem& option,
             if (columns == 0 && x > r.right())
                 break;
         }
+        if ((columns == 0 && x > r.right()) || line >= kMaxWrappedLines ||
+            baseline + line * lineHeight - fm.ascent() > r.bottom())
+            break; // the rest is out of the row
     }
     p->restore();
 }

@@ -19,7 +19,8 @@ bool pageOrder(const LogEntry& a, const LogEntry& b) {
         return ta < tb;
     if (a.source != b.source)
         return a.source < b.source;
-    return a.parts && b.parts && a.parts->seqnum < b.parts->seqnum;
+    // (An entry without a readable cursor counts as sequence number 0: still a strict order.)
+    return (a.parts ? a.parts->seqnum : 0) < (b.parts ? b.parts->seqnum : 0);
 }
 
 std::optional<LogPage> assemblePage(LogPage::Direction direction, const QList<QByteArray>& bodies,

@@ -19,6 +19,8 @@
 //   journald at RATE lines/s for 5 s (pre-encoded native datagrams, paced every millisecond),
 //   a real agent streams them, and a LogPane follows them as an operator's would (its feed,
 //   worker thread, flush timer); then the same with the feed appended to a QPlainTextEdit.
+//   First, as the anchor, the same stream read by a plain socket in a thread (counting `data:`
+//   lines, no Qt): what the chain itself delivers on this machine.
 //   The GUI thread's stalls during the 5 s, the lines shown by the end and how long the last
 //   ones took after it. journald, the agent, the writer and the console share the 2 cores.
 //   Needs root.
@@ -44,11 +46,13 @@
 #include <QTimer>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <functional>
 #include <memory>
 #include <string>
 #include <sys/wait.h>
+#include <thread>
 #include <time.h>
 #include <unistd.h>
 #include <vector>
@@ -326,19 +330,52 @@ int main(int argc, char** argv) {
             QUrl(QStringLiteral("http://127.0.0.1:%1").arg(agent.port())), {}, {}});
         api.init(nullptr);
         for (int rate : rates)
-            for (const char* who : {"pane", "plaintextedit"}) {
+            for (const char* who : {"sse", "pane", "plaintextedit"}) {
                 const std::string id = std::string("live-") + who + "-" + std::to_string(rate);
                 QUrlQuery q;
                 q.addQueryItem("filter", QString::fromStdString("SYSLOG_IDENTIFIER:" + id));
                 const client::FeedSource source{"live", client::agentPath({}, "logs/v1/stream/"),
                                                 q};
                 const bool isPane = std::string(who) == "pane";
+                const bool isSse = std::string(who) == "sse";
                 std::unique_ptr<ui::LogPane> logPane;
                 std::unique_ptr<client::LogFeed> feed;
                 int appended = 0;
-                const auto shown = [&] { return isPane ? logPane->lineCount() : appended; };
+                // The anchor: the same stream read by a plain socket in a thread of its own,
+                // counting `data:` lines (no Qt, no parsing): what the chain delivers.
+                std::atomic<int> sseLines{0};
+                std::atomic<bool> sseStop{false};
+                std::thread sseReader;
+                const auto shown = [&] {
+                    return isSse ? sseLines.load() : isPane ? logPane->lineCount() : appended;
+                };
                 QWidget* w = edit;
-                if (isPane) {
+                if (isSse) {
+                    w = nullptr;
+                    bench::Url url = bench::parseUrl(
+                        "http://127.0.0.1:" + std::to_string(agent.port()) +
+                        "/system/v1/logs/v1/stream/?filter=SYSLOG_IDENTIFIER:" + id);
+                    sseReader = std::thread([url, &sseLines, &sseStop] {
+                        bench::HttpGet stream(url, {"Accept: text/event-stream"});
+                        if (stream.readHead(10) != 200)
+                            return;
+                        std::string carry;
+                        while (!sseStop.load()) {
+                            stream.readBody(
+                                [&](std::string_view d) {
+                                    carry.append(d);
+                                    size_t at = 0, nl;
+                                    while ((nl = carry.find('\n', at)) != std::string::npos) {
+                                        if (carry.compare(at, 5, "data:") == 0)
+                                            ++sseLines;
+                                        at = nl + 1;
+                                    }
+                                    carry.erase(0, at);
+                                },
+                                0.05);
+                        }
+                    });
+                } else if (isPane) {
                     logPane = std::make_unique<ui::LogPane>(&api);
                     logPane->resize(1400, 800);
                     w = logPane.get();
@@ -347,7 +384,8 @@ int main(int argc, char** argv) {
                     edit->clear();
                     feed = feedInto(plain, api, source, appended);
                 }
-                w->show();
+                if (w)
+                    w->show();
                 // Following (the first page read, the stream open) before the writer starts.
                 QElapsedTimer settle;
                 settle.start();
@@ -370,8 +408,12 @@ int main(int argc, char** argv) {
                             "stall_p50_ms=%.2f stall_p99_ms=%.2f stall_max_ms=%.1f\n",
                             who, rate, total, byEnd, shown(), lastAfter, s.p50, s.p99, s.max);
                 std::fflush(stdout);
-                w->hide();
+                if (w)
+                    w->hide();
                 feed.reset();
+                sseStop = true;
+                if (sseReader.joinable())
+                    sseReader.join();
             }
         return 0;
     }
