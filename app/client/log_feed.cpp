@@ -36,6 +36,7 @@ void LogFeed::startFollowers() {
         LogFollower::Options o;
         o.path = m_sources[i].path;
         o.query = m_sources[i].query;
+        o.paceBytesPerSecond = m_sources[i].paceBytesPerSecond;
         auto f = std::make_unique<LogFollower>(m_endpoint, o);
         LogFollower* follower = f.get();
         // Direct: these run in the worker thread, where the follower emits.

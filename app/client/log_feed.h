@@ -26,9 +26,10 @@
 namespace day2::client {
 
 struct FeedSource {
-    QString label;   // what the pane shows for it ("web 3f2a9c on node-1")
-    QString path;    // a stream path
-    QUrlQuery query; // filters and start (skip_prev=N)
+    QString label;                 // what the pane shows for it ("web 3f2a9c on node-1")
+    QString path;                  // a stream path
+    QUrlQuery query;               // filters and start (skip_prev=N)
+    qint64 paceBytesPerSecond = 0; // benchmarks: LogFollower::Options::paceBytesPerSecond
 };
 
 class LogFeed : public QObject {

@@ -28,6 +28,9 @@ LogFollower::LogFollower(Endpoint endpoint, Options options, QObject* parent)
     m_options.maxBatch = std::max<qsizetype>(m_options.maxBatch, 1);
     m_retryTimer.setSingleShot(true);
     m_stallTimer.setSingleShot(true);
+    m_paceTimer.setSingleShot(true);
+    m_paceTimer.setTimerType(Qt::PreciseTimer);
+    connect(&m_paceTimer, &QTimer::timeout, this, &LogFollower::onReadyRead);
     connect(&m_retryTimer, &QTimer::timeout, this, &LogFollower::connectNow);
     connect(&m_stallTimer, &QTimer::timeout, this, [this] {
         if (m_reply) {
@@ -60,6 +63,7 @@ void LogFollower::stop() {
     m_stopped = true;
     m_retryTimer.stop();
     m_stallTimer.stop();
+    m_paceTimer.stop();
     dropReply();
 }
 
@@ -142,7 +146,22 @@ void LogFollower::onReadyRead() {
             return;
     }
     QList<SseEvent> parsed;
-    const QByteArray chunk = m_reply->readAll();
+    QByteArray chunk;
+    if (const qint64 pace = m_options.paceBytesPerSecond; pace > 0 && !m_reply->isFinished()) {
+        // What the pace allows since the last read (at most 50 ms worth saved up).
+        if (!m_paceClock.isValid())
+            m_paceClock.start();
+        const qint64 now = m_paceClock.nsecsElapsed();
+        m_paceBudget = std::min(m_paceBudget + double(now - m_paceLastNs) / 1e9 * double(pace),
+                                double(pace) / 20);
+        m_paceLastNs = now;
+        chunk = m_reply->read(std::min(m_reply->bytesAvailable(), qint64(m_paceBudget)));
+        m_paceBudget -= double(chunk.size());
+        if (m_reply->bytesAvailable() > 0)
+            m_paceTimer.start(5);
+    } else {
+        chunk = m_reply->readAll();
+    }
     if (!m_parser.feed(chunk, parsed)) {
         const QString why = QStringLiteral("the stream from %1 is not an event stream this client "
                                            "can follow (a line over %2 bytes)")

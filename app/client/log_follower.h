@@ -44,6 +44,10 @@ public:
         int stallMs = 45000;
         qsizetype maxBatch = 4096;
         qint64 readBufferBytes = 4 << 20;
+        // Read at most this many bytes a second (0: as fast as they come); the rest waits in
+        // the bounded read buffer, and TCP holds the agent back. For benchmarks: a journal
+        // filled in advance is then fed to a reader at a steady rate.
+        qint64 paceBytesPerSecond = 0;
     };
     enum class Resume {
         Fresh,   // the first connection
@@ -93,6 +97,10 @@ private:
     SseParser m_parser;
     QTimer m_retryTimer{this}; // children: they move with the follower to its thread
     QTimer m_stallTimer{this};
+    QTimer m_paceTimer{this}; // with a pace: the next read of what is waiting
+    QElapsedTimer m_paceClock;
+    qint64 m_paceLastNs = 0;
+    double m_paceBudget = 0; // bytes that may be read now
     int m_stallMs = 0;
     int m_backoffMs = 0;
     uint64_t m_generation = 0; // connections made: a handler that started another is noticed

@@ -24,12 +24,18 @@
 //   The GUI thread's stalls during the 5 s, the lines shown by the end and how long the last
 //   ones took after it. journald, the agent, the writer and the console share the 2 cores.
 //   Needs root.
+// replay RATES...: end to end from a local agent at a paced rate, without journald writing at
+//   the same time: the journal is filled with RATE x 5 s entries first, then each widget
+//   follows them from their start with its reader paced to RATE lines/s (the follower reads
+//   that many bytes a second; the agent is held back by TCP). Lines/s from the request to the
+//   last line shown, and the GUI thread's stalls meanwhile. Needs root.
 // Prints key=value lines; tests/bench/console_bench.sh runs it all.
 //
 //   QT_QPA_PLATFORM=offscreen day2-bench-console rates [RATES...]
 //   QT_QPA_PLATFORM=offscreen day2-bench-console memory pane|plaintextedit [RETAIN]
 //   QT_QPA_PLATFORM=offscreen day2-bench-console agent [ENTRIES]
 //   QT_QPA_PLATFORM=offscreen day2-bench-console live [RATES...]
+//   QT_QPA_PLATFORM=offscreen day2-bench-console replay [RATES...]
 #include "log_pane.h"
 
 #include "agent_process.h"
@@ -175,8 +181,8 @@ void runRate(Contender& c, int rate, double seconds, const QList<LogEntry>& pool
 }
 
 // Shows `w`, runs `start`, and waits until `shown` reaches `entries`; prints lines/s and stalls.
-void runUntilShown(const char* name, QWidget* w, long entries, const std::function<int()>& shown,
-                   const std::function<void()>& start) {
+void runUntilShown(const std::string& label, QWidget* w, long entries,
+                   const std::function<int()>& shown, const std::function<void()>& start) {
     w->show();
     QCoreApplication::processEvents();
     QElapsedTimer clock;
@@ -187,9 +193,9 @@ void runUntilShown(const char* name, QWidget* w, long entries, const std::functi
     runEventsUntil([&] { return shown() >= entries; }, clock, 120'000'000'000LL);
     const double secs = double(clock.nsecsElapsed()) / 1e9;
     const Stalls s = probe.stop();
-    std::printf("agent.%s entries=%ld shown=%d seconds=%.2f lines_per_s=%.0f stall_p50_ms=%.2f "
+    std::printf("%s entries=%ld shown=%d seconds=%.2f lines_per_s=%.0f stall_p50_ms=%.2f "
                 "stall_p99_ms=%.2f stall_max_ms=%.1f\n",
-                name, entries, shown(), secs, double(shown()) / secs, s.p50, s.p99, s.max);
+                label.c_str(), entries, shown(), secs, double(shown()) / secs, s.p50, s.p99, s.max);
     std::fflush(stdout);
     w->hide();
 }
@@ -209,6 +215,14 @@ std::unique_ptr<client::LogFeed> feedInto(Contender& plain, client::ApiClient& a
                      });
     feed->start();
     return feed;
+}
+
+// The rates given after the mode, or `defaults`.
+std::vector<int> ratesFrom(int argc, char** argv, std::vector<int> defaults) {
+    std::vector<int> rates;
+    for (int i = 2; i < argc; ++i)
+        rates.push_back(std::stoi(argv[i]));
+    return rates.empty() ? defaults : rates;
 }
 
 // A writer process: `rate` entries a second for `seconds` into journald namespace `ns`, with
@@ -304,25 +318,82 @@ int main(int argc, char** argv) {
         ui::LogPane logPane(&api);
         logPane.resize(1400, 800);
         runUntilShown(
-            "pane", &logPane, entries, [&] { return logPane.lineCount(); },
+            "agent.pane", &logPane, entries, [&] { return logPane.lineCount(); },
             [&] { logPane.follow("bench", {source}); });
         logPane.setApi(nullptr);
         // The naive widget on the same feed (parsed in the same kind of worker thread).
         std::unique_ptr<client::LogFeed> feed;
         int appended = 0;
         runUntilShown(
-            "plaintextedit", edit, entries, [&] { return appended; },
+            "agent.plaintextedit", edit, entries, [&] { return appended; },
             [&] { feed = feedInto(plain, api, source, appended); });
         feed.reset();
         return 0;
     }
 
+    if (mode == "replay") {
+        const std::vector<int> rates = ratesFrom(argc, argv, {10000, 25000, 50000});
+        constexpr double kSeconds = 5;
+        test::JournalNamespace ns("day2cr");
+        for (int rate : rates) {
+            const long n = long(rate * kSeconds);
+            for (const char* who : {"pane", "plaintextedit"})
+                for (long i = 0; i < n; ++i) {
+                    const LogEntry e = makeEntry(i);
+                    ns.write({{"MESSAGE", e.message.toStdString()},
+                              {"PRIORITY", std::to_string(e.priority)},
+                              {"SYSLOG_IDENTIFIER",
+                               std::string("replay-") + who + "-" + std::to_string(rate)}});
+                }
+            ns.waitForCount(size_t(n),
+                            "SYSLOG_IDENTIFIER=replay-plaintextedit-" + std::to_string(rate));
+        }
+        test::AgentProcess agent({"--journal-namespace", ns.name()});
+        client::ApiClient api(client::Endpoint{
+            QUrl(QStringLiteral("http://127.0.0.1:%1").arg(agent.port())), {}, {}});
+        api.init(nullptr);
+        for (int rate : rates)
+            for (const char* who : {"pane", "plaintextedit"}) {
+                const long total = long(rate * kSeconds);
+                const std::string id = std::string("replay-") + who + "-" + std::to_string(rate);
+                QUrlQuery q;
+                q.addQueryItem("filter", QString::fromStdString("SYSLOG_IDENTIFIER:" + id));
+                // The pace in bytes: what an event of these entries takes on the stream.
+                QUrlQuery one = q;
+                one.addQueryItem("limit", "1000");
+                const auto sample = api.call("GET", client::agentPath({}, "logs/v1/range/"), one);
+                const qsizetype lines = std::max<qsizetype>(1, sample.body.count('\n'));
+                const double eventBytes = double(sample.body.size()) / double(lines) + 130;
+                q.addQueryItem("skip_prev", QString::number(total));
+                client::FeedSource source{"replay", client::agentPath({}, "logs/v1/stream/"), q};
+                source.paceBytesPerSecond = qint64(eventBytes * rate);
+                const bool isPane = std::string(who) == "pane";
+                std::unique_ptr<ui::LogPane> logPane;
+                std::unique_ptr<client::LogFeed> feed;
+                int appended = 0;
+                const auto shown = [&] { return isPane ? logPane->lineCount() : appended; };
+                QWidget* w = edit;
+                if (isPane) {
+                    logPane = std::make_unique<ui::LogPane>(&api);
+                    logPane->resize(1400, 800);
+                    w = logPane.get();
+                } else {
+                    edit->clear();
+                }
+                runUntilShown("replay." + std::string(who) + "." + std::to_string(rate), w, total,
+                              shown, [&] {
+                                  if (isPane)
+                                      logPane->follow("replay", {source});
+                                  else
+                                      feed = feedInto(plain, api, source, appended);
+                              });
+                feed.reset();
+            }
+        return 0;
+    }
+
     if (mode == "live") {
-        std::vector<int> rates;
-        for (int i = 2; i < argc; ++i)
-            rates.push_back(std::stoi(argv[i]));
-        if (rates.empty())
-            rates = {10000, 25000, 50000};
+        const std::vector<int> rates = ratesFrom(argc, argv, {10000, 25000, 50000});
         constexpr double kSeconds = 5;
         test::JournalNamespace ns("day2cl");
         test::AgentProcess agent({"--journal-namespace", ns.name()});
@@ -419,11 +490,7 @@ int main(int argc, char** argv) {
     }
 
     if (!memory) {
-        std::vector<int> rates;
-        for (int i = 2; i < argc; ++i)
-            rates.push_back(std::stoi(argv[i]));
-        if (rates.empty())
-            rates = {10000, 25000, 50000, 100000, 200000};
+        const std::vector<int> rates = ratesFrom(argc, argv, {10000, 25000, 50000, 100000, 200000});
         const int top = *std::max_element(rates.begin(), rates.end());
         QList<LogEntry> pool;
         pool.reserve(qsizetype(top) * 3);
