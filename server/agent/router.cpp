@@ -70,8 +70,9 @@ http::Handler makeRouter(const AgentInfo& info, Services sv) {
         }
         // Everything else needs a valid token.
         const auto authorization = req.header("Authorization");
-        auto who =
-            sv.authority.authenticate(authorization, static_cast<int64_t>(std::time(nullptr)));
+        // The precise clock (std::time may lag by a tick), the one a stream's end is set by.
+        const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+        auto who = sv.authority.authenticate(authorization, static_cast<int64_t>(now));
         if (!who) {
             sv.audit.record(
                 {"-", "-", "-", "unauthenticated", req.remoteAddress,
@@ -109,7 +110,11 @@ http::Handler makeRouter(const AgentInfo& info, Services sv) {
                     http::jsonError(403, "uid '" + identity.uid + "' may not read " + resource));
                 co_return;
             }
-            co_await sv.logs.handle(req, rest, rs);
+            std::optional<std::chrono::system_clock::time_point> until;
+            if (identity.acceptedUntil) // through that second: the stream ends at its end
+                until = std::chrono::system_clock::from_time_t(
+                    std::time_t(*identity.acceptedUntil + 1));
+            co_await sv.logs.handle(req, rest, rs, until);
             co_return;
         }
         if (api && s.size() >= 4 && s[2] == "tasks" && s[3] == "v1") {

@@ -38,7 +38,7 @@ std::string Authority::describe() const {
 Result<Identity> Authority::authenticate(std::optional<std::string_view> authorization,
                                          int64_t now) const {
     if (!m_options.enabled)
-        return Identity{"anonymous", {}, std::nullopt};
+        return Identity{"anonymous", {}, std::nullopt, std::nullopt};
     if (!authorization)
         return Error{"no token: send Authorization: Bearer <JWT> (or token=<JWT>)", 401};
     auto token = tokenFromAuthorization(*authorization);

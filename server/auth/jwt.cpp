@@ -348,6 +348,8 @@ Result<Identity> JwtVerifier::verify(std::string_view token, int64_t now) const 
         return unauthorized("the token is not valid for another " + std::to_string(*nbf - now) +
                             " s");
     id.expiresAt = exp;
+    if (exp)
+        id.acceptedUntil = *exp + m_options.clockSkewSeconds;
     if (claims.contains("groups")) {
         if (!claims["groups"].is_array())
             return unauthorized("the token's 'groups' claim is not a list");

@@ -19,6 +19,9 @@ struct Identity {
     std::string uid;
     std::vector<std::string> groups;
     std::optional<int64_t> expiresAt; // seconds since the epoch
+    // The last second the agent accepts it in: `exp` plus the clock skew allowed (open streams
+    // end with it); none for a non-expiring token.
+    std::optional<int64_t> acceptedUntil;
 };
 
 // The three parts of a compact JWS, decoded but not verified (exposed for tests and the fuzzer).

@@ -82,8 +82,10 @@ struct LogsService::Impl {
         : io(ctx), options(std::move(opts)), watcher(ctx, options.source, options.watch) {}
 
     asio::awaitable<void> serveRead(const http::Request& req, http::ResponseStream& rs,
-                                    LogMode mode, std::vector<FieldMatch> task, bool download);
-    asio::awaitable<void> follow(LogReader& reader, http::ResponseStream& rs, Format format);
+                                    LogMode mode, std::vector<FieldMatch> task, bool download,
+                                    std::optional<std::chrono::system_clock::time_point> until);
+    asio::awaitable<void> follow(LogReader& reader, http::ResponseStream& rs, Format format,
+                                 std::optional<std::chrono::system_clock::time_point> until);
     asio::awaitable<bool> writeParallel(http::ResponseStream& rs, LogQuery query,
                                         std::string startCursor, Format format,
                                         std::optional<uint64_t> limit, GzipWriter* gzip);
@@ -109,9 +111,10 @@ bool LogsService::journalHealthy() const {
     return m_impl->watcher.healthy();
 }
 
-asio::awaitable<void> LogsService::handle(const http::Request& req,
-                                          const std::vector<std::string>& seg,
-                                          http::ResponseStream& rs) {
+asio::awaitable<void>
+LogsService::handle(const http::Request& req, const std::vector<std::string>& seg,
+                    http::ResponseStream& rs,
+                    std::optional<std::chrono::system_clock::time_point> authorizedUntil) {
     if (req.method != "GET" && req.method != "HEAD") {
         co_await rs.send(jsonError(405, "the logs API answers GET only"));
         co_return;
@@ -134,7 +137,7 @@ asio::awaitable<void> LogsService::handle(const http::Request& req,
             ++i;
         }
         if (n == i) {
-            co_await m_impl->serveRead(req, rs, mode, std::move(task), download);
+            co_await m_impl->serveRead(req, rs, mode, std::move(task), download, authorizedUntil);
             co_return;
         }
     } else if (n == 2 && seg[0] == "fields") {
@@ -162,9 +165,10 @@ Result<bool> LogsService::Impl::taskHasEntries(const std::vector<FieldMatch>& ta
     return r > 0;
 }
 
-asio::awaitable<void> LogsService::Impl::serveRead(const http::Request& req,
-                                                   http::ResponseStream& rs, LogMode mode,
-                                                   std::vector<FieldMatch> task, bool download) {
+asio::awaitable<void>
+LogsService::Impl::serveRead(const http::Request& req, http::ResponseStream& rs, LogMode mode,
+                             std::vector<FieldMatch> task, bool download,
+                             std::optional<std::chrono::system_clock::time_point> until) {
     auto params = http::parseQueryString(req.query);
     if (!params) {
         co_await rs.send(jsonError(400, params.error().message));
@@ -259,7 +263,7 @@ asio::awaitable<void> LogsService::Impl::serveRead(const http::Request& req,
         co_return;
     }
     if (mode == LogMode::Stream) {
-        co_await follow(reader, rs, *format);
+        co_await follow(reader, rs, *format, until);
         co_return;
     }
     if (parallel) {
@@ -347,8 +351,14 @@ asio::awaitable<bool> LogsService::Impl::writeParallel(http::ResponseStream& rs,
     }
 }
 
-asio::awaitable<void> LogsService::Impl::follow(LogReader& reader, http::ResponseStream& rs,
-                                                Format format) {
+asio::awaitable<void>
+LogsService::Impl::follow(LogReader& reader, http::ResponseStream& rs, Format format,
+                          std::optional<std::chrono::system_clock::time_point> authorizedUntil) {
+    // The token's end on this clock: the stream may not outlive what authorized it.
+    std::optional<Clock::time_point> deadline;
+    if (authorizedUntil)
+        deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                      *authorizedUntil - std::chrono::system_clock::now());
     JournalWatcher::Waiter waiter(watcher);
     rs.onClosing([&waiter] { waiter.wake(); });
     std::string batch;
@@ -368,6 +378,12 @@ asio::awaitable<void> LogsService::Impl::follow(LogReader& reader, http::Respons
     for (;;) {
         if (rs.closing() || stopped)
             break;
+        if (deadline && Clock::now() >= *deadline) {
+            if (format == Format::Sse &&
+                !co_await rs.write(": the token expired: reconnect with a valid one\n\n"))
+                co_return;
+            break;
+        }
         // A suspended reader reopens only when the journal changed (not for a ping), and then
         // stays open for a full release period, so a busy journal does not make it open and
         // close each time.
@@ -427,6 +443,8 @@ asio::awaitable<void> LogsService::Impl::follow(LogReader& reader, http::Respons
             timeout = std::min<Clock::duration>(timeout, options.followRelease -
                                                              (Clock::now() - lastEntry) +
                                                              std::chrono::milliseconds(1));
+        if (deadline)
+            timeout = std::min<Clock::duration>(timeout, *deadline - Clock::now());
         // Without a working watcher, look again every second.
         if (!watcher.healthy())
             timeout = std::min<Clock::duration>(timeout, std::chrono::seconds(1));

@@ -46,10 +46,12 @@ public:
     void stop();
     bool journalHealthy() const;
 
-    // `segments`: the path below /system/v1/logs/v1/, decoded.
-    boost::asio::awaitable<void> handle(const http::Request& request,
-                                        const std::vector<std::string>& segments,
-                                        http::ResponseStream& response);
+    // `segments`: the path below /system/v1/logs/v1/, decoded. A stream ends at
+    // `authorizedUntil` (the token's end), with a comment saying so.
+    boost::asio::awaitable<void>
+    handle(const http::Request& request, const std::vector<std::string>& segments,
+           http::ResponseStream& response,
+           std::optional<std::chrono::system_clock::time_point> authorizedUntil = {});
 
 private:
     struct Impl;

@@ -1,8 +1,8 @@
 // Authentication and authorization of the real agent: every refused token gets a 401 and an audit
 // line in journald; grants by uid, by group and by `*` pattern decide 200 or 403 (with an audit
-// line); the ACL is reloaded on SIGHUP without dropping a stream; the agent refuses to start
-// with authentication on and nothing to verify tokens with; `day2 token issue` mints tokens the
-// agent accepts.
+// line); the ACL is reloaded on SIGHUP without dropping a stream; a stream ends with its token;
+// the agent refuses to start with authentication on and nothing to verify tokens with;
+// `day2 token issue` mints tokens the agent accepts.
 #include "agent_process.h"
 #include "auth/jwt.h"
 #include "http_client.h"
@@ -295,6 +295,28 @@ TEST_F(AuthApi, SighupReloadsTheAclWithoutDroppingAStream) {
     for (int i = 0; i < 50 && got.find("after the reload") == std::string::npos; ++i)
         got += stream.readSome(std::chrono::milliseconds(200));
     EXPECT_NE(got.find("after the reload"), std::string::npos);
+}
+
+TEST_F(AuthApi, AStreamEndsWhenItsTokenDoes) {
+    // Expired 57 s ago: with the 60 s of clock skew allowed, accepted for 3 s more.
+    auth::TokenClaims c;
+    c.uid = "reader";
+    c.issuedAt = std::time(nullptr) - 100;
+    c.expiresAt = std::time(nullptr) - 57;
+    const std::string tok = *auth::signJwt(s_rsa.privatePem, c);
+    const auto opened = std::chrono::steady_clock::now();
+    StreamingGet stream(s_agent->port(), "/system/v1/logs/v1/stream/",
+                        {{"Authorization", "Bearer " + tok}, {"Accept", "text/event-stream"}});
+    ASSERT_EQ(stream.status(), 200);
+    std::string got;
+    for (int i = 0; i < 100 && !stream.ended(); ++i)
+        got += stream.readSome(std::chrono::milliseconds(200));
+    EXPECT_TRUE(stream.ended()) << "the stream outlived its token";
+    EXPECT_NE(got.find("the token expired"), std::string::npos) << got;
+    EXPECT_GE(std::chrono::steady_clock::now() - opened, std::chrono::seconds(1))
+        << "ended before its token did";
+    // Reconnecting with it is refused.
+    EXPECT_EQ(get("/system/v1/logs/v1/range/?limit=1", tok).status, 401);
 }
 
 TEST_F(AuthApi, TheCliMintsTokensTheAgentAccepts) {

@@ -197,8 +197,9 @@ TEST(Acl, MustParse) {
 TEST(Acl, TheShippedExampleParses) {
     auto acl = Acl::load(DAY2_SOURCE_DIR "/resources/acl.example.json");
     ASSERT_TRUE(acl) << acl.error().message;
-    EXPECT_TRUE(acl->allows(Identity{"bob", {"web-team"}, {}}, "day2:tasks:/web/api", "create"));
-    EXPECT_FALSE(acl->allows(Identity{"bob", {"web-team"}, {}}, "day2:tasks:/db", "read"));
+    EXPECT_TRUE(
+        acl->allows(Identity{"bob", {"web-team"}, {}, {}}, "day2:tasks:/web/api", "create"));
+    EXPECT_FALSE(acl->allows(Identity{"bob", {"web-team"}, {}, {}}, "day2:tasks:/db", "read"));
 }
 
 TEST(Acl, MustNotParse) {
@@ -245,8 +246,8 @@ TEST(Acl, GrantsByUidGroupAndPattern) {
         {"uid": "root", "resource": "*", "actions": ["*"]},
         {"uid": "bob", "resource": "day2:metrics", "actions": ["read"]}]})");
     ASSERT_TRUE(acl);
-    const Identity alice{"alice", {}, {}}, carol{"carol", {"ops"}, {}}, root{"root", {}, {}},
-        bob{"bob", {}, {}};
+    const Identity alice{"alice", {}, {}, {}}, carol{"carol", {"ops"}, {}, {}},
+        root{"root", {}, {}, {}}, bob{"bob", {}, {}, {}};
     EXPECT_TRUE(acl->allows(alice, "day2:logs:system", "read"));
     EXPECT_TRUE(acl->allows(alice, "day2:logs:task:/web", "read"));
     EXPECT_FALSE(acl->allows(alice, "day2:logs:system", "delete"));
@@ -254,9 +255,9 @@ TEST(Acl, GrantsByUidGroupAndPattern) {
     EXPECT_TRUE(acl->allows(carol, "day2:tasks:/prod/web", "create"));
     EXPECT_FALSE(acl->allows(carol, "day2:tasks:/prod/web", "delete"));
     EXPECT_FALSE(acl->allows(carol, "day2:tasks:/production", "read")); // prefix "/prod/" only
-    EXPECT_FALSE(acl->allows(Identity{"carol", {}, {}}, "day2:tasks:/prod/web", "read"));
+    EXPECT_FALSE(acl->allows(Identity{"carol", {}, {}, {}}, "day2:tasks:/prod/web", "read"));
     EXPECT_TRUE(acl->allows(root, "day2:exec:/anything", "update"));
     EXPECT_TRUE(acl->allows(bob, "day2:metrics", "read"));
     EXPECT_FALSE(acl->allows(bob, "day2:metrics:more", "read")); // exact without '*'
-    EXPECT_FALSE(acl->allows(Identity{"mallory", {"alice"}, {}}, "day2:logs:system", "read"));
+    EXPECT_FALSE(acl->allows(Identity{"mallory", {"alice"}, {}, {}}, "day2:logs:system", "read"));
 }
