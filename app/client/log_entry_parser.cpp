@@ -15,16 +15,16 @@ namespace {
 
 class JsonReader {
 public:
-    explicit JsonReader(QByteArrayView text) : m_p(text.data()), m_end(text.data() + text.size()) {}
+    explicit JsonReader(QByteArrayView text)
+        : m_begin(text.data()), m_p(text.data()), m_end(text.data() + text.size()) {}
 
-    bool failed() const { return !m_error.isEmpty(); }
     const QString& error() const { return m_error; }
+    // Says what is wrong where the reader stands (the first problem is kept); false.
     bool fail(const char* what) {
         if (m_error.isEmpty())
-            m_error = QStringLiteral("%1 at byte %2").arg(QLatin1String(what)).arg(m_offsetBase);
+            m_error = QStringLiteral("%1 at byte %2").arg(QLatin1String(what)).arg(m_p - m_begin);
         return false;
     }
-    void setBase(const char* begin) { m_begin = begin; }
 
     void skipSpace() {
         while (m_p < m_end && (*m_p == ' ' || *m_p == '\t' || *m_p == '\n' || *m_p == '\r'))
@@ -35,13 +35,11 @@ public:
         return m_p < m_end && *m_p == c;
     }
     bool expect(char c) {
-        if (!at(c)) {
-            m_offsetBase = m_p - m_begin;
+        if (!at(c))
             return fail(c == ':'   ? "expected ':'"
                         : c == '{' ? "expected '{'"
                         : c == '"' ? "expected a string"
                                    : "unexpected character");
-        }
         ++m_p;
         return true;
     }
@@ -68,7 +66,7 @@ public:
                 return true;
             }
             if (uint8_t(c) < 0x20)
-                return failHere("a control character in a string");
+                return fail("a control character in a string");
             if (c != '\\') {
                 ++m_p;
                 continue;
@@ -107,26 +105,26 @@ public:
                 if (cp >= 0xD800 && cp <= 0xDBFF) { // a surrogate pair
                     uint32_t low = 0;
                     if (m_end - m_p < 6 || m_p[0] != '\\' || m_p[1] != 'u')
-                        return failHere("a lone surrogate");
+                        return fail("a lone surrogate");
                     m_p += 2;
                     if (!hex4(&low) || low < 0xDC00 || low > 0xDFFF)
-                        return failHere("a lone surrogate");
+                        return fail("a lone surrogate");
                     cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
                 } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-                    return failHere("a lone surrogate");
+                    return fail("a lone surrogate");
                 }
                 if (out)
                     appendUtf8(*out, cp);
                 break;
             }
             default:
-                return failHere("an invalid escape");
+                return fail("an invalid escape");
             }
             if (plain && out)
                 out->append(plain);
             run = m_p;
         }
-        return failHere("an unterminated string");
+        return fail("an unterminated string");
     }
 
     // A number, as JSON writes it; its value when `out` is given.
@@ -136,7 +134,7 @@ public:
         if (m_p < m_end && *m_p == '-')
             ++m_p;
         if (m_p == m_end || !isDigit(*m_p))
-            return failHere("expected a value");
+            return fail("expected a value");
         if (*m_p == '0')
             ++m_p;
         else
@@ -145,7 +143,7 @@ public:
         if (m_p < m_end && *m_p == '.') {
             ++m_p;
             if (m_p == m_end || !isDigit(*m_p))
-                return failHere("a malformed number");
+                return fail("a malformed number");
             while (m_p < m_end && isDigit(*m_p))
                 ++m_p;
         }
@@ -154,7 +152,7 @@ public:
             if (m_p < m_end && (*m_p == '+' || *m_p == '-'))
                 ++m_p;
             if (m_p == m_end || !isDigit(*m_p))
-                return failHere("a malformed number");
+                return fail("a malformed number");
             while (m_p < m_end && isDigit(*m_p))
                 ++m_p;
         }
@@ -162,7 +160,7 @@ public:
             char buf[64];
             const size_t n = size_t(m_p - start);
             if (n >= sizeof buf)
-                return failHere("a number too long");
+                return fail("a number too long");
             std::memcpy(buf, start, n);
             buf[n] = 0;
             *out = std::strtod(buf, nullptr);
@@ -170,27 +168,35 @@ public:
         return true;
     }
 
+    // An object: `member` reads each member's value, given its name (decoded into `key` when
+    // not null; else names are only checked).
+    template <typename F> bool object(QByteArray* key, F&& member) {
+        static const QByteArray none;
+        if (!expect('{'))
+            return false;
+        if (at('}'))
+            return expect('}');
+        do {
+            if (key)
+                key->clear();
+            if (!string(key) || !expect(':') || !member(key ? *key : none))
+                return false;
+        } while (comma());
+        return expect('}');
+    }
+
     // Any value, checked and not kept. Nesting is limited, as QJsonDocument's is.
     bool skipValue(int depth = 0) {
         if (depth > 64)
-            return failHere("nested too deeply");
+            return fail("nested too deeply");
         skipSpace();
         if (m_p == m_end)
-            return failHere("expected a value");
+            return fail("expected a value");
         switch (*m_p) {
         case '"':
             return string(nullptr);
         case '{':
-            ++m_p;
-            if (at('}')) {
-                ++m_p;
-                return true;
-            }
-            do {
-                if (!string(nullptr) || !expect(':') || !skipValue(depth + 1))
-                    return false;
-            } while (comma());
-            return expect('}');
+            return object(nullptr, [&](const QByteArray&) { return skipValue(depth + 1); });
         case '[':
             ++m_p;
             if (at(']')) {
@@ -252,20 +258,16 @@ public:
 
 private:
     static bool isDigit(char c) { return c >= '0' && c <= '9'; }
-    bool failHere(const char* what) {
-        m_offsetBase = m_p - m_begin;
-        return fail(what);
-    }
     bool literal(const char* word) {
         const size_t n = std::strlen(word);
         if (size_t(m_end - m_p) < n || std::memcmp(m_p, word, n) != 0)
-            return failHere("expected a value");
+            return fail("expected a value");
         m_p += n;
         return true;
     }
     bool hex4(uint32_t* v) {
         if (m_end - m_p < 4)
-            return failHere("a short \\u escape");
+            return fail("a short \\u escape");
         *v = 0;
         for (int i = 0; i < 4; ++i) {
             const char c = *m_p++;
@@ -274,7 +276,7 @@ private:
                           : c >= 'A' && c <= 'F' ? c - 'A' + 10
                                                  : -1;
             if (d < 0)
-                return failHere("a malformed \\u escape");
+                return fail("a malformed \\u escape");
             *v = *v << 4 | uint32_t(d);
         }
         return true;
@@ -297,10 +299,9 @@ private:
         }
     }
 
+    const char* m_begin;
     const char* m_p;
     const char* m_end;
-    const char* m_begin = nullptr;
-    qsizetype m_offsetBase = 0;
     QString m_error;
 };
 
@@ -314,25 +315,18 @@ bool keyIs(const QByteArray& key, std::string_view name) {
 std::optional<LogEntry> parseLogEntry(QByteArrayView json, QString* error) {
     namespace w = day2::wire;
     JsonReader r(json);
-    r.setBase(json.data());
     LogEntry e;
     bool haveCursor = false, haveTime = false, haveMessage = false;
-    QByteArray messageB64, priority, stream, key;
+    QByteArray messageB64, priority, stream, key, fieldKey;
     bool haveMessageB64 = false;
+    // "fields" (base64: "fields_b64"): MESSAGE, PRIORITY and STREAM; the rest is stepped over.
     auto fields = [&](bool base64) {
-        if (!r.expect('{'))
-            return false;
-        if (r.at('}'))
-            return r.expect('}');
-        do {
-            key.clear();
-            if (!r.string(&key) || !r.expect(':'))
-                return false;
+        return r.object(&fieldKey, [&](const QByteArray& name) {
             bool found = false;
-            bool ok = true;
-            if (keyIs(key, w::kFieldMessage)) {
+            if (keyIs(name, w::kFieldMessage)) {
                 QByteArray v;
-                ok = r.firstString(&v, &found);
+                if (!r.firstString(&v, &found))
+                    return false;
                 if (found && base64 && !haveMessageB64) {
                     messageB64 = v;
                     haveMessageB64 = true;
@@ -340,51 +334,38 @@ std::optional<LogEntry> parseLogEntry(QByteArrayView json, QString* error) {
                     e.message = v;
                     haveMessage = true;
                 }
-            } else if (!base64 && keyIs(key, w::kFieldPriority)) {
+                return true;
+            }
+            if (!base64 && keyIs(name, w::kFieldPriority)) {
                 priority.clear();
-                ok = r.firstString(&priority, &found);
-            } else if (!base64 && keyIs(key, w::kFieldStream)) {
+                return r.firstString(&priority, &found);
+            }
+            if (!base64 && keyIs(name, w::kFieldStream)) {
                 stream.clear();
-                ok = r.firstString(&stream, &found);
-            } else {
-                ok = r.skipValue(1);
+                return r.firstString(&stream, &found);
             }
-            if (!ok)
-                return false;
-        } while (r.comma());
-        return r.expect('}');
+            return r.skipValue(1);
+        });
     };
-    bool ok = r.expect('{');
-    if (ok && r.at('}'))
-        ok = r.expect('}');
-    else if (ok) {
-        do {
-            key.clear();
-            if (!r.string(&key) || !r.expect(':')) {
-                ok = false;
-                break;
-            }
-            if (keyIs(key, "fields")) {
-                ok = fields(false);
-            } else if (keyIs(key, "fields_b64")) {
-                ok = fields(true);
-            } else if (keyIs(key, "cursor")) {
-                e.cursor.clear();
-                haveCursor = r.at('"');
-                ok = haveCursor ? r.string(&e.cursor) : r.skipValue(1);
-            } else if (keyIs(key, "realtime_timestamp")) {
-                double t = 0;
-                haveTime = r.atNumber();
-                ok = haveTime ? r.number(&t) : r.skipValue(1);
-                e.realtimeUsec = int64_t(t);
-            } else {
-                ok = r.skipValue(1);
-            }
-            if (!ok)
-                break;
-        } while (r.comma());
-        ok = ok && r.expect('}');
-    }
+    bool ok = r.object(&key, [&](const QByteArray& name) {
+        if (keyIs(name, "fields"))
+            return fields(false);
+        if (keyIs(name, "fields_b64"))
+            return fields(true);
+        if (keyIs(name, "cursor")) {
+            e.cursor.clear();
+            haveCursor = r.at('"');
+            return haveCursor ? r.string(&e.cursor) : r.skipValue(1);
+        }
+        if (keyIs(name, "realtime_timestamp")) {
+            double t = 0;
+            haveTime = r.atNumber();
+            const bool read = haveTime ? r.number(&t) : r.skipValue(1);
+            e.realtimeUsec = int64_t(t);
+            return read;
+        }
+        return r.skipValue(1);
+    });
     if (ok && !r.atEnd())
         ok = r.fail("text after the entry");
     if (!ok) {

@@ -1,10 +1,8 @@
 #include "client/log_store.h"
 
-#include "day2/wire/wire.h"
 #include "logs/grep.h"
 
 #include <QJsonArray>
-#include <QJsonDocument>
 #include <QJsonObject>
 
 #include <algorithm>
@@ -13,8 +11,6 @@
 #include <limits>
 
 namespace day2::client {
-
-namespace w = day2::wire;
 
 namespace {
 
