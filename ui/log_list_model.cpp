@@ -40,16 +40,22 @@ int LogListModel::firstRowAtOrAfter(size_t storeIndex) const {
                       : static_cast<int>(storeIndex - m_offset);
 }
 
-size_t LogListModel::rebuildWith(const QList<LogEntry>& batch, client::Evict evict) {
-    beginResetModel();
-    const size_t evicted = m_store.insert(batch, evict);
+void LogListModel::recomputeRows() {
     m_offset = 0;
     if (m_filtered)
-        refilter();
+        m_rows = m_store.filter(m_filter).value_or(std::vector<uint32_t>());
+    else
+        m_rows.clear();
     m_matches = m_searchText.isEmpty()
                     ? std::vector<uint32_t>()
                     : m_store.search(m_searchText, m_searchRegex, m_filtered ? &m_rows : nullptr);
     m_count = static_cast<int>(m_filtered ? m_rows.size() : m_store.size());
+}
+
+size_t LogListModel::rebuildWith(const QList<LogEntry>& batch, client::Evict evict) {
+    beginResetModel();
+    const size_t evicted = m_store.insert(batch, evict);
+    recomputeRows();
     endResetModel();
     return evicted;
 }
@@ -82,11 +88,22 @@ void LogListModel::insertRowsAt(int row, const std::vector<uint32_t>& fresh) {
     endInsertRows();
 }
 
-void LogListModel::keepMatches(size_t from, size_t to) {
-    m_matches.erase(std::lower_bound(m_matches.begin(), m_matches.end(), uint32_t(to)),
+int LogListModel::dropRows(size_t topTo, size_t tailFrom) {
+    removeRowRange(firstRowAtOrAfter(tailFrom), m_count);
+    const int topRows = firstRowAtOrAfter(topTo);
+    removeRowRange(0, topRows);
+    m_matches.erase(std::lower_bound(m_matches.begin(), m_matches.end(), uint32_t(tailFrom)),
                     m_matches.end());
     m_matches.erase(m_matches.begin(),
-                    std::lower_bound(m_matches.begin(), m_matches.end(), uint32_t(from)));
+                    std::lower_bound(m_matches.begin(), m_matches.end(), uint32_t(topTo)));
+    return topRows;
+}
+
+void LogListModel::shiftRows(int64_t by) {
+    for (auto& i : m_rows)
+        i = uint32_t(int64_t(i) + by);
+    for (auto& i : m_matches)
+        i = uint32_t(int64_t(i) + by);
 }
 
 std::vector<uint32_t> LogListModel::rowsOf(size_t from, size_t to) const {
@@ -125,17 +142,11 @@ int LogListModel::add(const QList<LogEntry>& batch) {
     const size_t tailFrom = std::max(evict, k > ctx ? k - ctx : 0);
     const size_t topTo = std::min(evict + ctx, tailFrom);
     // 1. Their rows leave, while the store still holds their lines.
-    removeRowRange(firstRowAtOrAfter(tailFrom), m_count);
-    const int topRows = firstRowAtOrAfter(topTo);
-    removeRowRange(0, topRows);
-    keepMatches(topTo, tailFrom);
+    const int topRows = dropRows(topTo, tailFrom);
     // 2. The store takes the batch (and drops exactly `evict` lines from the front).
     m_store.insert(batch, client::Evict::Oldest);
     m_offset = 0;
-    for (auto& i : m_rows)
-        i -= uint32_t(evict);
-    for (auto& i : m_matches)
-        i -= uint32_t(evict);
+    shiftRows(-int64_t(evict));
     // 3. Their rows come (back).
     const auto top = ctx > 0 ? rowsOf(0, topTo - evict) : std::vector<uint32_t>();
     insertRowsAt(0, top);
@@ -166,30 +177,19 @@ size_t LogListModel::prepend(const QList<LogEntry>& batch, int* rowsAdded) {
     const size_t endFrom = old - evict > ctx ? old - evict - ctx : 0;
     const size_t topTo = std::min(ctx, endFrom);
     // 1. Their rows leave, while the store still holds their lines.
-    removeRowRange(firstRowAtOrAfter(endFrom), m_count);
-    const int topRows = firstRowAtOrAfter(topTo);
-    removeRowRange(0, topRows);
-    keepMatches(topTo, endFrom);
+    const int topRows = dropRows(topTo, endFrom);
     // 2. The store takes the page at its front (and drops `evict` lines from its back); the
     //    rows shown so far now name lines n further on.
     m_store.insert(batch, client::Evict::Newest);
-    for (auto& i : m_rows)
-        i += uint32_t(n);
-    for (auto& i : m_matches)
-        i += uint32_t(n);
+    shiftRows(int64_t(n));
     if (!m_filtered)
         m_offset = n;
     // 3. The page's rows (and those near it) come at the top, those near the end at the end.
     const auto top = rowsOf(0, n + topTo);
     insertRowsAt(0, top);
     insertRowsAt(m_count, rowsOf(endFrom + n, m_store.size()));
-    m_offset = 0;
     *rowsAdded = static_cast<int>(top.size()) - topRows;
     return evict;
-}
-
-void LogListModel::refilter() {
-    m_rows = m_store.filter(m_filter).value_or(std::vector<uint32_t>());
 }
 
 bool LogListModel::setFilter(const LogFilter& f, QString* error) {
@@ -201,13 +201,7 @@ bool LogListModel::setFilter(const LogFilter& f, QString* error) {
     m_lineMatcher.reset();
     if (m_filtered && f.context > 0)
         m_lineMatcher = client::LineMatcher::compile(f);
-    if (m_filtered)
-        refilter();
-    else
-        m_rows.clear();
-    m_count = static_cast<int>(m_filtered ? m_rows.size() : m_store.size());
-    if (!m_searchText.isEmpty()) // matches among the rows shown, as F3 walks them
-        m_matches = m_store.search(m_searchText, m_searchRegex, m_filtered ? &m_rows : nullptr);
+    recomputeRows(); // the search's matches too: among the rows shown, as F3 walks them
     endResetModel();
     return true;
 }

@@ -70,7 +70,8 @@ public:
     QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
 
 private:
-    void refilter();
+    // The rows, the search's matches among them and the count, from the store (in a reset).
+    void recomputeRows();
     // Inserts `batch` evicting from `evict`'s end and rebuilds the rows (a model reset).
     size_t rebuildWith(const QList<client::LogEntry>& batch, client::Evict evict);
     int firstRowAtOrAfter(size_t storeIndex) const;
@@ -78,8 +79,11 @@ private:
     void removeRowRange(int first, int last);
     // Rows for the store's lines `fresh` come at `row` (the top or the end), with their matches.
     void insertRowsAt(int row, const std::vector<uint32_t>& fresh);
-    // The search matches among the store's lines [from, to) stay.
-    void keepMatches(size_t from, size_t to);
+    // The rows (and search matches) of the store's lines before `topTo` and from `tailFrom` on
+    // leave; returns how many rows left at the top.
+    int dropRows(size_t topTo, size_t tailFrom);
+    // The rows and matches name lines `by` further on (the store gained or lost lines in front).
+    void shiftRows(int64_t by);
     // The store's lines in [from, to) that are shown.
     std::vector<uint32_t> rowsOf(size_t from, size_t to) const;
     size_t context() const; // context lines around each line that passes the filter
