@@ -372,20 +372,38 @@ void LogPane::loadLatest() {
     updateStatus();
 }
 
-QList<QByteArray> LogPane::edgeCursors(bool oldest) const {
-    QList<QByteArray> cursors(m_sources.size());
+std::vector<std::optional<size_t>> LogPane::edgeLines(bool oldest) const {
+    std::vector<std::optional<size_t>> lines(size_t(m_sources.size()));
     const LogStore& st = m_model->store();
     const size_t n = st.size();
-    qsizetype found = 0;
-    for (size_t k = 0; k < n && found < cursors.size(); ++k) {
+    size_t found = 0;
+    for (size_t k = 0; k < n && found < lines.size(); ++k) {
         const size_t i = oldest ? k : n - 1 - k;
         const auto s = st.line(i).source;
-        if (s < cursors.size() && cursors[s].isEmpty()) {
-            cursors[s] = st.cursor(i);
+        if (s < lines.size() && !lines[s]) {
+            lines[s] = i;
             ++found;
         }
     }
+    return lines;
+}
+
+QList<QByteArray> LogPane::edgeCursors(bool oldest) const {
+    QList<QByteArray> cursors;
+    for (const auto& i : edgeLines(oldest))
+        cursors.append(i ? m_model->store().cursor(*i) : QByteArray());
     return cursors;
+}
+
+int64_t LogPane::edgeTime(bool oldest, int64_t none) const {
+    const LogStore& st = m_model->store();
+    const size_t n = st.size();
+    for (size_t k = 0; k < n; ++k) {
+        const size_t i = oldest ? k : n - 1 - k;
+        if (st.line(i).source != LogListModel::kMarkerSource)
+            return st.line(i).realtimeUsec;
+    }
+    return none;
 }
 
 bool LogPane::loadEarlier() {
@@ -396,16 +414,10 @@ bool LogPane::loadEarlier() {
         // The streams started where their queries said. Each source pages back from its own
         // oldest line; one without any has none before the latest of the others' oldest.
         bound = client::LogPage::kNoBound;
-        std::vector<bool> seen(size_t(m_sources.size()), false);
         int64_t latestOldest = std::numeric_limits<int64_t>::min();
-        const LogStore& st = m_model->store();
-        for (size_t i = 0; i < st.size(); ++i) {
-            const auto s = st.line(i).source;
-            if (s < seen.size() && !seen[s]) {
-                seen[s] = true;
-                latestOldest = std::max(latestOldest, st.line(i).realtimeUsec);
-            }
-        }
+        for (const auto& i : edgeLines(true))
+            if (i)
+                latestOldest = std::max(latestOldest, m_model->store().line(*i).realtimeUsec);
         if (latestOldest != std::numeric_limits<int64_t>::min())
             bound = latestOldest;
     }
@@ -431,13 +443,7 @@ void LogPane::fetchPage(bool older, int64_t bound) {
 void LogPane::detach() {
     stopFeed();
     m_detached = true;
-    const LogStore& st = m_model->store();
-    m_completeTo = 0;
-    for (size_t i = st.size(); i-- > 0;)
-        if (st.line(i).source != LogListModel::kMarkerSource) {
-            m_completeTo = st.line(i).realtimeUsec;
-            break;
-        }
+    m_completeTo = edgeTime(false, 0);
     for (auto& state : m_sourceStatus)
         state = tr("reading history");
     m_followButton->setChecked(false);
@@ -467,9 +473,7 @@ void LogPane::onPage(const client::LogPage& page) {
         if (evicted > 0 && !m_detached)
             detach();
         else if (evicted > 0)
-            m_completeTo = m_model->store().size() > 0
-                               ? m_model->store().line(m_model->store().size() - 1).realtimeUsec
-                               : m_completeTo;
+            m_completeTo = edgeTime(false, m_completeTo);
         if (rowsAdded > 0 && !m_followButton->isChecked())
             sb->setValue(sb->value() + rowsAdded); // the same lines stay in view
         // Nothing shown came (a filter hides it all): look further back, a few pages at most.
@@ -484,7 +488,7 @@ void LogPane::onPage(const client::LogPage& page) {
         const int gone = m_model->add(page.entries);
         if (m_model->store().evictedTotal() != evictedBefore) {
             m_reachedStart = false;
-            m_completeFrom = m_model->store().line(0).realtimeUsec;
+            m_completeFrom = edgeTime(true, m_completeFrom);
         }
         if (gone > 0)
             sb->setValue(sb->value() - gone);
@@ -590,19 +594,12 @@ void LogPane::flush() {
     if (m_feed) // the feed may read more now
         m_feed->consumed(m_pendingFromFeed);
     m_pendingFromFeed = 0;
-    std::stable_sort(batch.begin(), batch.end(), [](const LogEntry& a, const LogEntry& b) {
-        return a.realtimeUsec < b.realtimeUsec;
-    });
+    // (In any order: the store puts the batch in time order itself.)
     const uint64_t evictedBefore = m_model->store().evictedTotal();
     const int gone = m_model->add(batch);
     if (m_model->store().evictedTotal() != evictedBefore && m_completeFrom != kUnknown) {
         // The oldest went: the window is complete from its first line now.
-        const LogStore& st = m_model->store();
-        for (size_t i = 0; i < st.size(); ++i)
-            if (st.line(i).source != LogListModel::kMarkerSource) {
-                m_completeFrom = st.line(i).realtimeUsec;
-                break;
-            }
+        m_completeFrom = edgeTime(true, m_completeFrom);
         m_reachedStart = false;
     }
     if (m_followButton->isChecked()) {
@@ -727,8 +724,7 @@ void LogPane::showFields(const QModelIndex& index) {
     const QByteArray cursor = m_model->store().cursor(m_model->storeIndex(index.row()));
     if (cursor.isEmpty())
         return;
-    QString path = m_sources[source].path;
-    path.replace(QStringLiteral("logs/v1/stream/"), QStringLiteral("logs/v1/range/"));
+    const QString path = client::rangePathOf(m_sources[source].path);
     QUrlQuery q;
     q.addQueryItem(QStringLiteral("cursor"), QString::fromLatin1(cursor));
     q.addQueryItem(QStringLiteral("limit"), QStringLiteral("1"));

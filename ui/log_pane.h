@@ -23,6 +23,7 @@
 
 #include <limits>
 #include <memory>
+#include <optional>
 #include <vector>
 
 class QCheckBox;
@@ -95,8 +96,12 @@ private:
     void startFeed(const QList<QByteArray>& cursors, int64_t since = -1);
     void stopFeed();
     void detach();
-    // Each source's oldest (or newest) line's cursor; empty for a source without a line held.
+    // Each source's oldest (or newest) line held: its store index, or nothing.
+    std::vector<std::optional<size_t>> edgeLines(bool oldest) const;
+    // Their cursors; empty for a source without a line held.
     QList<QByteArray> edgeCursors(bool oldest) const;
+    // The time of the oldest (or newest) journal line held (markers aside), else `none`.
+    int64_t edgeTime(bool oldest, int64_t none) const;
     void applyFilter();
     void applySearch();
     void jump(bool forward);

@@ -180,7 +180,7 @@ void LogLineDelegate::paint(QPainter* p, const QStyleOptionViewItem& option,
     const bool boldLine = priority <= 2 || marker;
     // The message: its runs, cut into lines of whole characters when wrapping (the font is
     // fixed-width), else one line that the view scrolls sideways.
-    const int left = x;
+    const int left = r.left() + textLeft(fm, marker); // as wrappedLines() measures it
     const int charWidth = std::max(1, fm.horizontalAdvance(QLatin1Char('x')));
     const qsizetype columns = m_wrap ? std::max(8, (r.right() - left) / charWidth) : 0;
     int line = 0;
@@ -234,23 +234,19 @@ LogView::LogView(QWidget* parent) : QTableView(parent) {
     m_fit.setSingleShot(true);
     m_fit.setInterval(0);
     connect(&m_fit, &QTimer::timeout, this, &LogView::fitVisibleRows);
-    connect(verticalScrollBar(), &QScrollBar::valueChanged, this, [this] {
-        if (m_wrap)
-            m_fit.start();
-    });
+    connect(verticalScrollBar(), &QScrollBar::valueChanged, this, &LogView::scheduleFit);
+}
+
+void LogView::scheduleFit() {
+    if (m_wrap)
+        m_fit.start();
 }
 
 void LogView::setModel(QAbstractItemModel* model) {
     QTableView::setModel(model);
-    for (auto signal : {&QAbstractItemModel::rowsInserted, &QAbstractItemModel::rowsRemoved})
-        connect(model, signal, this, [this] {
-            if (m_wrap)
-                m_fit.start();
-        });
-    connect(model, &QAbstractItemModel::modelReset, this, [this] {
-        if (m_wrap)
-            m_fit.start();
-    });
+    connect(model, &QAbstractItemModel::rowsInserted, this, &LogView::scheduleFit);
+    connect(model, &QAbstractItemModel::rowsRemoved, this, &LogView::scheduleFit);
+    connect(model, &QAbstractItemModel::modelReset, this, &LogView::scheduleFit);
 }
 
 void LogView::setFont(const QFont& f) {
@@ -286,8 +282,7 @@ void LogView::resetHeights() {
     verticalHeader()->reset();
     verticalHeader()->setDefaultSectionSize(def);
     m_fittedWidth = viewport()->width();
-    if (m_wrap)
-        m_fit.start();
+    scheduleFit();
     viewport()->update();
 }
 

@@ -61,6 +61,7 @@ protected:
 
 private:
     void fitVisibleRows();
+    void scheduleFit(); // with wrapping on: fit the rows on screen once events are done
     void resetHeights();
 
     bool m_wrap = false;
