@@ -225,6 +225,38 @@ std::vector<int> ratesFrom(int argc, char** argv, std::vector<int> defaults) {
     return rates.empty() ? defaults : rates;
 }
 
+// A real agent on a private journald namespace, and a client of it.
+struct LocalAgent {
+    explicit LocalAgent(const std::string& nsName)
+        : ns(nsName), agent({"--journal-namespace", ns.name()}),
+          api(client::Endpoint{
+              QUrl(QStringLiteral("http://127.0.0.1:%1").arg(agent.port())), {}, {}}) {
+        api.init(nullptr);
+    }
+    test::JournalNamespace ns;
+    test::AgentProcess agent;
+    client::ApiClient api;
+};
+
+// Writes the benchmark's first `n` lines (makeEntry) to the journal with SYSLOG_IDENTIFIER `id`
+// and waits until journald holds them.
+void fillJournal(test::JournalNamespace& ns, const std::string& id, long n) {
+    for (long i = 0; i < n; ++i) {
+        const LogEntry e = makeEntry(i);
+        ns.write({{"MESSAGE", e.message.toStdString()},
+                  {"PRIORITY", std::to_string(e.priority)},
+                  {"SYSLOG_IDENTIFIER", id}});
+    }
+    ns.waitForCount(size_t(n), "SYSLOG_IDENTIFIER=" + id);
+}
+
+// The node's stream, filtered to SYSLOG_IDENTIFIER `id`.
+client::FeedSource streamOf(const char* label, const std::string& id) {
+    QUrlQuery q;
+    q.addQueryItem("filter", QString::fromStdString("SYSLOG_IDENTIFIER:" + id));
+    return {label, client::agentPath({}, "logs/v1/stream/"), q};
+}
+
 // A writer process: `rate` entries a second for `seconds` into journald namespace `ns`, with
 // SYSLOG_IDENTIFIER `id`, encoded before the clock starts. Returns its pid.
 pid_t startWriter(const std::string& ns, const std::string& id, int rate, double seconds) {
@@ -299,22 +331,11 @@ int main(int argc, char** argv) {
 
     if (mode == "agent") {
         const long entries = argc > 2 ? std::stol(argv[2]) : 200000;
-        test::JournalNamespace ns("day2cb");
-        for (long i = 0; i < entries; ++i) {
-            const LogEntry e = makeEntry(i);
-            ns.write({{"MESSAGE", e.message.toStdString()},
-                      {"PRIORITY", std::to_string(e.priority)},
-                      {"SYSLOG_IDENTIFIER", "bench"}});
-        }
-        ns.waitForCount(size_t(entries), "SYSLOG_IDENTIFIER=bench");
-        test::AgentProcess agent({"--journal-namespace", ns.name()});
-        client::ApiClient api(client::Endpoint{
-            QUrl(QStringLiteral("http://127.0.0.1:%1").arg(agent.port())), {}, {}});
-        api.init(nullptr);
-        QUrlQuery q;
-        q.addQueryItem("filter", "SYSLOG_IDENTIFIER:bench");
-        q.addQueryItem("skip_prev", QString::number(entries));
-        const client::FeedSource source{"bench", client::agentPath({}, "logs/v1/stream/"), q};
+        LocalAgent local("day2cb");
+        client::ApiClient& api = local.api;
+        fillJournal(local.ns, "bench", entries);
+        client::FeedSource source = streamOf("bench", "bench");
+        source.query.addQueryItem("skip_prev", QString::number(entries));
         ui::LogPane logPane(&api);
         logPane.resize(1400, 800);
         runUntilShown(
@@ -334,38 +355,24 @@ int main(int argc, char** argv) {
     if (mode == "replay") {
         const std::vector<int> rates = ratesFrom(argc, argv, {10000, 25000, 50000});
         constexpr double kSeconds = 5;
-        test::JournalNamespace ns("day2cr");
-        for (int rate : rates) {
-            const long n = long(rate * kSeconds);
+        LocalAgent local("day2cr");
+        client::ApiClient& api = local.api;
+        for (int rate : rates)
             for (const char* who : {"pane", "plaintextedit"})
-                for (long i = 0; i < n; ++i) {
-                    const LogEntry e = makeEntry(i);
-                    ns.write({{"MESSAGE", e.message.toStdString()},
-                              {"PRIORITY", std::to_string(e.priority)},
-                              {"SYSLOG_IDENTIFIER",
-                               std::string("replay-") + who + "-" + std::to_string(rate)}});
-                }
-            ns.waitForCount(size_t(n),
-                            "SYSLOG_IDENTIFIER=replay-plaintextedit-" + std::to_string(rate));
-        }
-        test::AgentProcess agent({"--journal-namespace", ns.name()});
-        client::ApiClient api(client::Endpoint{
-            QUrl(QStringLiteral("http://127.0.0.1:%1").arg(agent.port())), {}, {}});
-        api.init(nullptr);
+                fillJournal(local.ns, std::string("replay-") + who + "-" + std::to_string(rate),
+                            long(rate * kSeconds));
         for (int rate : rates)
             for (const char* who : {"pane", "plaintextedit"}) {
                 const long total = long(rate * kSeconds);
                 const std::string id = std::string("replay-") + who + "-" + std::to_string(rate);
-                QUrlQuery q;
-                q.addQueryItem("filter", QString::fromStdString("SYSLOG_IDENTIFIER:" + id));
+                client::FeedSource source = streamOf("replay", id);
                 // The pace in bytes: what an event of these entries takes on the stream.
-                QUrlQuery one = q;
+                QUrlQuery one = source.query;
                 one.addQueryItem("limit", "1000");
                 const auto sample = api.call("GET", client::agentPath({}, "logs/v1/range/"), one);
                 const qsizetype lines = std::max<qsizetype>(1, sample.body.count('\n'));
                 const double eventBytes = double(sample.body.size()) / double(lines) + 130;
-                q.addQueryItem("skip_prev", QString::number(total));
-                client::FeedSource source{"replay", client::agentPath({}, "logs/v1/stream/"), q};
+                source.query.addQueryItem("skip_prev", QString::number(total));
                 source.paceBytesPerSecond = qint64(eventBytes * rate);
                 const bool isPane = std::string(who) == "pane";
                 std::unique_ptr<ui::LogPane> logPane;
@@ -395,18 +402,12 @@ int main(int argc, char** argv) {
     if (mode == "live") {
         const std::vector<int> rates = ratesFrom(argc, argv, {10000, 25000, 50000});
         constexpr double kSeconds = 5;
-        test::JournalNamespace ns("day2cl");
-        test::AgentProcess agent({"--journal-namespace", ns.name()});
-        client::ApiClient api(client::Endpoint{
-            QUrl(QStringLiteral("http://127.0.0.1:%1").arg(agent.port())), {}, {}});
-        api.init(nullptr);
+        LocalAgent local("day2cl");
+        client::ApiClient& api = local.api;
         for (int rate : rates)
             for (const char* who : {"sse", "pane", "plaintextedit"}) {
                 const std::string id = std::string("live-") + who + "-" + std::to_string(rate);
-                QUrlQuery q;
-                q.addQueryItem("filter", QString::fromStdString("SYSLOG_IDENTIFIER:" + id));
-                const client::FeedSource source{"live", client::agentPath({}, "logs/v1/stream/"),
-                                                q};
+                const client::FeedSource source = streamOf("live", id);
                 const bool isPane = std::string(who) == "pane";
                 const bool isSse = std::string(who) == "sse";
                 std::unique_ptr<ui::LogPane> logPane;
@@ -424,7 +425,7 @@ int main(int argc, char** argv) {
                 if (isSse) {
                     w = nullptr;
                     bench::Url url = bench::parseUrl(
-                        "http://127.0.0.1:" + std::to_string(agent.port()) +
+                        "http://127.0.0.1:" + std::to_string(local.agent.port()) +
                         "/system/v1/logs/v1/stream/?filter=SYSLOG_IDENTIFIER:" + id);
                     sseReader = std::thread([url, &sseLines, &sseStop] {
                         bench::HttpGet stream(url, {"Accept: text/event-stream"});
@@ -462,7 +463,7 @@ int main(int argc, char** argv) {
                 settle.start();
                 runEventsUntil([] { return false; }, settle, 1'500'000'000LL);
                 const long total = long(rate * kSeconds);
-                const pid_t writer = startWriter(ns.name(), id, rate, kSeconds);
+                const pid_t writer = startWriter(local.ns.name(), id, rate, kSeconds);
                 QElapsedTimer clock;
                 StallProbe probe;
                 clock.start();
