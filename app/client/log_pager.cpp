@@ -59,9 +59,9 @@ std::optional<LogPage> assemblePage(LogPage::Direction direction, const QList<QB
             list.append(std::move(*e));
         }
         // The newest by the journal's order (many may share its microsecond): the first read
-        // backwards, the last read forwards.
-        if (!list.isEmpty())
-            newestCursor = older ? list.first().cursor : list.last().cursor;
+        // backwards. Read forwards, the newest kept is found after the cut.
+        if (older && !list.isEmpty())
+            newestCursor = list.first().cursor;
         page.newestCursors.append(newestCursor);
         if (!list.isEmpty())
             page.newestTime = std::max(page.newestTime, newest);
@@ -80,6 +80,8 @@ std::optional<LogPage> assemblePage(LogPage::Direction direction, const QList<QB
             if (cut && (older ? t < *cut : t > *cut))
                 continue; // the next page's
             kept = older ? std::min(kept, t) : std::max(kept, t);
+            if (!older) // read forwards: the last kept is the newest
+                page.newestCursors[e.source] = e.cursor;
             page.entries.append(std::move(e));
         }
     std::sort(page.entries.begin(), page.entries.end(), pageOrder);

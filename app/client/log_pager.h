@@ -49,7 +49,16 @@ struct LogPage {
     // old bound when there was none.
     int64_t bound = kNoBound;
     bool reachedEnd = false; // no source had more than the page held
-    // Per source: the cursor of the newest entry it answered with (empty: none).
+    // Per source, where following it goes on (after this entry; empty: it has none to follow
+    // from), so that a view that holds the page and then follows each source from here misses
+    // nothing and holds nothing twice:
+    // - Older: the newest entry the source answered with, *whether or not the cut kept it in
+    //   the page*. After the newest page (Older from kNoBound) a source that wrote nothing in
+    //   the page's time (it finished before a chattier one) has no line in the page, and its
+    //   cursor is still its newest entry: everything up to it lies before the page's bound and
+    //   comes with older pages, everything after it comes by following.
+    // - Newer: the newest entry the page kept of that source (entries beyond the cut come with
+    //   the next page, so following must not start after them).
     QList<QByteArray> newestCursors;
     int64_t newestTime = std::numeric_limits<int64_t>::min(); // of those entries
 };

@@ -14,6 +14,7 @@
 #include <QString>
 #include <QTest>
 
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -40,8 +41,12 @@ public:
     explicit TaskAgent(const std::string& tag)
         : m_ns(std::make_unique<JournalNamespace>("day2" + tag)),
           m_parent("day2-test-" + tag + "-" + std::to_string(::getpid())),
-          m_state("/tmp/day2-" + tag + "-test-" + std::to_string(::getpid())) {
+          m_state("/tmp/day2-" + tag + "-test-" + std::to_string(::getpid())),
+          m_gates("/tmp/day2-" + tag + "-gates-" + std::to_string(::getpid())) {
         std::filesystem::create_directories(m_state);
+        // Tasks run as nobody: they may look into the gates' directory, not write to it.
+        std::filesystem::create_directories(m_gates);
+        std::filesystem::permissions(m_gates, std::filesystem::perms(0755));
         start("127.0.0.1:0");
     }
 
@@ -67,9 +72,30 @@ public:
         removeCgroupParent(m_parent);
         std::error_code ec;
         std::filesystem::remove_all(m_state, ec);
+        std::filesystem::remove_all(m_gates, ec);
     }
 
     AgentProcess& process() { return *m_agent; }
+    JournalNamespace& journal() { return *m_ns; }
+
+    // Gates put an order between a task and the test on purpose instead of hoping for one: a
+    // task's shell runs waitFor("name") where it must wait, the test calls open("name") when
+    // what has to come first has happened. (A stuck task is stopped when the agent goes.)
+    QString waitFor(const QString& gate) const {
+        return QStringLiteral("while [ ! -e %1/%2 ]; do sleep 0.02; done")
+            .arg(QString::fromStdString(m_gates), gate);
+    }
+    void open(const QString& gate) const {
+        const std::string path = m_gates + "/" + gate.toStdString();
+        FILE* f = std::fopen(path.c_str(), "w");
+        QVERIFY2(f, path.c_str());
+        std::fclose(f);
+    }
+    // The entries of a container (its id: the last segment of launch()'s path) in the journal,
+    // read without the agent, e.g. while it is down.
+    size_t journalLines(const QString& path) const {
+        return m_ns->count("CONTAINER_ID=" + path.section('/', -1).toStdString());
+    }
     uint16_t port() const { return m_agent->port(); }
     client::Endpoint endpoint() const {
         return {QUrl(QStringLiteral("http://127.0.0.1:%1").arg(m_agent->port())), {}, {}};
@@ -114,7 +140,7 @@ public:
 private:
     std::unique_ptr<JournalNamespace> m_ns;
     std::unique_ptr<AgentProcess> m_agent;
-    std::string m_parent, m_state;
+    std::string m_parent, m_state, m_gates;
 };
 
 } // namespace day2::test

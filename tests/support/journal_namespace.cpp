@@ -155,15 +155,19 @@ void JournalNamespace::write(const logs::JournalFields& fields) {
         throw std::runtime_error(r.error().message);
 }
 
-void JournalNamespace::waitForCount(size_t count, const std::string& match) {
-    for (int i = 0; i < 600; ++i) {
-        auto out = runCommand("journalctl --namespace=" + m_name +
-                              " -q -o cat --output-fields=_PID '" + match + "' | wc -l");
-        if (std::stoul(out) >= count)
+size_t JournalNamespace::count(const std::string& match) const {
+    return std::stoul(runCommand("journalctl --namespace=" + m_name +
+                                 " -q -o cat --output-fields=_PID '" + match + "' | wc -l"));
+}
+
+void JournalNamespace::waitForCount(size_t n, const std::string& match) {
+    const auto limit = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+    while (std::chrono::steady_clock::now() < limit) {
+        if (count(match) >= n)
             return;
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    throw std::runtime_error("journald did not store " + std::to_string(count) + " entries of " +
+    throw std::runtime_error("journald did not store " + std::to_string(n) + " entries of " +
                              match);
 }
 

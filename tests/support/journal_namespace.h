@@ -25,8 +25,10 @@ public:
     std::string directory() const; // where its journal files are
 
     void write(const logs::JournalFields& fields);
-    // Waits until journalctl sees at least `count` entries matching `match` (e.g.
-    // "SYSLOG_IDENTIFIER=x"); throws after a timeout.
+    // How many entries journalctl sees matching `match` (e.g. "SYSLOG_IDENTIFIER=x").
+    size_t count(const std::string& match) const;
+    // Waits until journalctl sees at least `count` entries matching `match`; throws after a
+    // generous limit (a minute), never sooner.
     void waitForCount(size_t count, const std::string& match);
     void rotate();
 
