@@ -28,7 +28,10 @@ What the configuration does (ARCHITECTURE.md, API.md):
 - GET /system/v1/agents answers the inventory to a valid token only (auth_request to the
   agents' /system/v1/auth/whoami). Every other check is the agents' own.
 - Streams are not buffered; reads and writes may stay quiet for 24 h (a quiet follow or shell is
-  not cut); WebSocket upgrades pass; request bodies are limited to 1 MiB.
+  not cut); WebSocket upgrades pass; request bodies are limited to 1 MiB; the request line and each
+  header line to 16 KiB, all headers to 64 KiB (the agent's limits).
+- Every error nginx answers itself is JSON {"code","error","detail"} like the agents'
+  (NGINX_ERRORS); the agents' own answers, errors included, pass untouched.
 """
 import argparse
 import ipaddress
@@ -39,6 +42,57 @@ import sys
 
 AGENT_ID = re.compile(r"^[A-Za-z0-9-]{1,128}$")
 HOST_PORT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$")
+
+# Every status nginx answers by itself on this configuration (nginx 1.22 sources and experiment),
+# to the status sent and a sentence for a person (the JSON's detail; its error is REASONS'):
+#   400  a malformed request line (a control byte or space in the path, a lowercase method), a path
+#        above the root (/../x), a bad, missing or duplicate Host, a bad header line or
+#        Content-Length, Content-Length with Transfer-Encoding, a bad chunked body
+#   494  a header line over large_client_header_buffers, or all of them over the buffers: sent as
+#        400
+#   497  plain HTTP to the TLS port: sent as 400
+#   403  a method other than GET on /system/v1/agents (limit_except)
+#   404  an internal location asked for by a client (/_day2_whoami, /_day2_error/...)
+#   405  TRACE and CONNECT
+#   412, 416  preconditions and ranges on /system/v1/agents (a static file)
+#   413  a body over client_max_body_size (by Content-Length or once chunks pass it)
+#   414  a request line over large_client_header_buffers
+#   500  a failure of nginx itself (writing a body to a temporary file, ...), and auth_request's
+#        answer when no agent answered the token check
+#   501  a Transfer-Encoding other than chunked
+#   502, 504  an agent refuses, fails or times out
+#   505  HTTP/2.0, HTTP/3, ... in the request line
+# Never answered at all: 408 (a client too slow: nginx closes the connection) and 499. Not possible
+# here: 495, 496, 421 (no client certificates are asked for), 429, 503 (no limit_req or
+# limit_conn), 411, 409, 415, 507 (WebDAV, image filter). A directive that adds one adds it here.
+# Errors met while reading the request line and headers come before any location is chosen: the
+# error pages are set on the server, and a location with an error_page of its own (which inherits
+# none of the server's) repeats them (error_pages()). They are internal URIs, /_day2_error/<status>,
+# not named locations: nginx refuses a named location to a request whose request line it could not
+# parse (it has no URI yet) and answers its own 500 page instead.
+NGINX_ERRORS = {
+    400: (400, "the request line, path, a header or the body is not valid HTTP/1.1"),
+    494: (400, "a request header line is longer than 16 KiB, or all the headers together are too "
+               "large (64 KiB at most)"),
+    497: (400, "plain HTTP was sent to the HTTPS port: use https://"),
+    403: (403, "Adminrouter does not allow this request"),
+    404: (404, "Adminrouter serves /system/v1/agents and /system/v1/agent/<agent_id>/..."),
+    405: (405, "Adminrouter does not serve TRACE or CONNECT"),
+    412: (412, "a precondition of the request (If-Match, If-Unmodified-Since) does not hold"),
+    413: (413, "the request body is larger than 1 MiB"),
+    414: (414, "the request line (path and query) is longer than 16 KiB"),
+    416: (416, "the requested range is not in the content"),
+    500: (500, "Adminrouter failed to handle the request (its error log says why)"),
+    501: (501, "Transfer-Encoding: chunked is the only transfer coding accepted"),
+    502: (502, "no agent answered"),
+    504: (504, "no agent answered in time"),
+    505: (505, "Adminrouter speaks HTTP/1.x only (HTTP/2 and HTTP/3 are not served)"),
+}
+REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+           405: "Method Not Allowed", 412: "Precondition Failed", 413: "Payload Too Large",
+           414: "URI Too Long", 416: "Range Not Satisfiable", 500: "Internal Server Error",
+           501: "Not Implemented", 502: "Bad Gateway", 504: "Gateway Timeout",
+           505: "HTTP Version Not Supported"}
 
 
 def fail(message):
@@ -153,6 +207,8 @@ SERVER_TLS = """    server {{
 """
 
 SERVER_BODY = """
+{error_pages}
+
         if ($day2_dot_segment) {{
             return 400 {err400};
         }}
@@ -160,7 +216,7 @@ SERVER_BODY = """
         location = /system/v1/agents {{
             limit_except GET {{ deny all; }}
             auth_request /_day2_whoami;
-            error_page 401 = @day2_unauthorized;
+{agents_error_pages}
             alias "{run}/agents.json";
             add_header Cache-Control no-cache;
         }}
@@ -172,10 +228,6 @@ SERVER_BODY = """
             proxy_set_header Authorization $http_authorization;
             proxy_connect_timeout 5s;
             proxy_read_timeout 10s;{auth_tls}
-        }}
-        location @day2_unauthorized {{
-            add_header WWW-Authenticate 'Bearer realm="day2"' always;
-            return 401 {err401};
         }}
 
         location /system/v1/agent/ {{
@@ -194,16 +246,56 @@ SERVER_BODY = """
             proxy_connect_timeout 10s;
             proxy_read_timeout 24h;
             proxy_send_timeout 24h;{upstream_tls}
-            error_page 502 504 = @day2_agent_down;
-        }}
-        location @day2_agent_down {{
-            return 502 '{{"code":502,"error":"Bad Gateway","detail":"agent $day2_agent_id is not answering"}}\\n';
+{agent_error_pages}
         }}
         location / {{
             return 404 {err404};
         }}
+
+{error_locations}
     }}
 """
+
+
+def json_error(status, detail):
+    """A `return` text: the JSON error of API.md (detail may name nginx variables)."""
+    if any(c in detail for c in "'\\\"\n"):
+        raise ValueError("detail %r would need escaping" % detail)
+    return ("'{\"code\":%d,\"error\":\"%s\",\"detail\":\"%s\"}\\n'"
+            % (status, REASONS[status], detail))
+
+
+# Named locations for the errors of one location (a request has its URI there): status, detail.
+OWN_ERRORS = {
+    "@day2_unauthorized": (401, "a valid token is needed: Authorization: Bearer <JWT>"),
+    "@day2_agents_get_only": (403, "/system/v1/agents answers GET only"),
+    # auth_request answers 500 to anything but 2xx, 401 and 403 from the token check.
+    "@day2_token_unchecked": (500, "the token could not be checked: no agent gave an answer to "
+                                   "GET /system/v1/auth/whoami"),
+    "@day2_agent_down": (502, "agent $day2_agent_id is not answering"),
+    "@day2_agent_timeout": (504, "agent $day2_agent_id is not answering (timed out)"),
+}
+OWN_HEADERS = {"@day2_unauthorized": "add_header WWW-Authenticate 'Bearer realm=\"day2\"' always; "}
+
+
+def error_pages(indent, own=None):
+    """error_page lines sending every status of NGINX_ERRORS to its JSON, or to the named location
+    `own` gives for it ({status: name})."""
+    own = own or {}
+    lines = ["error_page %d = %s;" % (status, own.get(status, "/_day2_error/%d" % status))
+             for status in sorted(set(NGINX_ERRORS) | set(own))]
+    return "\n".join(indent + line for line in lines)
+
+
+def error_locations(indent):
+    out = []
+    for status, (sent, detail) in sorted(NGINX_ERRORS.items()):
+        out.append("location = /_day2_error/%d { internal; return %d %s; }"
+                   % (status, sent, json_error(sent, detail)))
+    for name, (status, detail) in OWN_ERRORS.items():
+        out.append("location %s { %sreturn %d %s; }"
+                   % (name, OWN_HEADERS.get(name, ""), status, json_error(status, detail)))
+    return "\n".join(indent + line for line in out)
 
 
 def render(inv, out_dir):
@@ -234,7 +326,6 @@ def render(inv, out_dir):
             proxy_ssl_name $day2_agent_tls_name;
             proxy_ssl_server_name on;
             proxy_ssl_protocols TLSv1.2 TLSv1.3;""" % nginx_string(inv["agents_ca"])
-    json_error = ("'{\"code\":%d,\"error\":\"%s\",\"detail\":\"%s\"}\\n'")
     servers = SERVER_TLS + SERVER_BODY
     if inv["plain"]:
         # The same routes without TLS, on loopback: for benchmarks (proxy latency) only.
@@ -256,8 +347,16 @@ http {{
     uwsgi_temp_path "{run}/tmp/uwsgi";
     scgi_temp_path "{run}/tmp/scgi";
     server_tokens off;
+    # Whatever nginx answers itself is JSON, whatever the path's extension (no types: every
+    # answer not an agent's gets the default type).
+    types {{ }}
     default_type application/json;
     client_max_body_size 1m;
+    # The agent takes a request line or header line of up to 16 KiB and 64 KiB of headers in
+    # all: so does nginx (a line cannot span two buffers). Most requests, a token included, fit
+    # the first buffer.
+    client_header_buffer_size 4k;
+    large_client_header_buffers 4 16k;
 
     map $http_upgrade $day2_connection {{
         default upgrade;
@@ -272,10 +371,15 @@ http {{
         "~^/system/v1/agent/[A-Za-z0-9-]+(?<rest>/[^?]*)?(?:\\?.*)?$" $rest;
         default "";
     }}
-    # '.' or '..' as a path segment, plain or percent-encoded.
-    map $request_uri $day2_dot_segment {{
+    # '.' or '..' as a path segment, plain or percent-encoded; not asked again on the way to an
+    # error page (internal, /_day2_error/...): the error nginx met stands.
+    map $request_uri $day2_dot_in_path {{
         "~*^[^?]*/(?:\\.|%2e){{1,2}}(?:/|\\?|$)" 1;
         default 0;
+    }}
+    map $uri $day2_dot_segment {{
+        "~^/_day2_error/" 0;
+        default $day2_dot_in_path;
     }}
     map $day2_agent_id $day2_upstream {{
         default "";
@@ -298,13 +402,17 @@ http {{
         run=run, ids=ids, schemes=schemes, names=names, auth_servers=auth_servers,
         auth_scheme=auth_scheme, auth_tls=auth_tls, listen=inv["listen"], cert=nginx_string(inv["cert"]),
         key=nginx_string(inv["key"]), upstream_tls=upstream_tls,
-        err400=json_error % (400, "Bad Request", "dot segments (. and ..) are not allowed in the path"),
-        err401=json_error % (401, "Unauthorized",
-                             "a valid token is needed: Authorization: Bearer <JWT>"),
-        err404agent=json_error % (404, "Not Found",
-                                  "no agent with this id in the cluster (GET /system/v1/agents lists them)"),
-        err404=json_error % (404, "Not Found",
-                             "Adminrouter serves /system/v1/agents and /system/v1/agent/<agent_id>/..."))
+        err400=json_error(400, "dot segments (. and ..) are not allowed in the path"),
+        err404agent=json_error(404, "no agent with this id in the cluster "
+                                    "(GET /system/v1/agents lists them)"),
+        err404=json_error(404, NGINX_ERRORS[404][1]),
+        error_pages=error_pages(" " * 8),
+        agents_error_pages=error_pages(" " * 12, {401: "@day2_unauthorized",
+                                                   403: "@day2_agents_get_only",
+                                                   500: "@day2_token_unchecked"}),
+        agent_error_pages=error_pages(" " * 12, {502: "@day2_agent_down",
+                                                  504: "@day2_agent_timeout"}),
+        error_locations=error_locations(" " * 8))
     os.makedirs(os.path.join(run, "tmp"), exist_ok=True)
     # nginx's workers (www-data on Debian) read agents.json.
     os.chmod(run, 0o755)

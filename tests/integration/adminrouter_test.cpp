@@ -1,6 +1,7 @@
 // Adminrouter: nginx from the Debian package, on loopback, with the configuration rendered by
 // packaging/adminrouter/render.py from an inventory of two real agents (authentication on),
-// TLS with a CA made for the test. Requests go through curl, which checks the certificate.
+// TLS with a CA made for the test. Requests go through curl, which checks the certificate, or,
+// for bytes curl will not send, through raw_http.py.
 #include "agent_process.h"
 #include "auth/jwt.h"
 #include "child_process.h"
@@ -16,6 +17,7 @@
 #include <fstream>
 #include <thread>
 #include <unistd.h>
+#include <vector>
 
 using namespace day2::test;
 using nlohmann::json;
@@ -67,9 +69,11 @@ protected:
         writeTextFile(d + "/acl.json", R"({"grants": [
             {"uid": "admin", "resource": "*", "actions": ["*"]}]})");
         s_ns = new JournalNamespace("day2ar");
+        // The agents take as much header as Adminrouter lets through: 64 KiB in all.
         const std::string config = "[auth]\npublic_keys = [\"" + d + "/jwt.pub\"]\nacl_file = \"" +
                                    d + "/acl.json\"\n[tasks]\ncgroup_parent = \"day2-ar-test-" +
-                                   std::to_string(::getpid()) + "\"\nkill_grace_seconds = 1\n";
+                                   std::to_string(::getpid()) + "\"\nkill_grace_seconds = 1\n" +
+                                   "[http]\nheader_limit_bytes = 65536\n";
         json agents = json::array();
         for (int i = 0; i < 2; ++i) {
             const std::string https = "[https]\nlisten = \"127.0.0.1:0\"\ncertificate = \"" + d +
@@ -103,11 +107,14 @@ protected:
                                    d + "/nginx.out");
         for (int i = 0; i < 200 && connectLoopbackOk(s_port) == false; ++i)
             std::this_thread::sleep_for(std::chrono::milliseconds(25));
+        s_token = tokenFor("admin");
+    }
+    static std::string tokenFor(const std::string& uid) {
         day2::auth::TokenClaims c;
-        c.uid = "admin";
+        c.uid = uid;
         c.issuedAt = std::time(nullptr);
         c.expiresAt = c.issuedAt + 3600;
-        s_token = *day2::auth::signJwt(s_key.privatePem, c);
+        return *day2::auth::signJwt(s_key.privatePem, c);
     }
     static bool connectLoopbackOk(uint16_t port) {
         int fd = connectLoopback(port);
@@ -152,20 +159,73 @@ protected:
             out += c == '\'' ? std::string("'\\''") : std::string(1, c);
         return out + "'";
     }
-    // curl through Adminrouter (the path is sent as is).
-    static Reply curl(const std::string& path, const std::string& token, const std::string& extra = "") {
+    // curl through Adminrouter (the path is sent as is); another one's port if given.
+    static Reply curl(const std::string& path, const std::string& token,
+                      const std::string& extra = "", uint16_t port = 0) {
         const std::string body = s_dir + "/body", head = s_dir + "/head";
         std::string cmd = "curl -sS --path-as-is --cacert " + s_dir + "/ca.pem -o " + body +
                           " -D " + head + " -w '%{http_code}' " + extra;
         if (!token.empty())
             cmd += " -H " + shellQuote("Authorization: Bearer " + token);
-        cmd += " " + shellQuote("https://127.0.0.1:" + std::to_string(s_port) + path);
+        cmd += " " + shellQuote("https://127.0.0.1:" + std::to_string(port ? port : s_port) + path);
         auto r = runCapture(cmd);
         Reply reply;
         reply.status = r.exitCode == 0 ? std::stoi(r.output) : -1;
         reply.body = readFile(body);
         reply.headers = readFile(head);
         return reply;
+    }
+    // Each request's bytes as they are, on a connection of its own, to Adminrouter over TLS
+    // (plain TCP if `tls` is false); the answers as they came (raw_http.py).
+    static std::vector<Reply> raw(const std::vector<std::string>& requests, bool tls = true) {
+        std::string cmd = "python3 " DAY2_SOURCE_DIR
+                          "/tests/integration/raw_http.py send 127.0.0.1:" +
+                          std::to_string(s_port) + " " + (tls ? s_dir + "/ca.pem" : "plain");
+        for (size_t i = 0; i < requests.size(); ++i) {
+            const std::string file = s_dir + "/raw." + std::to_string(i);
+            writeTextFile(file, requests[i]);
+            cmd += " " + file;
+        }
+        const std::string out = runCommand(cmd);
+        std::vector<Reply> replies;
+        for (size_t at = 0; at < out.size();) {
+            const size_t eol = out.find('\n', at);
+            const size_t length = std::stoul(out.substr(at, eol - at));
+            const std::string answer = out.substr(eol + 1, length);
+            at = eol + 1 + length;
+            Reply r;
+            const size_t end = answer.find("\r\n\r\n");
+            if (answer.compare(0, 5, "HTTP/") == 0 && end != std::string::npos) {
+                r.status = std::stoi(answer.substr(answer.find(' ') + 1, 3));
+                r.headers = answer.substr(0, end + 2);
+                r.body = answer.substr(end + 4);
+            } else {
+                r.status = -1; // no HTTP answer (or a bare HTTP/0.9 one)
+                r.body = answer;
+            }
+            replies.push_back(r);
+        }
+        return replies;
+    }
+    static Reply raw(const std::string& request, bool tls = true) {
+        return raw(std::vector<std::string>{request}, tls).at(0);
+    }
+    // An error as API.md has it: the status, JSON, {"code": <the status>, "error", "detail"}.
+    static void expectJsonError(const Reply& r, int status, const std::string& what) {
+        EXPECT_EQ(r.status, status) << what << "\n" << r.headers << r.body;
+        EXPECT_NE(r.headers.find("\r\nContent-Type: application/json\r\n"), std::string::npos)
+            << what << "\n"
+            << r.headers << r.body;
+        auto j = json::parse(r.body, nullptr, false);
+        ASSERT_TRUE(j.is_object()) << what << ": " << r.body;
+        EXPECT_EQ(j["code"], status) << what << ": " << r.body;
+        for (const char* key : {"error", "detail"})
+            EXPECT_TRUE(j[key].is_string() && !j[key].get<std::string>().empty())
+                << what << ": no " << key << " in " << r.body;
+    }
+    static std::string detailOf(const Reply& r) {
+        auto j = json::parse(r.body, nullptr, false);
+        return j.is_object() && j["detail"].is_string() ? j["detail"].get<std::string>() : "";
     }
     static std::string agentPath(int i, const std::string& rest) {
         return "/system/v1/agent/" + s_ids[i] + rest;
@@ -342,6 +402,204 @@ TEST_F(Adminrouter, PathTricksAndUnknownAgentsNeverReachAnUpstream) {
     EXPECT_NE(slash.body.find("encodes '/'"), std::string::npos) << slash.body;
 }
 
+// Every error nginx answers itself, whether met reading the request line and headers (before a
+// location is chosen), in a location, or reading the body, is JSON like the agents' errors, with
+// the status nginx meant (494 and 497, nginx's own, are 400), and nginx closes the connection
+// where it did before (the line "closes": it answers "Connection: close").
+TEST_F(Adminrouter, EveryErrorOfNginxItselfIsJson) {
+    const std::string a = agentPath(0, "");
+    const std::string host = "Host: 127.0.0.1\r\n";
+    auto request = [](const std::string& line, const std::string& headers = "Host: 127.0.0.1\r\n",
+                       const std::string& body = "") {
+        return line + "\r\n" + headers + "\r\n" + body;
+    };
+    std::string manyHeaders = host; // five lines of 15,000 bytes: each fits, all do not
+    for (int i = 0; i < 5; ++i)
+        manyHeaders += "X-Big-" + std::to_string(i) + ": " + std::string(15000, 'b') + "\r\n";
+    const std::string bearer = "Authorization: Bearer " + s_token + "\r\n";
+    struct Case {
+        std::string what, request;
+        int status;
+        bool closes;
+        std::string detailHas = "";
+    } cases[] = {
+        {"a control byte in the path", request("GET " + a + "/he\x01lth HTTP/1.1"), 400, true},
+        {"a space in the path", request("GET " + a + "/a b HTTP/1.1"), 400, true},
+        {"an encoded NUL in the path", request("GET " + a + "/health%00 HTTP/1.1"), 400, true},
+        {"a path above the root", request("GET /../health HTTP/1.1"), 400, true},
+        {"a lowercase method", request("get " + a + "/health HTTP/1.1"), 400, true},
+        {"CONNECT to host:port", request("CONNECT 127.0.0.1:443 HTTP/1.1"), 400, true},
+        {"HTTP/2.0", request("GET " + a + "/health HTTP/2.0"), 505, true, "HTTP/1"},
+        {"HTTP/3.0", request("GET " + a + "/health HTTP/3.0"), 505, true},
+        {"HTTP/3", request("GET " + a + "/health HTTP/3"), 505, true},
+        {"no Host", request("GET " + a + "/health HTTP/1.1", ""), 400, true},
+        {"two Hosts", request("GET " + a + "/health HTTP/1.1", host + host), 400, true},
+        {"a NUL in a header",
+         request("GET " + a + "/health HTTP/1.1", host + "X-A: b" + std::string(1, '\0') + "c\r\n"),
+         400, true},
+        {"a folded header line",
+         request("GET " + a + "/health HTTP/1.1", host + "X-A: b\r\n c\r\n"), 400, true},
+        {"a bad Content-Length",
+         request("POST " + a + "/tasks/v1/ HTTP/1.1", host + "Content-Length: x\r\n"), 400, true},
+        {"Content-Length and Transfer-Encoding",
+         request("POST " + a + "/tasks/v1/ HTTP/1.1",
+                 host + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\n"),
+         400, true},
+        {"a bad chunk size",
+         request("POST " + a + "/tasks/v1/ HTTP/1.1", host + "Transfer-Encoding: chunked\r\n",
+                 "zz\r\nabc\r\n0\r\n\r\n"),
+         400, true},
+        {"Transfer-Encoding: gzip",
+         request("POST " + a + "/tasks/v1/ HTTP/1.1", host + "Transfer-Encoding: gzip\r\n"), 501,
+         true},
+        // Met before the path is checked for dot segments: the error nginx met stands.
+        {"Transfer-Encoding: gzip to a path with '..'",
+         request("POST " + a + "/../x HTTP/1.1", host + "Transfer-Encoding: gzip\r\n"), 501, true},
+        {"TRACE", request("TRACE " + a + "/health HTTP/1.1"), 405, true},
+        {"CONNECT to a path", request("CONNECT /x HTTP/1.1"), 405, true},
+        {"a request line over 16 KiB",
+         request("GET " + a + "/health?q=" + std::string(17000, 'q') + " HTTP/1.1"), 414, true,
+         "16 KiB"},
+        {"a header line over 16 KiB",
+         request("GET " + a + "/health HTTP/1.1",
+                 host + "X-Big: " + std::string(17000, 'b') + "\r\n"),
+         400, true, "16 KiB"},
+        {"headers over 64 KiB in all", request("GET " + a + "/health HTTP/1.1", manyHeaders), 400,
+         true},
+        {"a body over 1 MiB, by Content-Length",
+         request("POST " + a + "/tasks/v1/ HTTP/1.1",
+                 host + bearer + "Content-Length: 2097152\r\n"),
+         413, true, "1 MiB"},
+        {"a body over 1 MiB, by a chunk's size",
+         request("POST " + a + "/tasks/v1/ HTTP/1.1",
+                 host + bearer + "Transfer-Encoding: chunked\r\n",
+                 "200000\r\n" + std::string(1000, 'x')),
+         413, true},
+        {"POST /system/v1/agents",
+         request("POST /system/v1/agents HTTP/1.1", host + bearer + "Content-Length: 0\r\n"), 403,
+         false},
+        {"an internal location", request("GET /_day2_whoami HTTP/1.1"), 404, false},
+        {"an error page", request("GET /_day2_error/400 HTTP/1.1"), 404, false},
+        {"a path ending in .html", request("GET /elsewhere.html HTTP/1.1"), 404, false},
+        {"a range past the agents list",
+         request("GET /system/v1/agents HTTP/1.1", host + bearer + "Range: bytes=99999-\r\n"), 416,
+         false},
+        {"If-Match on the agents list",
+         request("GET /system/v1/agents HTTP/1.1", host + bearer + "If-Match: \"other\"\r\n"), 412,
+         false},
+    };
+    std::vector<std::string> requests;
+    for (const auto& c : cases)
+        requests.push_back(c.request);
+    const auto replies = raw(requests);
+    ASSERT_EQ(replies.size(), std::size(cases));
+    for (size_t i = 0; i < replies.size(); ++i) {
+        expectJsonError(replies[i], cases[i].status, cases[i].what);
+        EXPECT_EQ(replies[i].headers.find("\r\nConnection: close\r\n") != std::string::npos,
+                  cases[i].closes)
+            << cases[i].what << "\n"
+            << replies[i].headers;
+        EXPECT_NE(detailOf(replies[i]).find(cases[i].detailHas), std::string::npos)
+            << cases[i].what << ": " << replies[i].body;
+    }
+
+    // Plain HTTP to the TLS port (nginx's 497).
+    auto plain = raw(request("GET " + a + "/health HTTP/1.1"), false);
+    expectJsonError(plain, 400, "plain HTTP to the TLS port");
+    EXPECT_NE(detailOf(plain).find("https://"), std::string::npos) << plain.body;
+    EXPECT_NE(plain.headers.find("\r\nConnection: close\r\n"), std::string::npos) << plain.headers;
+}
+
+// nginx takes what the agents take: a request line or a header line of 16,000 bytes reaches the
+// agent; one of 17,000 is nginx's JSON error.
+TEST_F(Adminrouter, LinesOfUpTo16KiBReachTheAgent) {
+    const std::string header = "X-Big: " + std::string(16000 - 7, 'b'); // a 16,000-byte line
+    auto big = curl(agentPath(0, "/health"), "", "-H " + shellQuote(header));
+    ASSERT_EQ(big.status, 200) << big.headers << big.body;
+    EXPECT_EQ(json::parse(big.body)["agent_id"], s_ids[0]);
+    auto bigger =
+        curl(agentPath(0, "/health"), "", "-H " + shellQuote(header + std::string(1000, 'b')));
+    expectJsonError(bigger, 400, "a 17,000-byte header line");
+
+    // "GET <path> HTTP/1.1": a request line of 16,000 bytes.
+    const std::string path = agentPath(0, "/health?pad=");
+    const std::string line = path + std::string(16000 - path.size() - 13, 'q');
+    auto longLine = curl(line, "");
+    ASSERT_EQ(longLine.status, 200) << longLine.headers << longLine.body;
+    EXPECT_EQ(json::parse(longLine.body)["agent_id"], s_ids[0]);
+    expectJsonError(curl(line + std::string(1000, 'q'), ""), 414, "a 17,000-byte request line");
+}
+
+// Only nginx's own errors are JSON of Adminrouter's: an agent's own errors come as the agent sent
+// them, byte for byte.
+TEST_F(Adminrouter, AnAgentsOwnErrorsPassUnchanged) {
+    const std::string nobody = tokenFor("nobody"); // valid, granted nothing
+    struct Case {
+        std::string what, method, rest, token;
+    } cases[] = {
+        {"no token", "GET", "/auth/whoami", ""},
+        {"a token granted nothing", "GET", "/logs/v1/range/", nobody},
+        {"no such task", "GET", "/tasks/v1/no-such-task", s_token},
+        {"a POST to health", "POST", "/health", ""},
+        {"a bad parameter", "GET", "/logs/v1/range/?limit=x", s_token},
+    };
+    for (const auto& c : cases) {
+        std::vector<std::pair<std::string, std::string>> headers;
+        if (!c.token.empty())
+            headers.emplace_back("Authorization", "Bearer " + c.token);
+        auto direct = httpRequest(
+            s_agents[0]->port(), c.method, "/system/v1" + c.rest,
+            c.method == "POST" ? std::optional<std::string>("") : std::nullopt, headers);
+        ASSERT_GE(direct.status, 400) << c.what << ": " << direct.body;
+        auto proxied =
+            curl(agentPath(0, c.rest), c.token, c.method == "POST" ? "--data-binary ''" : "");
+        EXPECT_EQ(proxied.status, direct.status) << c.what << ": " << proxied.body;
+        EXPECT_EQ(proxied.body, direct.body) << c.what;
+    }
+}
+
+// An agent that takes the connection and never answers: a 504 naming it, and the agents list,
+// whose token it cannot check, a 500. A second Adminrouter whose timeouts are cut to a second
+// plays it, a silent listener (raw_http.py) the agent.
+TEST_F(Adminrouter, AnAgentThatDoesNotAnswerInTimeIsNamed) {
+    const std::string d = s_dir + "/silent";
+    fs::create_directories(d);
+    ChildProcess silent(
+        {"python3", DAY2_SOURCE_DIR "/tests/integration/raw_http.py", "silent", d + "/port"},
+        d + "/silent.out");
+    for (int i = 0; i < 250 && !fs::exists(d + "/port"); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    const std::string silentPort = readFile(d + "/port");
+    ASSERT_FALSE(silentPort.empty()) << readFile(d + "/silent.out");
+    const uint16_t port = freePort();
+    writeTextFile(
+        d + "/inventory.json",
+        json({{"listen", "127.0.0.1:" + std::to_string(port)},
+              {"tls", {{"certificate", s_dir + "/server.pem"}, {"key", s_dir + "/server.key"}}},
+              {"agents", {{{"agent_id", "quiet-node"}, {"address", "127.0.0.1:" + silentPort}}}}})
+            .dump());
+    runCommand("python3 " DAY2_SOURCE_DIR "/packaging/adminrouter/render.py " + d +
+               "/inventory.json --out " + d + "/run");
+    runCommand("sed -i -E 's/proxy_read_timeout [0-9]+[a-z]*;/proxy_read_timeout 1s;/' " + d +
+               "/run/nginx.conf");
+    const std::string conf = readFile(d + "/run/nginx.conf");
+    ASSERT_NE(conf.find("proxy_read_timeout 1s;"), std::string::npos);
+    ASSERT_EQ(conf.find("proxy_read_timeout 24h"), std::string::npos);
+    ChildProcess nginx(
+        {"nginx", "-p", d + "/run", "-c", d + "/run/nginx.conf", "-g", "daemon off;"},
+        d + "/nginx.out");
+    for (int i = 0; i < 200 && !connectLoopbackOk(port); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(25));
+
+    auto slow = curl("/system/v1/agent/quiet-node/health", "", "--max-time 30", port);
+    expectJsonError(slow, 504, "an agent that does not answer");
+    EXPECT_NE(detailOf(slow).find("agent quiet-node is not answering"), std::string::npos)
+        << slow.body << readFile(d + "/run/error.log");
+    auto list = curl("/system/v1/agents", s_token, "--max-time 30", port);
+    expectJsonError(list, 500, "the agents list, no agent checking the token");
+    EXPECT_NE(detailOf(list).find("token could not be checked"), std::string::npos) << list.body;
+}
+
 // WebSocket upgrades pass through (the exec endpoint's transport). The agent has no WebSocket
 // endpoint yet, so a stand-in echo server (ws_echo.py) plays the agent behind a second
 // Adminrouter rendered for it.
@@ -384,14 +642,15 @@ TEST_F(Adminrouter, PassesWebSocketUpgrades) {
 TEST_F(Adminrouter, LimitsBodiesAndSaysWhenAnAgentIsDown) {
     const std::string big = s_dir + "/big.json";
     writeTextFile(big, std::string(2 * 1024 * 1024, 'x'));
-    EXPECT_EQ(curl(agentPath(0, "/tasks/v1/"), s_token, "--data-binary @" + big).status, 413);
+    expectJsonError(curl(agentPath(0, "/tasks/v1/"), s_token, "--data-binary @" + big), 413,
+                    "a 2 MiB body");
     // The other agent stops: its routes answer 502 JSON, the first still answers.
     // (The last test of the suite: the agent stays down.)
     s_agents[1]->stop();
     auto down = curl(agentPath(1, "/health"), s_token);
-    EXPECT_EQ(down.status, 502) << down.body;
-    EXPECT_NE(json::parse(down.body)["detail"].get<std::string>().find("not answering"),
-              std::string::npos);
+    expectJsonError(down, 502, "a stopped agent");
+    EXPECT_NE(detailOf(down).find("agent " + s_ids[1] + " is not answering"), std::string::npos)
+        << down.body;
     EXPECT_EQ(curl(agentPath(0, "/health"), s_token).status, 200);
     // /system/v1/agents still answers while one agent is down (auth_request uses the other).
     EXPECT_EQ(curl("/system/v1/agents", s_token).status, 200);
