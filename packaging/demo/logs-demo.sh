@@ -93,7 +93,7 @@ for app in web worker; do
          \"application_name\": \"$app\", \"executor_id\": \"$app-executor\",
          \"command\": [\"python3\", \"$here/sample_writer.py\", \"--task\", \"$app\"],
          \"resources\": {\"cpus\": 0.2, \"mem_mb\": 64}}"
-  reply=$(curl -s -d "$body" "$tasks_url")
+  reply=$(curl -s -H 'Content-Type: application/json' -d "$body" "$tasks_url")
   cid=$(printf '%s' "$reply" | python3 -c 'import json, sys; print(json.load(sys.stdin)["container_id"])') ||
     { echo "demo: launching $app failed: $reply" >&2; exit 1; }
   cids+=("$cid")
@@ -152,7 +152,7 @@ EOT
 for ex in "${examples[@]}"; do echo "  curl $ex"; done
 cat <<EOT
 
-  curl -d '{"framework_id": "me", "framework_name": "adhoc", "application_name": "hello",
+  curl --json '{"framework_id": "me", "framework_name": "adhoc", "application_name": "hello",
             "shell": "while true; do date; sleep 1; done"}' $tasks_url
   curl -X DELETE $tasks_url<container id>
   journalctl --namespace=$ns -f      # the same journal, read by journalctl

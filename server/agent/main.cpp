@@ -227,6 +227,10 @@ int main(int argc, char** argv) {
         return (serverPtr ? serverPtr->connectionCount() : 0) +
                (tlsServer ? tlsServer->connectionCount() : 0);
     };
+    info.evictedConnections = [&serverPtr, &tlsServer] {
+        return (serverPtr ? serverPtr->evictedCount() : 0) +
+               (tlsServer ? tlsServer->evictedCount() : 0);
+    };
     const auto router = agent::makeRouter(
         info, {logsService, tasksService.get(), runtime.get(), *authority, audit});
     http::Server server(io, http::ServerOptions::fromConfig(cfg), router);

@@ -29,6 +29,8 @@ http::Response health(const AgentInfo& info, const logs::LogsService& logs, bool
         ",\"journal\":" + (logs.journalHealthy() ? "\"ok\"" : "\"error\"") +
         ",\"journal_source\":" + jsonString(info.journalSource) +
         ",\"connections\":" + std::to_string(info.connectionCount ? info.connectionCount() : 0) +
+        ",\"connections_evicted\":" +
+        std::to_string(info.evictedConnections ? info.evictedConnections() : 0) +
         ",\"auth\":" + (authOn ? "\"on\"" : "\"off\"") +
         ",\"tasks\":" + jsonString(info.tasksState) + ",\"cgroups\":" + jsonString(info.cgroups) +
         ",\"task_logs\":" + jsonString(info.taskLogs) + "}\n";
@@ -106,8 +108,15 @@ http::Handler makeRouter(const AgentInfo& info, Services sv) {
                 resource = "day2:logs:task:" + sv.runtime->applicationName(rest[6]).value_or("");
             if (!may(resource, "read")) {
                 refused(resource, "read");
-                co_await rs.send(
-                    http::jsonError(403, "uid '" + identity.uid + "' may not read " + resource));
+                // A task path is refused alike whether its container exists or not (the
+                // resource differs, and would tell), so that a caller learns no ids from it.
+                // (Built before co_await: GCC 12 mis-evaluates a conditional operator in one.)
+                std::string what = resource;
+                if (rest.size() >= 7 && rest[1] == "framework")
+                    what = "the logs of container '" + rest[6].substr(0, 64) + "'";
+                http::Response refusal =
+                    http::jsonError(403, "uid '" + identity.uid + "' may not read " + what);
+                co_await rs.send(std::move(refusal));
                 co_return;
             }
             std::optional<std::chrono::system_clock::time_point> until;

@@ -22,6 +22,8 @@ struct AgentInfo {
     std::string startedAt; // RFC 3339
     std::string journalSource;
     std::function<size_t()> connectionCount;
+    // Waiting connections closed to make room for others (a flood of idle ones), since start.
+    std::function<uint64_t()> evictedConnections;
     std::string tasksState; // "ok", "disabled", or why the task runtime could not start
     std::string cgroups;    // what the task runtime uses
     std::string taskLogs;   // how task lines reach journald

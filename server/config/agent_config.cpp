@@ -117,6 +117,10 @@ struct Reader {
             return readUnsigned(node, key, cfg.maxConnections, 1, 1000000);
         if (key == "http.read_timeout_seconds")
             return readUnsigned(node, key, cfg.readTimeoutSeconds, 1, 86400);
+        if (key == "http.first_request_timeout_seconds")
+            return readUnsigned(node, key, cfg.firstRequestTimeoutSeconds, 1, 3600);
+        if (key == "http.idle_per_address")
+            return readUnsigned(node, key, cfg.idlePerAddress, 1, 1000000);
         if (key == "http.write_timeout_seconds")
             return readUnsigned(node, key, cfg.writeTimeoutSeconds, 1, 86400);
         if (key == "http.header_limit_bytes")

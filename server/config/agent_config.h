@@ -23,8 +23,13 @@ struct AgentConfig {
     ListenAddress listen{"127.0.0.1", 61001};
     unsigned maxConnections = 1024;
     unsigned readTimeoutSeconds = 30;
+    // A new connection's first request (its TLS handshake included) must be complete by then.
+    unsigned firstRequestTimeoutSeconds = 10;
+    // Connections from one address that wait for a request (none complete yet, or idle between
+    // two); a new one beyond that closes the oldest of them.
+    unsigned idlePerAddress = 64;
     unsigned writeTimeoutSeconds = 60; // a client that takes no data for this long is dropped
-    unsigned headerLimitBytes = 16 * 1024;
+    unsigned headerLimitBytes = 64 * 1024;
     unsigned bodyLimitBytes = 1024 * 1024;
     unsigned shutdownGraceSeconds = 5;
     // [https]: a second listener with TLS (port 61002 by convention)

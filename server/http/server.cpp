@@ -13,6 +13,9 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include <list>
+#include <map>
+#include <malloc.h>
 #include <unordered_set>
 
 namespace day2::http {
@@ -29,6 +32,8 @@ ServerOptions ServerOptions::fromConfig(const config::AgentConfig& cfg) {
     o.listen = cfg.listen;
     o.maxConnections = cfg.maxConnections;
     o.readTimeout = std::chrono::seconds(cfg.readTimeoutSeconds);
+    o.firstRequestTimeout = std::chrono::seconds(cfg.firstRequestTimeoutSeconds);
+    o.idlePerAddress = cfg.idlePerAddress;
     o.writeTimeout = std::chrono::seconds(cfg.writeTimeoutSeconds);
     o.headerLimitBytes = cfg.headerLimitBytes;
     o.bodyLimitBytes = cfg.bodyLimitBytes;
@@ -39,7 +44,78 @@ class ConnectionBase {
 public:
     virtual ~ConnectionBase() = default;
     virtual void serverStopping() = 0;
+    // Closes a waiting connection to make room for another (see server.h).
+    virtual void evict() = 0;
+
+    asio::ip::address address; // the peer's
+    bool waiting = false;      // for a request (see server.h)
+    bool evicted = false;
+    std::list<ConnectionBase*>::iterator waitingAt;
 };
+
+namespace {
+
+// What makes a request's body impossible to frame safely, or its authority ambiguous: RFC 9112
+// §6.1 and §6.3 (request smuggling) and doubled headers a proxy and the agent could read
+// differently. Checked on the header, before any of the body is read.
+std::optional<std::pair<unsigned, std::string>> refuseFraming(const bhttp::fields& fields) {
+    std::string te;
+    unsigned contentLengths = 0, authorizations = 0, hosts = 0;
+    for (const auto& f : fields) {
+        switch (f.name()) {
+        case bhttp::field::transfer_encoding:
+            te += (te.empty() ? "" : ",") + std::string(f.value());
+            break;
+        case bhttp::field::content_length:
+            ++contentLengths;
+            break;
+        case bhttp::field::authorization:
+            ++authorizations;
+            break;
+        case bhttp::field::host:
+            ++hosts;
+            break;
+        default:
+            break;
+        }
+    }
+    if (authorizations > 1)
+        return std::pair{400u, "the request has " + std::to_string(authorizations) +
+                                   " Authorization headers: send one"};
+    if (hosts > 1)
+        return std::pair{400u, "the request has " + std::to_string(hosts) + " Host headers"};
+    if (te.empty())
+        return std::nullopt;
+    const std::string shown = te.substr(0, 100);
+    if (contentLengths > 0)
+        return std::pair{400u, "the request has both Transfer-Encoding and Content-Length "
+                               "(RFC 9112 section 6.3): send one"};
+    std::vector<std::string> codings;
+    for (size_t pos = 0; pos <= te.size();) {
+        size_t comma = te.find(',', pos);
+        if (comma == std::string::npos)
+            comma = te.size();
+        std::string c = te.substr(pos, comma - pos);
+        while (!c.empty() && (c.back() == ' ' || c.back() == '\t'))
+            c.pop_back();
+        size_t start = c.find_first_not_of(" \t");
+        if (start != std::string::npos)
+            codings.push_back(c.substr(start));
+        pos = comma + 1;
+    }
+    auto isChunked = [](const std::string& c) { return beast::iequals(c, "chunked"); };
+    if (codings.empty() || !isChunked(codings.back()) ||
+        std::count_if(codings.begin(), codings.end(), isChunked) > 1)
+        return std::pair{400u, "Transfer-Encoding '" + shown +
+                                   "' does not end in chunked (once), so the body's length is "
+                                   "unknown (RFC 9112 section 6.3)"};
+    if (codings.size() > 1)
+        return std::pair{501u, "the agent understands only the chunked transfer coding, not '" +
+                                   shown + "'"};
+    return std::nullopt;
+}
+
+} // namespace
 
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     asio::io_context& io;
@@ -49,6 +125,70 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     std::unordered_set<std::shared_ptr<ConnectionBase>> connections;
     std::shared_ptr<asio::ssl::context> tls; // set: HTTPS
     bool stopping = false;
+    // Waiting connections, the oldest first, and how many each address has.
+    std::list<ConnectionBase*> waiting;
+    std::map<asio::ip::address, unsigned> waitingByAddress;
+    size_t evictedLive = 0; // evicted, still unwinding (in `connections`)
+    uint64_t evictedTotal = 0;
+    size_t peakSinceTrim = 0;
+    unsigned rejecting = 0; // 503 answers in flight
+    asio::steady_timer trimTimer{io};
+    bool trimPending = false;
+
+    size_t liveConnections() const { return connections.size() - evictedLive; }
+    void startWaiting(ConnectionBase& c) {
+        if (c.waiting || c.evicted)
+            return;
+        c.waitingAt = waiting.insert(waiting.end(), &c);
+        c.waiting = true;
+        ++waitingByAddress[c.address];
+    }
+    void stopWaiting(ConnectionBase& c) {
+        if (!c.waiting)
+            return;
+        waiting.erase(c.waitingAt);
+        c.waiting = false;
+        auto it = waitingByAddress.find(c.address);
+        if (it != waitingByAddress.end() && --it->second == 0)
+            waitingByAddress.erase(it);
+    }
+    // What every evict() does first: it no longer waits, and is counted until it has gone.
+    void countEvicted(ConnectionBase& c) {
+        stopWaiting(c);
+        c.evicted = true;
+        ++evictedLive;
+        ++evictedTotal;
+    }
+    // Closes the oldest waiting connection (of `address`, when given); false if there is none.
+    bool evictOldest(const asio::ip::address* address) {
+        for (ConnectionBase* c : waiting)
+            if (!address || c->address == *address) {
+                c->evict();
+                return true;
+            }
+        return false;
+    }
+    void finished(const std::shared_ptr<ConnectionBase>& c) {
+        stopWaiting(*c);
+        if (c->evicted)
+            --evictedLive;
+        connections.erase(c);
+        // After a burst of connections (a flood of idle ones, most likely), give the memory
+        // they took back to the system once they are gone: glibc keeps freed heap for reuse,
+        // and one flood would otherwise leave the agent's resident size at its peak for good.
+        if (peakSinceTrim >= 256 && connections.size() <= peakSinceTrim / 8 && !trimPending) {
+            trimPending = true;
+            trimTimer.expires_after(std::chrono::seconds(1));
+            trimTimer.async_wait([this, keep = weak_from_this()](error_code ec) {
+                auto alive = keep.lock();
+                if (ec || !alive)
+                    return;
+                trimPending = false;
+                peakSinceTrim = connections.size();
+                ::malloc_trim(0);
+            });
+        }
+    }
 
     Impl(asio::io_context& ctx, ServerOptions opts, Handler h)
         : io(ctx), options(std::move(opts)), handler(std::move(h)), acceptor(ctx) {}
@@ -63,10 +203,13 @@ class Connection final : public ResponseStream,
                          public ConnectionBase,
                          public std::enable_shared_from_this<Connection<Stream>> {
 public:
-    Connection(Stream stream, Server::Impl& server)
-        : m_socket(std::move(stream)), m_deadline(m_socket.get_executor()), m_server(server) {}
+    // `firstDeadline`: when its first request (handshake included) must be complete.
+    Connection(Stream stream, Server::Impl& server, Clock::time_point firstDeadline)
+        : m_socket(std::move(stream)), m_deadline(m_socket.get_executor()), m_server(server),
+          m_firstDeadline(firstDeadline) {}
 
     asio::awaitable<void> run();
+    asio::awaitable<void> lingeringClose();
 
     // ResponseStream
     asio::awaitable<void> send(Response response) override;
@@ -83,6 +226,15 @@ public:
             watchPeer();
     }
 
+    void evict() override {
+        m_server.countEvicted(*this);
+        m_deadline.cancel();
+        // Closed now, so that its descriptor and slot are free at once; the coroutine sees its
+        // read fail and unwinds.
+        error_code ignored;
+        beast::get_lowest_layer(m_socket).close(ignored);
+    }
+
     void serverStopping() override {
         if (m_idle) {
             error_code ignored;
@@ -93,9 +245,10 @@ public:
     }
 
 private:
-    void arm(Clock::duration d) {
+    void arm(Clock::duration d) { armUntil(Clock::now() + d); }
+    void armUntil(Clock::time_point t) {
         m_timedOut = false;
-        m_deadline.expires_after(d);
+        m_deadline.expires_at(t);
         m_deadline.async_wait([weak = this->weak_from_this()](error_code ec) {
             auto self = weak.lock();
             if (ec || !self || self->m_deadline.expiry() > Clock::now())
@@ -152,6 +305,7 @@ private:
     Stream m_socket;
     asio::steady_timer m_deadline;
     Server::Impl& m_server;
+    Clock::time_point m_firstDeadline;
     std::function<void()> m_onClosing;
     char m_peerBytes[512] = {};
     unsigned m_version = 11;
@@ -166,6 +320,65 @@ private:
     bool m_head = false;     // HEAD: headers only, never a body
     bool m_streamed = false; // a streamed response was started on this connection
 };
+
+// A TLS connection until its first byte comes: only the socket. The TLS state (OpenSSL's and
+// Asio's record buffers, about 80 KiB) is made when there is a handshake to read, so that
+// connections that send nothing cost what plain ones do.
+class TlsGreeting final : public ConnectionBase,
+                          public std::enable_shared_from_this<TlsGreeting> {
+public:
+    TlsGreeting(tcp::socket socket, Server::Impl& server)
+        : m_socket(std::move(socket)), m_deadline(m_socket.get_executor()), m_server(server) {}
+
+    asio::awaitable<void> run();
+
+    void evict() override {
+        m_server.countEvicted(*this);
+        m_deadline.cancel();
+        error_code ignored;
+        m_socket.close(ignored);
+    }
+    void serverStopping() override {
+        error_code ignored;
+        m_socket.cancel(ignored);
+    }
+
+private:
+    tcp::socket m_socket;
+    asio::steady_timer m_deadline;
+    Server::Impl& m_server;
+};
+
+asio::awaitable<void> TlsGreeting::run() {
+    auto self = shared_from_this();
+    const auto firstDeadline = Clock::now() + m_server.options.firstRequestTimeout;
+    m_deadline.expires_at(firstDeadline);
+    m_deadline.async_wait([weak = weak_from_this()](error_code ec) {
+        if (auto me = weak.lock(); me && !ec) {
+            error_code ignored;
+            me->m_socket.cancel(ignored);
+        }
+    });
+    error_code ec;
+    co_await m_socket.async_wait(tcp::socket::wait_read,
+                                 asio::redirect_error(asio::use_awaitable, ec));
+    m_deadline.cancel();
+    if (ec || evicted || m_server.stopping) {
+        error_code ignored;
+        m_socket.close(ignored);
+        m_server.finished(self);
+        co_return;
+    }
+    // Bytes (or the end) are there: the connection takes this one's place.
+    using TlsStream = asio::ssl::stream<tcp::socket>;
+    auto conn = std::make_shared<Connection<TlsStream>>(
+        TlsStream(std::move(m_socket), *m_server.tls), m_server, firstDeadline);
+    conn->address = address;
+    m_server.finished(self);
+    m_server.connections.insert(conn);
+    m_server.startWaiting(*conn);
+    asio::co_spawn(m_server.io, conn->run(), asio::detached);
+}
 
 namespace {
 
@@ -259,6 +472,27 @@ asio::awaitable<void> Connection<Stream>::end() {
 }
 
 template <class Stream>
+asio::awaitable<void> Connection<Stream>::lingeringClose() {
+    // Half-close, then read what the client still sends for a moment: closing with unread
+    // bytes would reset the connection, and the client could lose the error just sent.
+    auto& tcpSocket = beast::get_lowest_layer(m_socket);
+    error_code ec;
+    tcpSocket.shutdown(tcp::socket::shutdown_send, ec);
+    if (ec)
+        co_return;
+    arm(std::chrono::seconds(2));
+    size_t discarded = 0;
+    while (discarded < 256 * 1024) {
+        const size_t n = co_await tcpSocket.async_read_some(
+            asio::buffer(m_peerBytes), asio::redirect_error(asio::use_awaitable, ec));
+        if (ec)
+            break;
+        discarded += n;
+    }
+    disarm();
+}
+
+template <class Stream>
 asio::awaitable<void> Connection<Stream>::run() {
     auto self = this->shared_from_this();
     beast::flat_buffer buffer;
@@ -270,44 +504,68 @@ asio::awaitable<void> Connection<Stream>::run() {
         if (!ec)
             remote = ep.address().to_string() + ":" + std::to_string(ep.port());
     }
+    // The first request, the TLS handshake included, has its own (short) deadline.
+    const auto firstDeadline = m_firstDeadline;
     if constexpr (!std::is_same_v<Stream, tcp::socket>) {
-        // HTTPS: the handshake has the read timeout of a request.
         error_code ec;
-        arm(m_server.options.readTimeout);
+        armUntil(firstDeadline);
         co_await m_socket.async_handshake(asio::ssl::stream_base::server,
                                           asio::redirect_error(asio::use_awaitable, ec));
         disarm();
         if (ec) {
-            log::debug("TLS handshake with ", remote, " failed: ", ec.message());
+            if (!evicted)
+                log::debug("TLS handshake with ", remote, " failed: ", ec.message());
             error_code ignored;
             m_deadline.cancel();
             tcpSocket.close(ignored);
-            m_server.connections.erase(self);
+            m_server.finished(self);
             co_return;
         }
     }
-    for (;;) {
+    bool lingering = false;
+    for (bool first = true;; first = false) {
         bhttp::request_parser<bhttp::string_body> parser;
         parser.header_limit(m_server.options.headerLimitBytes);
         parser.body_limit(m_server.options.bodyLimitBytes);
         m_idle = true;
-        if (m_server.stopping)
+        if (m_server.stopping || evicted)
             break;
+        m_server.startWaiting(*this); // (from its accept, for the first)
         error_code ec;
-        arm(m_server.options.readTimeout);
-        co_await bhttp::async_read(m_socket, buffer, parser,
-                                   asio::redirect_error(asio::use_awaitable, ec));
+        if (first)
+            armUntil(firstDeadline);
+        else
+            arm(m_server.options.readTimeout);
+        co_await bhttp::async_read_header(m_socket, buffer, parser,
+                                          asio::redirect_error(asio::use_awaitable, ec));
+        std::optional<std::pair<unsigned, std::string>> refused;
+        if (!ec)
+            refused = refuseFraming(parser.get().base());
+        if (!ec && !refused && !parser.is_done())
+            co_await bhttp::async_read(m_socket, buffer, parser,
+                                       asio::redirect_error(asio::use_awaitable, ec));
         disarm();
+        m_server.stopWaiting(*this);
         m_idle = false;
         m_version = 11;
         m_keepAlive = false;
         m_began = m_finished = m_peerGone = false;
+        if (evicted)
+            break;
+        if (refused) {
+            co_await send(jsonError(refused->first, refused->second));
+            lingering = true;
+            break;
+        }
         if (ec) {
             if (m_timedOut) {
+                // (No conditional operator inside co_await: GCC 12 mis-evaluates it.)
+                auto limit = m_server.options.readTimeout;
+                if (first)
+                    limit = m_server.options.firstRequestTimeout;
                 if (parser.got_some() || buffer.size() > 0)
-                    co_await send(jsonError(
-                        408, "the request was not complete after " +
-                                 std::to_string(m_server.options.readTimeout.count()) + " s"));
+                    co_await send(jsonError(408, "the request was not complete after " +
+                                                     std::to_string(limit.count()) + " s"));
                 break;
             }
             if (m_server.stopping || ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
@@ -325,6 +583,7 @@ asio::awaitable<void> Connection<Stream>::run() {
                                                  " bytes"));
             else
                 co_await send(jsonError(400, "malformed HTTP request: " + ec.message()));
+            lingering = true;
             break;
         }
         auto& msg = parser.get();
@@ -361,14 +620,17 @@ asio::awaitable<void> Connection<Stream>::run() {
         if (!m_finished || !m_keepAlive || m_peerGone || m_watching)
             break;
     }
+    if (lingering && !evicted && !m_server.stopping)
+        co_await lingeringClose();
     error_code ignored;
     m_deadline.cancel();
     tcpSocket.shutdown(tcp::socket::shutdown_both, ignored);
     tcpSocket.close(ignored);
-    m_server.connections.erase(self);
+    m_server.finished(self);
 }
 
 asio::awaitable<void> Server::Impl::reject(tcp::socket plain) {
+    ++rejecting;
     auto socket = std::make_shared<tcp::socket>(std::move(plain));
     auto r = jsonError(503, "the agent is serving its maximum of " +
                                 std::to_string(options.maxConnections) +
@@ -392,6 +654,7 @@ asio::awaitable<void> Server::Impl::reject(tcp::socket plain) {
     // Half-close, so the 503 is not lost to a reset if the client's request is still unread.
     socket->shutdown(tcp::socket::shutdown_send, ec);
     socket->close(ec);
+    --rejecting;
 }
 
 asio::awaitable<void> Server::Impl::acceptLoop() {
@@ -409,27 +672,46 @@ asio::awaitable<void> Server::Impl::acceptLoop() {
             co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
             continue;
         }
-        if (connections.size() >= options.maxConnections) {
-            if (tls) {
-                // No handshake for a connection that will not be served: closed at once.
+        const asio::ip::address address = socket.remote_endpoint(ec).address();
+        const uint64_t evictedBefore = evictedTotal;
+        // One address's waiting connections make room for its own new one; at the limit, the
+        // oldest waiting connection of anyone makes room. Serving connections are never closed.
+        if (auto it = waitingByAddress.find(address);
+            it != waitingByAddress.end() && it->second >= options.idlePerAddress)
+            evictOldest(&address);
+        if (liveConnections() >= options.maxConnections && !evictOldest(nullptr)) {
+            if (tls || rejecting >= 64) {
+                // No handshake for a connection that will not be served, and no more answers
+                // in flight than that: closed at once.
                 socket.close(ec);
                 continue;
             }
             asio::co_spawn(io, reject(std::move(socket)), asio::detached);
             continue;
         }
+        // Said at the first and then every 1,000th: a flood must not flood the log too.
+        if (evictedTotal != evictedBefore && (evictedTotal == 1 || evictedTotal % 1000 == 0))
+            log::warning("closed ", evictedTotal, " waiting connection(s) so far to make room (",
+                         liveConnections(), " open; ", address.to_string(), " has ",
+                         waitingByAddress[address], " waiting)");
         socket.set_option(tcp::no_delay(true), ec);
+        std::shared_ptr<ConnectionBase> conn;
+        std::function<asio::awaitable<void>()> run;
         if (tls) {
-            using TlsStream = asio::ssl::stream<tcp::socket>;
-            auto conn = std::make_shared<Connection<TlsStream>>(TlsStream(std::move(socket), *tls),
-                                                                *this);
-            connections.insert(conn);
-            asio::co_spawn(io, conn->run(), asio::detached);
+            auto c = std::make_shared<TlsGreeting>(std::move(socket), *this);
+            run = [c] { return c->run(); };
+            conn = std::move(c);
         } else {
-            auto conn = std::make_shared<Connection<tcp::socket>>(std::move(socket), *this);
-            connections.insert(conn);
-            asio::co_spawn(io, conn->run(), asio::detached);
+            auto c = std::make_shared<Connection<tcp::socket>>(
+                std::move(socket), *this, Clock::now() + options.firstRequestTimeout);
+            run = [c] { return c->run(); };
+            conn = std::move(c);
         }
+        conn->address = address;
+        connections.insert(conn);
+        peakSinceTrim = std::max(peakSinceTrim, connections.size());
+        startWaiting(*conn);
+        asio::co_spawn(io, run(), asio::detached);
     }
 }
 
@@ -448,6 +730,9 @@ Result<uint16_t> Server::bind() {
         ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                          asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
                          asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+        // OpenSSL's record buffers (about 34 KiB) only while a connection has data in flight,
+        // not for every idle or waiting one.
+        SSL_CTX_set_mode(ctx->native_handle(), SSL_MODE_RELEASE_BUFFERS);
         ctx->use_certificate_chain_file(m_impl->options.certificateFile, ec);
         if (ec)
             return Error{"https.certificate " + m_impl->options.certificateFile + ": " +
@@ -486,13 +771,18 @@ void Server::stop() {
     m_impl->stopping = true;
     error_code ignored;
     m_impl->acceptor.close(ignored);
+    m_impl->trimTimer.cancel();
     auto conns = m_impl->connections;
     for (const auto& c : conns)
         c->serverStopping();
 }
 
 size_t Server::connectionCount() const {
-    return m_impl->connections.size();
+    return m_impl->liveConnections();
+}
+
+uint64_t Server::evictedCount() const {
+    return m_impl->evictedTotal;
 }
 
 bool Server::stopping() const {

@@ -1,5 +1,15 @@
 // The agent's HTTP/1.1 server: keep-alive, header and body limits, read and write timeouts, a
 // bounded number of connections, graceful stop. Beast stays inside server.cpp.
+//
+// Connections that have not sent a complete request cannot starve those that have. A
+// connection *waits* from its accept (its TLS handshake included) until its first request is
+// read, and again between two requests on a kept-alive connection; while it is serving a request
+// (a stream may last hours) it is never closed to make room. A new connection
+// - beyond `idlePerAddress` waiting connections from its address closes that address's oldest
+//   waiting one (one client flooding the agent competes with itself, not with others);
+// - at `maxConnections` closes the oldest waiting connection of any address, and is refused
+//   (503 on plain HTTP, closed on TLS) only when every connection is serving a request;
+// and the first request must be complete within `firstRequestTimeout` (handshake included).
 #pragma once
 
 #include "base/result.h"
@@ -18,8 +28,10 @@ struct ServerOptions {
     config::ListenAddress listen;
     unsigned maxConnections = 1024;
     std::chrono::seconds readTimeout{30};
+    std::chrono::seconds firstRequestTimeout{10};
+    unsigned idlePerAddress = 64;
     std::chrono::seconds writeTimeout{60};
-    unsigned headerLimitBytes = 16 * 1024;
+    unsigned headerLimitBytes = 64 * 1024;
     unsigned bodyLimitBytes = 1024 * 1024;
     std::string certificateFile; // set: HTTPS with this PEM chain and keyFile
     std::string keyFile;
@@ -40,6 +52,8 @@ public:
     // Stops accepting, closes idle connections and tells running responses to finish.
     void stop();
     size_t connectionCount() const;
+    // Waiting connections closed to make room, since the start.
+    uint64_t evictedCount() const;
     bool stopping() const;
 
     struct Impl; // public so that server.cpp's connections can name it

@@ -1,5 +1,7 @@
 #include "tasks/tasks_service.h"
 
+#include "base/text.h"
+
 namespace day2::tasks {
 
 namespace asio = boost::asio;
@@ -30,6 +32,26 @@ http::Response forbidden(const Access& access, const std::string& resource,
     return http::jsonError(403, "uid '" + access.uid + "' may not " + action + " " + resource);
 }
 
+// The same answer whether the container does not exist or the caller may not see it, so that a
+// caller without a grant cannot learn which container ids exist (the refusal is audited).
+http::Response noContainerFor(const Access& access, const std::string& id,
+                              const std::string& action) {
+    return http::jsonError(404, "no container '" + id.substr(0, 64) + "' on this node that uid '" +
+                                    access.uid + "' may " + action);
+}
+
+// application/json, with parameters (charset) or not.
+bool isJson(std::optional<std::string_view> contentType) {
+    if (!contentType)
+        return false;
+    std::string_view type = contentType->substr(0, contentType->find(';'));
+    while (!type.empty() && (type.back() == ' ' || type.back() == '\t'))
+        type.remove_suffix(1);
+    while (!type.empty() && (type.front() == ' ' || type.front() == '\t'))
+        type.remove_prefix(1);
+    return text::iequals(type, "application/json");
+}
+
 } // namespace
 
 std::string tasksResource(const std::string& applicationName) {
@@ -50,8 +72,14 @@ asio::awaitable<void> TasksService::handle(const http::Request& req,
                 return access.may(tasksResource(app), "read");
             })));
         } else if (req.method == "POST") {
-            // The body is parsed as JSON whatever its Content-Type says (curl -d sends
-            // application/x-www-form-urlencoded).
+            if (!isJson(req.header("Content-Type"))) {
+                co_await rs.send(http::jsonError(
+                    415, "a task is launched with a JSON body: send Content-Type: "
+                         "application/json (got '" +
+                             std::string(req.header("Content-Type").value_or("")).substr(0, 100) +
+                             "'; with curl: --json or -H 'Content-Type: application/json')"));
+                co_return;
+            }
             auto request = parseTaskRequest(req.body, m_runtime.capacity());
             if (!request) {
                 co_await rs.send(error(request.error(), 400));
@@ -83,10 +111,17 @@ asio::awaitable<void> TasksService::handle(const http::Request& req,
             co_return;
         }
         const std::string action = read ? "read" : req.method == "DELETE" ? "delete" : "";
-        if (auto app = m_runtime.applicationName(id); app && !action.empty() &&
-            !access.may(tasksResource(*app), action)) {
-            co_await rs.send(forbidden(access, tasksResource(*app), action));
-            co_return;
+        if (!action.empty()) {
+            auto app = m_runtime.applicationName(id);
+            if (!app) {
+                co_await rs.send(noContainerFor(access, id, action));
+                co_return;
+            }
+            if (!access.may(tasksResource(*app), action)) {
+                access.refused(tasksResource(*app), action);
+                co_await rs.send(noContainerFor(access, id, action));
+                co_return;
+            }
         }
         if (read) {
             // No conditional operator inside co_await: GCC 12 evaluates it wrongly in coroutines.

@@ -103,7 +103,7 @@ count() {
 run_day2() {
     local name=day2.$1 app=bench-day2-$1 t0
     t0=$(now_usec)
-    curl -sf -X POST "$TASKS_URL" -o "$WORK/$name.launch" -d "{\"framework_id\":\"bench\",
+    curl -sf -X POST "$TASKS_URL" -o "$WORK/$name.launch" -H 'Content-Type: application/json' -d "{\"framework_id\":\"bench\",
         \"framework_name\":\"bench\",\"application_name\":\"$app\",
         \"command\":[\"cat\",\"$WORK/lines.txt\"]}" || die "launch failed: $(cat "$WORK/agent-tasks.log")"
     count "$name" "APPLICATION_NAME=$app" "$t0"

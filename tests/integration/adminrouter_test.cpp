@@ -34,36 +34,17 @@ struct Reply {
 class Adminrouter : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
-        if (::geteuid() != 0) {
-            s_skip = "needs root (a private journald)";
+        s_skip = unavailableHere("nginx curl openssl");
+        if (!s_skip.empty())
             return;
-        }
-        std::string why;
-        if (!JournalNamespace::available(&why)) {
-            s_skip = why;
-            return;
-        }
-        if (runCapture("command -v nginx && command -v curl && command -v openssl").exitCode != 0) {
-            s_skip = "nginx, curl or openssl is missing (packaging/deps.sh installs them)";
-            return;
-        }
         s_dir = "/tmp/day2-adminrouter-test-" + std::to_string(::getpid());
         fs::create_directories(s_dir);
         const std::string d = s_dir;
-        runCommand("cd " + d +
-                   " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
-                   "-keyout ca.key -out ca.pem -days 2 -subj '/CN=day2 test CA' 2>/dev/null"
-                   " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
-                   "-keyout server.key -out server.csr -subj '/CN=127.0.0.1' 2>/dev/null"
-                   " && printf 'subjectAltName=IP:127.0.0.1,DNS:node-0,DNS:node-1,DNS:day2-agent\\n'"
-                   " > ext.cnf"
-                   " && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key "
-                   "-CAcreateserial -out server.pem -days 2 -extfile ext.cnf 2>/dev/null"
-                   // The agents also serve HTTPS, with a certificate of the same CA.
-                   " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
-                   "-keyout agent.key -out agent.csr -subj '/CN=127.0.0.1' 2>/dev/null"
-                   " && openssl x509 -req -in agent.csr -CA ca.pem -CAkey ca.key "
-                   "-CAcreateserial -out agent.pem -days 2 -extfile ext.cnf 2>/dev/null");
+        makeTestCa(d);
+        // Adminrouter's, and the agents' (they serve HTTPS too), of the same CA.
+        const std::string names = "IP:127.0.0.1,DNS:node-0,DNS:node-1,DNS:day2-agent";
+        makeTestCertificate(d, "server", names);
+        makeTestCertificate(d, "agent", names);
         s_key = generateKey("EC", "P-256");
         writeTextFile(d + "/jwt.pub", s_key.publicPem);
         writeTextFile(d + "/acl.json", R"({"grants": [
@@ -304,7 +285,7 @@ TEST_F(Adminrouter, RoutesEveryLogsAndTasksEndpointToTheRightAgent) {
 
         // Tasks: launch, list, one, its logs, stop.
         auto launched = curl(agentPath(i, "/tasks/v1/"), s_token,
-                             "-d " + shellQuote(json({{"framework_id", "fw"},
+                             "--json " + shellQuote(json({{"framework_id", "fw"},
                                                       {"framework_name", "m"},
                                                       {"application_name", "/via-proxy"},
                                                       {"shell", "echo proxied; sleep 1000"}})

@@ -44,7 +44,8 @@ protected:
             return;
         g_ns = new JournalNamespace("day2logs");
         g_agent = new AgentProcess({"--journal-namespace", g_ns->name()},
-                                   "[http]\nread_timeout_seconds = 2\nmax_connections = 1024\n"
+                                   "[http]\nread_timeout_seconds = 2\nfirst_request_timeout_seconds = 2\n"
+                                   "max_connections = 1024\n"
                                    "[logs]\nsse_ping_seconds = 1\n");
     }
     static void TearDownTestSuite() {
@@ -631,7 +632,7 @@ TEST_F(LogsApi, BadInputGetsAClearErrorAndChangesNothing) {
          {{"Last-Event-ID", "garbage"}}},
         {std::string(kRange), 406, "Accept must be", {{"Accept", "image/png"}}},
         {std::string(kRange) + "?filter=A:" + std::string(100 * 1024, 'x'), 431,
-         "exceed 16384 bytes"},
+         "exceed 65536 bytes"},
     };
     for (const auto& c : cases) {
         auto r = httpGet(port(), c.target, c.headers);
@@ -650,56 +651,41 @@ TEST_F(LogsApi, ARequestThatNeverFinishesItsHeadersTimesOut) {
     EXPECT_GE(waited, std::chrono::milliseconds(1500));
 }
 
-TEST_F(LogsApi, TwoThousandConnectionsAtOnce) {
+// 2,000 connections from this address that send nothing: the agent keeps 64 of them waiting
+// for a request (http.idle_per_address) and closes the oldest as new ones come, and closes the
+// rest at their first request's deadline; none is answered, none is left open, and a request on
+// a new connection is served meanwhile and after. (The refusal when every connection serves a
+// request, and floods from other addresses, are in http_hardening_test.)
+TEST_F(LogsApi, TwoThousandIdleConnectionsAtOnce) {
     std::vector<int> fds;
-    const auto start = std::chrono::steady_clock::now();
     for (int i = 0; i < 2000; ++i) {
         int fd = connectLoopback(port());
         ASSERT_GE(fd, 0) << "connection " << i;
         fds.push_back(fd);
     }
-    const auto opened = std::chrono::steady_clock::now() - start;
-    // Over the limit of 1024, connections are answered 503 with a reason, then closed; the
-    // others are accepted and wait for their request. Read until the agent has answered them
-    // all (a slow build takes a while to work through its backlog).
-    std::vector<int> state(fds.size(), 0); // 0 unknown, 1 rejected, 2 accepted then closed
-    int rejected = 0;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (rejected < 2000 - 1024 && std::chrono::steady_clock::now() < deadline) {
+    // Queued behind all 2,000 at the agent's accept, so answered after they were dealt with.
+    EXPECT_EQ(httpGet(port(), "/system/v1/health").status, 200);
+    std::vector<bool> closed(fds.size(), false);
+    size_t closedCount = 0;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (closedCount < fds.size() && std::chrono::steady_clock::now() < deadline) {
         for (size_t i = 0; i < fds.size(); ++i) {
-            if (state[i])
+            if (closed[i])
                 continue;
             char buf[2048];
             ssize_t n = ::recv(fds[i], buf, sizeof buf, MSG_DONTWAIT);
-            if (n > 0) {
-                std::string got(buf, static_cast<size_t>(n));
-                EXPECT_EQ(got.find("HTTP/1.1 503"), 0u) << got;
-                EXPECT_NE(got.find("maximum of 1024"), std::string::npos) << got;
-                state[i] = 1;
-                ++rejected;
-            } else if (n == 0) {
-                state[i] = 2;
+            if (n > 0)
+                ADD_FAILURE() << "an idle connection got an answer: " << std::string(buf, n);
+            if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+                closed[i] = true;
+                ++closedCount;
             }
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    // Idle connections are closed after the 2 s read timeout; if opening took that long, some
-    // slots were freed and reused, so only then is the split less exact. (A stream of an
-    // earlier test may still be winding down and hold a slot or two.)
-    if (opened < std::chrono::milliseconds(1500)) {
-        EXPECT_GE(rejected, 2000 - 1024 - 10);
-        EXPECT_LE(rejected, 2000 - 1024);
-    } else {
-        EXPECT_GT(rejected, 0);
-    }
+    EXPECT_EQ(closedCount, fds.size());
     for (int fd : fds)
         ::close(fd);
-    // The agent frees them and serves again.
-    for (int i = 0; i < 100; ++i) {
-        if (httpGet(port(), "/system/v1/health").status == 200)
-            break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
     EXPECT_EQ(httpGet(port(), "/system/v1/health").status, 200);
 }
 

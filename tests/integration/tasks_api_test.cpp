@@ -97,7 +97,9 @@ public:
     AgentProcess& process() { return *m_process; }
 
     HttpResponse post(const std::string& body) {
-        return httpRequest(port(), "POST", kTasks, body, {{"Content-Type", "application/json"}});
+        // (Every launch of this suite checks that parameters and case are allowed.)
+        return httpRequest(port(), "POST", kTasks, body,
+                           {{"Content-Type", "Application/JSON; charset=utf-8"}});
     }
     json launch(const std::string& body) {
         auto r = post(body);
@@ -522,6 +524,19 @@ TEST_F(TasksApi, BadInputGetsAClearErrorAndChangesNothing) {
         EXPECT_NE(j["detail"].get<std::string>().find(c.detail), std::string::npos)
             << c.body << " -> " << j["detail"];
     }
+    // A valid request that is not sent as JSON: 415, whatever else it says.
+    const std::string valid =
+        R"({"framework_id":"f","framework_name":"m","application_name":"a","shell":"true"})";
+    for (const std::string& type :
+         {"text/plain", "application/x-www-form-urlencoded", "application/jsonx"}) {
+        auto r = httpRequest(a.port(), "POST", kTasks, valid, {{"Content-Type", type}});
+        EXPECT_EQ(r.status, 415) << type << " -> " << r.body;
+        EXPECT_NE(r.body.find("Content-Type: application/json"), std::string::npos) << r.body;
+    }
+    auto untyped = rawExchange(a.port(), "POST " + kTasks + " HTTP/1.1\r\nHost: x\r\n"
+                                         "Connection: close\r\nContent-Length: " +
+                                             std::to_string(valid.size()) + "\r\n\r\n" + valid);
+    EXPECT_EQ(untyped.received.rfind("HTTP/1.1 415 ", 0), 0u) << untyped.received;
     const std::string unknown = "00000000-0000-4000-8000-000000000000";
     for (const std::string& id : {unknown, std::string("not-a-uuid")}) {
         auto g = httpGet(a.port(), kTasks + id);

@@ -30,8 +30,14 @@ std::string buildRequest(const std::string& target,
         req += k + ": " + v + "\r\n";
     if (close)
         req += "Connection: close\r\n";
-    if (body)
+    if (body) {
         req += "Content-Length: " + std::to_string(body->size()) + "\r\n";
+        bool typed = false;
+        for (const auto& h : headers)
+            typed = typed || lower(h.first) == "content-type";
+        if (!typed)
+            req += "Content-Type: application/json\r\n";
+    }
     req += "\r\n";
     if (body)
         req += *body;
@@ -144,6 +150,30 @@ HttpResponse httpRequest(uint16_t port, const std::string& method, const std::st
     }
     res.complete = s.ended();
     return res;
+}
+
+RawExchange rawExchange(uint16_t port, const std::string& bytes,
+                        std::chrono::milliseconds timeout) {
+    RawExchange out;
+    int fd = connectLoopback(port);
+    if (fd < 0)
+        return out;
+    if (sendAll(fd, bytes)) {
+        for (;;) {
+            pollfd p{fd, POLLIN, 0};
+            if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0)
+                break;
+            char tmp[65536];
+            ssize_t n = ::recv(fd, tmp, sizeof tmp, 0);
+            if (n <= 0) {
+                out.closed = true;
+                break;
+            }
+            out.received.append(tmp, static_cast<size_t>(n));
+        }
+    }
+    ::close(fd);
+    return out;
 }
 
 StreamingGet::StreamingGet(uint16_t port, const std::string& target,

@@ -28,11 +28,21 @@ HttpResponse httpGet(uint16_t port, const std::string& target,
                      const std::vector<std::pair<std::string, std::string>>& headers = {},
                      std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
-// Any method, with an optional body (sent with Content-Length).
+// Any method, with an optional body (sent with Content-Length, and Content-Type:
+// application/json unless `headers` name another).
 HttpResponse httpRequest(uint16_t port, const std::string& method, const std::string& target,
                          const std::optional<std::string>& body = std::nullopt,
                          const std::vector<std::pair<std::string, std::string>>& headers = {},
                          std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+// Sends `bytes` as they are on a fresh connection and reads until the agent closes it or
+// `timeout` passes without data. `closed` says which.
+struct RawExchange {
+    std::string received;
+    bool closed = false;
+};
+RawExchange rawExchange(uint16_t port, const std::string& bytes,
+                        std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 // Reads a streaming response and hands each decoded body chunk to `onData`; stops when onData
 // returns false, the stream ends or `timeout` passes without data.

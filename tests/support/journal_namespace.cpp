@@ -190,4 +190,26 @@ std::vector<nlohmann::json> JournalNamespace::journalctlJson(const std::string& 
     return entries;
 }
 
+std::string unavailableHere(const std::string& commands) {
+    if (::geteuid() != 0)
+        return "needs root (a private journald)";
+    std::string why;
+    if (!JournalNamespace::available(&why))
+        return why;
+    std::string missing;
+    size_t pos = 0;
+    while (pos < commands.size()) {
+        size_t end = commands.find(' ', pos);
+        if (end == std::string::npos)
+            end = commands.size();
+        const std::string c = commands.substr(pos, end - pos);
+        if (!c.empty() && runCapture("command -v " + c).exitCode != 0)
+            missing += (missing.empty() ? "" : ", ") + c;
+        pos = end + 1;
+    }
+    if (!missing.empty())
+        return missing + " missing (packaging/deps.sh installs what the tests need)";
+    return {};
+}
+
 } // namespace day2::test

@@ -56,4 +56,8 @@ CommandResult runCapture(const std::string& command);
 // The same, throwing if it exits non-zero.
 std::string runCommand(const std::string& command);
 
+// Why a test that needs root, a private journald and the programs `commands` (e.g. "nginx
+// curl") cannot run here; empty when it can.
+std::string unavailableHere(const std::string& commands = "");
+
 } // namespace day2::test

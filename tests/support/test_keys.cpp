@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <stdexcept>
 
@@ -39,6 +40,31 @@ void writeTextFile(const std::string& path, const std::string& content) {
     std::ofstream out(path, std::ios::trunc);
     if (!(out << content))
         throw std::runtime_error("cannot write " + path);
+}
+
+namespace {
+
+void runOrThrow(const std::string& command) {
+    if (std::system(command.c_str()) != 0)
+        throw std::runtime_error("failed: " + command);
+}
+
+} // namespace
+
+void makeTestCa(const std::string& dir) {
+    runOrThrow("cd '" + dir +
+               "' && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+               "-keyout ca.key -out ca.pem -days 2 -subj '/CN=day2 test CA' 2>/dev/null");
+}
+
+void makeTestCertificate(const std::string& dir, const std::string& name,
+                         const std::string& subjectAltName) {
+    writeTextFile(dir + "/" + name + ".ext", "subjectAltName=" + subjectAltName + "\n");
+    runOrThrow("cd '" + dir + "' && openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
+               "-nodes -keyout " + name + ".key -out " + name + ".csr -subj '/CN=" + name +
+               "' 2>/dev/null && openssl x509 -req -in " + name + ".csr -CA ca.pem -CAkey ca.key "
+               "-CAcreateserial -out " + name + ".pem -days 2 -extfile " + name +
+               ".ext 2>/dev/null");
 }
 
 } // namespace day2::test
