@@ -231,8 +231,9 @@ int main(int argc, char** argv) {
         return (serverPtr ? serverPtr->evictedCount() : 0) +
                (tlsServer ? tlsServer->evictedCount() : 0);
     };
+    auth::HeldGrants held;
     const auto router = agent::makeRouter(
-        info, {logsService, tasksService.get(), runtime.get(), *authority, audit});
+        info, {logsService, tasksService.get(), runtime.get(), *authority, audit, held});
     http::Server server(io, http::ServerOptions::fromConfig(cfg), router);
     serverPtr = &server;
     if (cfg.httpsListen) {
@@ -310,10 +311,14 @@ int main(int argc, char** argv) {
     onHangup = [&](const boost::system::error_code& ec, int) {
         if (ec)
             return;
-        if (auto r = authority->reload(); !r)
+        if (auto r = authority->reload(); !r) {
             log::error("SIGHUP: keeping the previous keys and ACL: ", r.error().message);
-        else
+        } else {
             log::info("SIGHUP: reloaded; ", authority->describe());
+            const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+            if (size_t ended = held.recheck(*authority, static_cast<int64_t>(now), audit))
+                log::info("SIGHUP: ended ", ended, " stream(s) the keys and ACL no longer allow");
+        }
         hangup.async_wait(onHangup);
     };
     hangup.async_wait(onHangup);

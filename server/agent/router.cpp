@@ -123,7 +123,14 @@ http::Handler makeRouter(const AgentInfo& info, Services sv) {
             if (identity.acceptedUntil) // through that second: the stream ends at its end
                 until = std::chrono::system_clock::from_time_t(
                     std::time_t(*identity.acceptedUntil + 1));
-            co_await sv.logs.handle(req, rest, rs, until);
+            // Held while it streams: an ACL reload that takes the grant away ends it.
+            logs::StreamStop stop;
+            auto hold = sv.held.hold(std::string(authorization.value_or("")), identity.uid,
+                                     resource, "read", req.remoteAddress,
+                                     [&stop](const std::string& why) {
+                                         stop.stop(why + ": the stream ends");
+                                     });
+            co_await sv.logs.handle(req, rest, rs, until, &stop);
             co_return;
         }
         if (api && s.size() >= 4 && s[2] == "tasks" && s[3] == "v1") {

@@ -4,6 +4,7 @@
 
 #include "auth/audit_log.h"
 #include "auth/authority.h"
+#include "auth/held_grants.h"
 #include "http/response.h"
 #include "logs/logs_service.h"
 #include "tasks/task_runtime.h"
@@ -35,6 +36,7 @@ struct Services {
     tasks::TaskRuntime* runtime; // likewise
     auth::Authority& authority;
     auth::AuditLog& audit;
+    auth::HeldGrants& held; // streams (and exec sessions) hold their grant here
 };
 
 http::Handler makeRouter(const AgentInfo& info, Services services);

@@ -12,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <systemd/sd-journal.h>
 
+#include <algorithm>
 #include <cstring>
 #include <set>
 
@@ -83,9 +84,11 @@ struct LogsService::Impl {
 
     asio::awaitable<void> serveRead(const http::Request& req, http::ResponseStream& rs,
                                     LogMode mode, std::vector<FieldMatch> task, bool download,
-                                    std::optional<std::chrono::system_clock::time_point> until);
+                                    std::optional<std::chrono::system_clock::time_point> until,
+                                    StreamStop* stop);
     asio::awaitable<void> follow(LogReader& reader, http::ResponseStream& rs, Format format,
-                                 std::optional<std::chrono::system_clock::time_point> until);
+                                 std::optional<std::chrono::system_clock::time_point> until,
+                                 StreamStop* stop);
     asio::awaitable<bool> writeParallel(http::ResponseStream& rs, LogQuery query,
                                         std::string startCursor, Format format,
                                         std::optional<uint64_t> limit, GzipWriter* gzip);
@@ -114,7 +117,8 @@ bool LogsService::journalHealthy() const {
 asio::awaitable<void>
 LogsService::handle(const http::Request& req, const std::vector<std::string>& seg,
                     http::ResponseStream& rs,
-                    std::optional<std::chrono::system_clock::time_point> authorizedUntil) {
+                    std::optional<std::chrono::system_clock::time_point> authorizedUntil,
+                    StreamStop* stop) {
     if (req.method != "GET" && req.method != "HEAD") {
         co_await rs.send(jsonError(405, "the logs API answers GET only"));
         co_return;
@@ -137,7 +141,8 @@ LogsService::handle(const http::Request& req, const std::vector<std::string>& se
             ++i;
         }
         if (n == i) {
-            co_await m_impl->serveRead(req, rs, mode, std::move(task), download, authorizedUntil);
+            co_await m_impl->serveRead(req, rs, mode, std::move(task), download, authorizedUntil,
+                                       stop);
             co_return;
         }
     } else if (n == 2 && seg[0] == "fields") {
@@ -168,7 +173,8 @@ Result<bool> LogsService::Impl::taskHasEntries(const std::vector<FieldMatch>& ta
 asio::awaitable<void>
 LogsService::Impl::serveRead(const http::Request& req, http::ResponseStream& rs, LogMode mode,
                              std::vector<FieldMatch> task, bool download,
-                             std::optional<std::chrono::system_clock::time_point> until) {
+                             std::optional<std::chrono::system_clock::time_point> until,
+                             StreamStop* stop) {
     auto params = http::parseQueryString(req.query);
     if (!params) {
         co_await rs.send(jsonError(400, params.error().message));
@@ -263,7 +269,7 @@ LogsService::Impl::serveRead(const http::Request& req, http::ResponseStream& rs,
         co_return;
     }
     if (mode == LogMode::Stream) {
-        co_await follow(reader, rs, *format, until);
+        co_await follow(reader, rs, *format, until, stop);
         co_return;
     }
     if (parallel) {
@@ -353,7 +359,8 @@ asio::awaitable<bool> LogsService::Impl::writeParallel(http::ResponseStream& rs,
 
 asio::awaitable<void>
 LogsService::Impl::follow(LogReader& reader, http::ResponseStream& rs, Format format,
-                          std::optional<std::chrono::system_clock::time_point> authorizedUntil) {
+                          std::optional<std::chrono::system_clock::time_point> authorizedUntil,
+                          StreamStop* stop) {
     // The token's end on this clock: the stream may not outlive what authorized it.
     std::optional<Clock::time_point> deadline;
     if (authorizedUntil)
@@ -361,6 +368,15 @@ LogsService::Impl::follow(LogReader& reader, http::ResponseStream& rs, Format fo
                                       *authorizedUntil - std::chrono::system_clock::now());
     JournalWatcher::Waiter waiter(watcher);
     rs.onClosing([&waiter] { waiter.wake(); });
+    struct StopWake { // the stop wakes this stream while it waits, and forgets it after
+        StreamStop* stop;
+        ~StopWake() {
+            if (stop)
+                stop->onStop(nullptr);
+        }
+    } stopWake{stop};
+    if (stop)
+        stop->onStop([&waiter] { waiter.wake(); });
     std::string batch;
     if (format == Format::Sse) {
         batch = "retry: " + std::to_string(options.sseRetry.count()) + "\n\n";
@@ -381,6 +397,16 @@ LogsService::Impl::follow(LogReader& reader, http::ResponseStream& rs, Format fo
         if (deadline && Clock::now() >= *deadline) {
             if (format == Format::Sse &&
                 !co_await rs.write(": the token expired: reconnect with a valid one\n\n"))
+                co_return;
+            break;
+        }
+        if (stop && stop->stopped()) {
+            // One comment line, whatever the reason holds (a uid comes from a token).
+            std::string comment = ": " + stop->reason();
+            std::replace_if(
+                comment.begin(), comment.end(), [](char c) { return c == '\n' || c == '\r'; },
+                ' ');
+            if (format == Format::Sse && !co_await rs.write(comment + "\n\n"))
                 co_return;
             break;
         }
@@ -410,7 +436,8 @@ LogsService::Impl::follow(LogReader& reader, http::ResponseStream& rs, Format fo
                     emitted = reader.emitted();
                     lastEntry = Clock::now();
                 }
-            } while (status == LogReader::Status::Full && !rs.closing());
+            } while (status == LogReader::Status::Full && !rs.closing() &&
+                     !(stop && stop->stopped()));
             if (status == LogReader::Status::End)
                 break; // 'until' reached
             if (watcher.invalidations() != seenInvalidations) {

@@ -37,6 +37,25 @@ struct LogsOptions {
         containerUnits;
 };
 
+// Ends an open stream from outside (the agent's ACL reload took its grant away): the stream
+// sends the reason as an SSE comment and ends within a turn of the io thread.
+class StreamStop {
+public:
+    void stop(std::string why) {
+        m_reason = std::move(why);
+        if (m_wake)
+            m_wake();
+    }
+    const std::string& reason() const { return m_reason; }
+    bool stopped() const { return !m_reason.empty(); }
+    // Set by the stream while it waits.
+    void onStop(std::function<void()> wake) { m_wake = std::move(wake); }
+
+private:
+    std::string m_reason;
+    std::function<void()> m_wake;
+};
+
 class LogsService {
 public:
     LogsService(boost::asio::io_context& io, LogsOptions options);
@@ -47,11 +66,12 @@ public:
     bool journalHealthy() const;
 
     // `segments`: the path below /system/v1/logs/v1/, decoded. A stream ends at
-    // `authorizedUntil` (the token's end), with a comment saying so.
+    // `authorizedUntil` (the token's end), or when `stop` is told to, with a comment saying why.
     boost::asio::awaitable<void>
     handle(const http::Request& request, const std::vector<std::string>& segments,
            http::ResponseStream& response,
-           std::optional<std::chrono::system_clock::time_point> authorizedUntil = {});
+           std::optional<std::chrono::system_clock::time_point> authorizedUntil = {},
+           StreamStop* stop = nullptr);
 
 private:
     struct Impl;

@@ -1,0 +1,61 @@
+// Requests that go on long after they were authorized (a log stream, an exec session) hold their
+// grant here. When the keys and the ACL are reloaded (SIGHUP), every held grant is checked again
+// as if the request came now: its token against the keys, its action on its resource against the
+// ACL. One that is no longer allowed is ended, with the reason, and the refusal audited.
+// Used on the io thread only.
+#pragma once
+
+#include "auth/audit_log.h"
+#include "auth/authority.h"
+
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <string>
+
+namespace day2::auth {
+
+class HeldGrants {
+    struct Held {
+        std::string authorization; // the request's header, to verify the token again
+        std::string uid;
+        std::string resource;
+        std::string action;
+        std::string source; // the client's address
+        std::function<void(const std::string& why)> end;
+    };
+
+public:
+    // Removes its grant from the registry when it goes (the request has ended).
+    class Hold {
+    public:
+        Hold() = default;
+        Hold(HeldGrants* owner, std::list<Held>::iterator it) : m_owner(owner), m_it(it) {}
+        Hold(Hold&& o) noexcept : m_owner(std::exchange(o.m_owner, nullptr)), m_it(o.m_it) {}
+        Hold& operator=(Hold&&) = delete;
+        Hold(const Hold&) = delete;
+        ~Hold() {
+            if (m_owner)
+                m_owner->m_held.erase(m_it);
+        }
+
+    private:
+        HeldGrants* m_owner = nullptr;
+        std::list<Held>::iterator m_it;
+    };
+
+    // `end` is called (once, at most) with a sentence saying why the request must end now.
+    Hold hold(std::string authorization, std::string uid, std::string resource, std::string action,
+              std::string source, std::function<void(const std::string& why)> end);
+
+    // After a reload: ends every held grant `authority` no longer allows at `nowSeconds`, each
+    // audited as "revoked"; returns how many it ended.
+    size_t recheck(const Authority& authority, int64_t nowSeconds, AuditLog& audit);
+
+    size_t size() const { return m_held.size(); }
+
+private:
+    std::list<Held> m_held;
+};
+
+} // namespace day2::auth
