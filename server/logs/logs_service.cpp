@@ -203,6 +203,11 @@ LogsService::Impl::serveRead(const http::Request& req, http::ResponseStream& rs,
             resume = std::string(*id);
         }
     }
+    // Only what journald vouches for is a task's line: its forwarder runs as root, so a process
+    // of another user that writes the container's fields is not matched (and with log scopes,
+    // only the units of the container's own forwarders are).
+    if (!task.empty())
+        task.push_back({std::string(w::kFieldUid), "0"});
     std::optional<std::vector<std::string>> units;
     if (!task.empty() && options.containerUnits)
         units = options.containerUnits(task[0].value, task[1].value, task[2].value);

@@ -29,6 +29,9 @@ namespace {
 
 const std::string kTasks = "/system/v1/tasks/v1/";
 const std::string kRange = "/system/v1/logs/v1/range/";
+// Audit lines as the README says to read them: only what the agent (root) wrote; journald sets
+// _UID from the sender's credentials, so no other user can forge one.
+const std::string kAudit = "DAY2_AUDIT=1 _UID=0 _COMM=day2-agent ";
 
 const char* kAcl = R"({"grants": [
   {"uid": "reader", "resource": "day2:logs:system", "actions": ["read"]},
@@ -126,7 +129,7 @@ protected:
     }
     // Audit lines in the journal with `match` (e.g. "DAY2_AUDIT_RESULT=denied").
     static size_t auditCount(const std::string& match) {
-        return s_ns->journalctlJson("DAY2_AUDIT=1 " + match).size();
+        return s_ns->journalctlJson(kAudit + match).size();
     }
 
     static inline std::string s_skip;
@@ -191,7 +194,7 @@ TEST_F(AuthApi, EveryRefusedTokenIsA401WithItsReasonAndAnAuditLine) {
         EXPECT_EQ(www->find("invalid_token") != std::string::npos, c.authorization.has_value());
     }
     s_ns->waitForCount(before + std::size(cases), "DAY2_AUDIT_RESULT=unauthenticated");
-    auto lines = s_ns->journalctlJson("DAY2_AUDIT=1 DAY2_AUDIT_RESULT=unauthenticated");
+    auto lines = s_ns->journalctlJson(kAudit + "DAY2_AUDIT_RESULT=unauthenticated");
     EXPECT_EQ(lines.back()["DAY2_AUDIT_SOURCE"].get<std::string>().rfind("127.0.0.1:", 0), 0u);
     EXPECT_EQ(lines.back()["DAY2_AUDIT_UID"], "-");
 }
@@ -221,7 +224,7 @@ TEST_F(AuthApi, GrantsByUidGroupAndPatternDecideAndRefusalsAreAudited) {
     EXPECT_EQ(refused.status, 403) << refused.body;
     EXPECT_NE(refused.body.find("uid 'reader' may not create day2:tasks:/web"), std::string::npos);
     s_ns->waitForCount(deniedBefore + 1, "DAY2_AUDIT_RESULT=denied");
-    auto audit = s_ns->journalctlJson("DAY2_AUDIT=1 DAY2_AUDIT_RESULT=denied").back();
+    auto audit = s_ns->journalctlJson(kAudit + "DAY2_AUDIT_RESULT=denied").back();
     EXPECT_EQ(audit["DAY2_AUDIT_UID"], "reader");
     EXPECT_EQ(audit["DAY2_AUDIT_RESOURCE"], "day2:tasks:/web");
     EXPECT_EQ(audit["DAY2_AUDIT_ACTION"], "create");
@@ -357,7 +360,7 @@ TEST_F(AuthApi, AReloadEndsTheStreamsItNoLongerAllows) {
               std::string::npos)
         << got;
     s_ns->waitForCount(revokedBefore + 1, "DAY2_AUDIT_RESULT=revoked");
-    auto audit = s_ns->journalctlJson("DAY2_AUDIT=1 DAY2_AUDIT_RESULT=revoked").back();
+    auto audit = s_ns->journalctlJson(kAudit + "DAY2_AUDIT_RESULT=revoked").back();
     EXPECT_EQ(audit["DAY2_AUDIT_UID"], "carol");
     EXPECT_EQ(audit["DAY2_AUDIT_RESOURCE"], "day2:logs:system");
     // Reconnecting is refused; the reader's stream goes on.
@@ -384,6 +387,75 @@ TEST_F(AuthApi, AReloadEndsTheStreamsItNoLongerAllows) {
         more += readers->readSome(std::chrono::milliseconds(200));
     EXPECT_FALSE(readers->ended());
     EXPECT_EQ(auditCount("DAY2_AUDIT_RESULT=revoked"), revokedBefore + 1);
+}
+
+// A process of another user can write anything to journald, fields included, but journald sets
+// _UID (and _SYSTEMD_UNIT) itself: a line it forges with a container's fields is not that
+// container's line, while the container runs and after it is gone, and an audit line it forges
+// is not an audit line.
+TEST_F(AuthApi, LinesForgedByAnotherUserAreNeitherTaskLinesNorAuditLines) {
+    const std::string ops = token(s_ec, "bob", {"ops"});
+    const std::string webdev = token(s_rsa, "webdev");
+    const std::string reader = token(s_rsa, "reader");
+    auto launched = request("POST", kTasks, ops,
+                            json({{"framework_id", "fw"},
+                                  {"framework_name", "m"},
+                                  {"application_name", "/web-target"},
+                                  {"shell", "echo the real line"}})
+                                .dump());
+    ASSERT_EQ(launched.status, 201) << launched.body;
+    const json c = json::parse(launched.body);
+    const std::string cid = c["container_id"], eid = c["executor_id"];
+    const std::string path = kRange + "framework/fw/executor/" + eid + "/container/" + cid;
+    s_ns->waitForCount(1, "CONTAINER_ID=" + cid);
+
+    // As nobody, through the journal's native socket, with the container's fields; and a line
+    // that claims to be an audit line of the agent.
+    auto forge = [&](const std::string& fields) {
+        const std::string script = "import socket, sys\n"
+                                   "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n"
+                                   "s.sendto(sys.argv[2].encode(), sys.argv[1])\n";
+        writeTextFile(s_dir + "/forge.py", script);
+        fs::permissions(s_dir, fs::perms(0755));
+        fs::permissions(s_dir + "/forge.py", fs::perms(0644));
+        runCommand("setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 " + s_dir +
+                   "/forge.py " + s_ns->socketPath() + " '" + fields + "'");
+    };
+    forge("MESSAGE=a forged task line\nFRAMEWORK_ID=fw\nEXECUTOR_ID=" + eid +
+          "\nCONTAINER_ID=" + cid + "\nAPPLICATION_NAME=/web-target\nSTREAM=STDOUT\n"
+          "SYSLOG_IDENTIFIER=/web-target\n");
+    forge("MESSAGE=audit: allowed * on * by uid mallory\nDAY2_AUDIT=1\nDAY2_AUDIT_UID=mallory\n"
+          "DAY2_AUDIT_RESULT=allowed\nSYSLOG_IDENTIFIER=day2-agent\n");
+    // journald took both, from uid 65534.
+    s_ns->waitForCount(1, "MESSAGE=a forged task line");
+    s_ns->waitForCount(1, "DAY2_AUDIT_UID=mallory");
+    EXPECT_EQ(s_ns->journalctlJson("MESSAGE=a\\ forged\\ task\\ line").size(), 1u);
+    const auto forged = s_ns->journalctlJson("DAY2_AUDIT_UID=mallory");
+    ASSERT_EQ(forged.size(), 1u);
+    EXPECT_EQ(forged[0]["_UID"], "65534");
+
+    auto r = get(path, webdev); // the container runs or has just finished: known to the agent
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_NE(r.body.find("the real line"), std::string::npos) << r.body;
+    EXPECT_EQ(r.body.find("forged"), std::string::npos) << r.body;
+    // Removed: the agent knows it no more, and matches the fields with _UID=0 alone.
+    const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (get(kTasks + cid, ops).body.find("\"running\"") != std::string::npos &&
+           std::chrono::steady_clock::now() < limit)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_EQ(request("DELETE", kTasks + cid, ops).status, 200);
+    r = get(path, reader);
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_NE(r.body.find("the real line"), std::string::npos) << r.body;
+    EXPECT_EQ(r.body.find("forged"), std::string::npos) << r.body;
+    // Read as the README says, audit lines are the agent's only.
+    EXPECT_EQ(auditCount("DAY2_AUDIT_UID=mallory"), 0u);
+    EXPECT_EQ(s_ns->journalctlJson("DAY2_AUDIT=1 DAY2_AUDIT_UID=mallory").size(), 1u);
+    // ...and the agent's own are found by it.
+    const size_t webdevBefore = auditCount("DAY2_AUDIT_UID=webdev");
+    EXPECT_EQ(get(kRange, webdev).status, 403);
+    s_ns->waitForCount(webdevBefore + 1, "DAY2_AUDIT_UID=webdev");
+    EXPECT_EQ(auditCount("DAY2_AUDIT_UID=webdev"), webdevBefore + 1);
 }
 
 TEST_F(AuthApi, AStreamEndsWhenItsTokenDoes) {

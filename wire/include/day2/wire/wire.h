@@ -22,6 +22,9 @@ inline constexpr std::string_view kFieldPriority = "PRIORITY";
 inline constexpr std::string_view kFieldSyslogIdentifier = "SYSLOG_IDENTIFIER";
 inline constexpr std::string_view kFieldPid = "_PID";
 inline constexpr std::string_view kFieldSystemdUnit = "_SYSTEMD_UNIT";
+// Set by journald from the sender's credentials: a process cannot claim another uid. Task lines
+// and audit lines are written by root (the task's forwarder, the agent).
+inline constexpr std::string_view kFieldUid = "_UID";
 inline constexpr std::string_view kFieldUnit = "UNIT";
 
 // Query parameters of the logs API.
