@@ -3,7 +3,10 @@
 #include "base/log.h"
 #include "tasks/task_log_forwarder.h"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -151,6 +154,16 @@ void removeTree(const std::string& dir) {
         log::warning("cannot remove ", dir, ": ", ec.message());
 }
 
+// Kills what is left in a container's cgroups, removes them and its log scopes. Blocks: run
+// on the reaper thread.
+asio::awaitable<Result<void>> reapCgroups(CgroupSet set, LogScopes scopes, std::string id) {
+    if (auto r = cgroupRemove(set); !r)
+        co_return Error{r.error().message, 500};
+    if (auto r = removeLogScopes(scopes); !r)
+        log::warning(id, ": ", r.error().message);
+    co_return Result<void>{};
+}
+
 } // namespace
 
 struct Container {
@@ -158,6 +171,7 @@ struct Container {
     ContainerStatus status;
     std::string dir;
     bool stopping = false;
+    bool removing = false; // its cgroups are being killed and removed (on the reaper)
     int pidfd = -1;
     std::unique_ptr<asio::posix::stream_descriptor> watch;
 };
@@ -171,6 +185,9 @@ struct TaskRuntime::Impl : std::enable_shared_from_this<Impl> {
     std::optional<Cgroups> cgroups;
     std::map<std::string, std::shared_ptr<Container>, std::less<>> containers;
     asio::steady_timer gcTimer;
+    // Killing a cgroup's processes and removing it waits (for seconds, if a process will not
+    // die): that happens on this thread, never on the io thread that serves every client.
+    std::unique_ptr<asio::thread_pool> reaper = std::make_unique<asio::thread_pool>(1);
     HostCapacity host;
     LaunchHooks hooks;
     std::string logTree;  // journald's cgroup tree; empty: the native transport
@@ -220,7 +237,12 @@ struct TaskRuntime::Impl : std::enable_shared_from_this<Impl> {
             if (auto st = containerStatusFromJson(*text); st && st->finished())
                 c->status = *st;
         if (!c->status.finished()) {
-            (void)cgroupKillAll(c->spec.cgroup);
+            // Whatever is left of it is killed on the reaper (a process that will not die must
+            // not hold the io thread).
+            asio::post(*reaper, [set = c->spec.cgroup, id = c->spec.containerId] {
+                if (!cgroupKillAll(set))
+                    log::warning("processes of container ", id, " survived SIGKILL for 5 s");
+            });
             c->status.state = ContainerState::Failed;
             c->status.reason = "supervisor exited unexpectedly";
             c->status.endedAtUsec = nowMicros();
@@ -236,19 +258,27 @@ struct TaskRuntime::Impl : std::enable_shared_from_this<Impl> {
             hooks.afterEnd(c->spec);
     }
 
-    Result<void> removeContainer(const std::string& id) {
+    // Kills and removes its cgroups and log scopes on the reaper, then forgets it. While that
+    // runs the container is listed as it was and a second removal is refused (409).
+    asio::awaitable<Result<void>> removeContainer(std::string id) {
         auto it = containers.find(id);
         if (it == containers.end())
-            return {};
+            co_return Result<void>{};
         auto c = it->second;
+        if (c->removing)
+            co_return Error{"container " + id + " is being removed", 409};
+        c->removing = true;
         closeWatch(*c);
-        if (auto r = cgroupRemove(c->spec.cgroup); !r)
-            return Error{r.error().message, 500};
-        if (auto r = removeLogScopes(c->spec.logScopes); !r)
-            log::warning(id, ": ", r.error().message);
+        // (Named first: GCC 12 destroys a lambda's captures twice when the lambda is a
+        // temporary inside a co_await expression.)
+        auto work = reapCgroups(c->spec.cgroup, c->spec.logScopes, id);
+        auto removed = co_await asio::co_spawn(*reaper, std::move(work), asio::use_awaitable);
+        c->removing = false;
+        if (!removed)
+            co_return removed.error();
         removeTree(c->dir);
-        containers.erase(it);
-        return {};
+        containers.erase(id);
+        co_return Result<void>{};
     }
 
     void scheduleGc() {
@@ -272,12 +302,17 @@ struct TaskRuntime::Impl : std::enable_shared_from_this<Impl> {
         for (const auto& [id, c] : containers)
             if (c->status.finished() && c->status.endedAtUsec + keep <= now)
                 expired.push_back(id);
-        for (const auto& id : expired) {
-            if (auto r = removeContainer(id); !r)
-                log::warning("garbage collection of ", id, ": ", r.error().message);
-            else
-                log::debug("garbage-collected finished container ", id);
-        }
+        for (const auto& id : expired)
+            asio::co_spawn(
+                io,
+                [self = shared_from_this(), id]() -> asio::awaitable<void> {
+                    auto r = co_await self->removeContainer(id);
+                    if (!r)
+                        log::warning("garbage collection of ", id, ": ", r.error().message);
+                    else
+                        log::debug("garbage-collected finished container ", id);
+                },
+                asio::detached);
     }
 
     void adopt(const std::string& id) {
@@ -456,6 +491,7 @@ void TaskRuntime::stop() {
     d.gcTimer.cancel();
     for (auto& [id, c] : d.containers)
         d.closeWatch(*c);
+    d.reaper->join(); // what it was doing is done (at most a few seconds)
 }
 
 std::string TaskRuntime::describeLogTransport() const {
@@ -523,10 +559,13 @@ asio::awaitable<Result<std::string>> TaskRuntime::launch(TaskRequest request) {
     auto undo = [&](Error e, pid_t supervisor = 0) -> Result<std::string> {
         if (supervisor > 0)
             ::kill(supervisor, SIGKILL);
-        if (!spec->cgroup.dirs.empty())
-            (void)cgroupRemove(spec->cgroup);
-        (void)removeLogScopes(spec->logScopes);
-        removeTree(dir);
+        // What it made goes on the reaper: killing what the supervisor left may take seconds.
+        asio::post(*d.reaper, [set = spec->cgroup, scopes = spec->logScopes, dir] {
+            if (!set.dirs.empty())
+                (void)cgroupRemove(set);
+            (void)removeLogScopes(scopes);
+            removeTree(dir);
+        });
         if (!e.status)
             e.status = 500;
         log::warning("launch of ", spec->request.applicationName, " failed: ", e.message);
@@ -662,36 +701,39 @@ Result<std::string> TaskRuntime::containerJson(std::string_view containerId) con
     return tasks::containerJson(it->second->spec, it->second->status, it->second->stopping) + "\n";
 }
 
-Result<std::pair<unsigned, std::string>> TaskRuntime::remove(std::string_view containerId) {
-    auto& d = *m_impl;
+asio::awaitable<Result<std::pair<unsigned, std::string>>>
+TaskRuntime::remove(std::string containerId) {
+    auto impl = m_impl; // alive across the wait
+    auto& d = *impl;
     auto it = d.containers.find(containerId);
     if (it == d.containers.end())
-        return Error{"no container " + std::string(containerId.substr(0, 64)) + " on this node",
-                     404};
+        co_return Error{"no container " + containerId.substr(0, 64) + " on this node", 404};
     auto c = it->second;
     if (c->status.finished()) {
         std::string body = tasks::containerJson(c->spec, c->status, false) + "\n";
-        if (auto r = d.removeContainer(c->spec.containerId); !r)
-            return r.error();
+        auto removed = co_await d.removeContainer(c->spec.containerId);
+        if (!removed)
+            co_return removed.error();
         log::info("removed finished container ", c->spec.containerId);
-        return std::make_pair(200u, body);
+        co_return std::make_pair(200u, std::move(body));
     }
     if (!c->stopping) {
         if (c->pidfd < 0 || pidfdSignal(c->pidfd, SIGTERM) != 0) {
             if (errno == ESRCH) {
                 // The supervisor has just exited: the container is finishing, not failing.
                 d.supervisorGone(c);
-                return std::make_pair(200u, tasks::containerJson(c->spec, c->status, false) + "\n");
+                co_return std::make_pair(200u,
+                                         tasks::containerJson(c->spec, c->status, false) + "\n");
             }
-            return Error{"cannot signal the supervisor of " + c->spec.containerId + ": " +
-                             std::strerror(errno),
-                         500};
+            co_return Error{"cannot signal the supervisor of " + c->spec.containerId + ": " +
+                                std::strerror(errno),
+                            500};
         }
         c->stopping = true;
         log::info("stopping container ", c->spec.containerId, " (", c->spec.request.applicationName,
                   "): SIGTERM, SIGKILL after ", c->spec.killGraceSeconds, " s");
     }
-    return std::make_pair(202u, tasks::containerJson(c->spec, c->status, c->stopping) + "\n");
+    co_return std::make_pair(202u, tasks::containerJson(c->spec, c->status, c->stopping) + "\n");
 }
 
 std::optional<std::vector<std::string>>

@@ -68,8 +68,10 @@ public:
     std::string listJson(const std::function<bool(const std::string&)>& visible = {}) const;
     std::optional<std::string> applicationName(std::string_view containerId) const;
     Result<std::string> containerJson(std::string_view containerId) const;
-    // Running: asks it to stop (202). Finished: removes it and its cgroup now (200).
-    Result<std::pair<unsigned, std::string>> remove(std::string_view containerId);
+    // Running: asks it to stop (202). Finished: removes it and its cgroup (200), off the io
+    // thread; 409 while a removal of it is under way.
+    boost::asio::awaitable<Result<std::pair<unsigned, std::string>>>
+    remove(std::string containerId);
 
     // For a container of this node (framework, executor, container): the journald units that
     // only its forwarders write as (its log scopes; none with the native transport), for the

@@ -129,7 +129,7 @@ asio::awaitable<void> TasksService::handle(const http::Request& req,
             http::Response response = c.ok() ? json(200, std::move(c.value())) : error(c.error(), 404);
             co_await rs.send(std::move(response));
         } else if (req.method == "DELETE") {
-            auto r = m_runtime.remove(id);
+            auto r = co_await m_runtime.remove(id);
             http::Response response =
                 r.ok() ? json(r->first, std::move(r->second)) : error(r.error(), 500);
             co_await rs.send(std::move(response));

@@ -7,10 +7,12 @@
 #include "http_client.h"
 #include "journal_namespace.h"
 #include "tasks/log_scope.h"
+#include "test_keys.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -747,4 +749,94 @@ TEST_F(TasksApi, CgroupV2TreeRunsContainersAndRefusesLimitsItCannotEnforce) {
     removeCgroupParent(parent); // and the log scopes' slice
     std::error_code ec;
     fs::remove_all(state, ec);
+}
+
+// Killing what is left of a container waits for its processes to go. A process that SIGKILL
+// cannot end (here: one frozen in a cgroup v1 freezer group of its own, as a process stuck in the
+// kernel would be) holds that for seconds, when the agent finds a container's supervisor dead
+// and when it removes the container; neither may hold the agent's other clients meanwhile: the
+// killing and waiting happen off the thread that serves them.
+TEST_F(TasksApi, AStuckCgroupDoesNotDelayAnotherClient) {
+    auto& a = *s_agent;
+    json c = a.launch(task("/stuck", "sleep 1000"));
+    const std::string cid = c["container_id"];
+    const std::string freezer = dirFor(c, "freezer");
+    if (freezer.empty()) {
+        a.del(cid);
+        GTEST_SKIP() << "needs the cgroup v1 freezer to hold a process SIGKILL cannot end";
+    }
+    // The task's `sleep 1000`, frozen in a group of its own below the container's.
+    pid_t sleeper = 0;
+    for (auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+         !sleeper && std::chrono::steady_clock::now() < limit;
+         std::this_thread::sleep_for(std::chrono::milliseconds(20)))
+        for (const auto& p : lines(readFile(freezer + "/cgroup.procs")))
+            if (!p.empty() && readFile("/proc/" + p + "/comm") == "sleep")
+                sleeper = std::stoi(p);
+    ASSERT_GT(sleeper, 0);
+    const std::string stuck = freezer + "/stuck";
+    fs::create_directories(stuck);
+    writeTextFile(stuck + "/cgroup.procs", std::to_string(sleeper));
+    writeTextFile(stuck + "/freezer.state", "FROZEN");
+    for (auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+         readFile(stuck + "/freezer.state") != "FROZEN" &&
+         std::chrono::steady_clock::now() < limit;)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ASSERT_EQ(readFile(stuck + "/freezer.state"), "FROZEN");
+
+    // While the agent kills what is left, requests of others are answered, each within a second.
+    json other = a.launch(task("/not-stuck", "sleep 1000"));
+    const std::vector<std::string> paths = {"/system/v1/health", kTasks,
+                                            kTasks + other["container_id"].get<std::string>()};
+    int answered = 0;
+    auto askOthers = [&] {
+        for (const auto& path : paths) {
+            const auto t0 = std::chrono::steady_clock::now();
+            auto r = httpGet(a.port(), path, {}, std::chrono::seconds(30));
+            const auto took = std::chrono::steady_clock::now() - t0;
+            EXPECT_EQ(r.status, 200) << path;
+            EXPECT_LT(took, std::chrono::seconds(1)) << path << " waited for the stuck cgroup";
+            ++answered;
+        }
+    };
+    // 1. Its supervisor dies (as in a crash): the agent marks it failed and kills the rest.
+    std::string supervisor;
+    for (const auto& l : lines(readFile("/proc/" + std::to_string(c["pid"].get<int>()) + "/status")))
+        if (l.rfind("PPid:", 0) == 0)
+            supervisor = l.substr(5);
+    ASSERT_FALSE(supervisor.empty());
+    ::kill(std::stoi(supervisor), SIGKILL);
+    for (auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+         a.get(cid).value("state", "") == "running" && std::chrono::steady_clock::now() < limit;)
+        askOthers();
+    EXPECT_EQ(a.get(cid)["reason"], "supervisor exited unexpectedly");
+    // 2. It is removed: the removal waits for the frozen process and gives up, saying so.
+    std::atomic<bool> removed{false};
+    HttpResponse removal;
+    std::thread remover([&] {
+        removal = a.del(cid);
+        removed = true;
+    });
+    int meanwhile = 0;
+    while (!removed) {
+        askOthers();
+        meanwhile += !removed;
+    }
+    remover.join();
+    EXPECT_GT(meanwhile, 0);
+    EXPECT_EQ(removal.status, 500) << removal.body; // the process survived SIGKILL
+    EXPECT_NE(removal.body.find("survived SIGKILL"), std::string::npos) << removal.body;
+    EXPECT_EQ(a.get(cid)["container_id"], cid); // still listed: nothing is lost
+
+    // Thawed, it dies of the SIGKILL it has; then the container goes.
+    writeTextFile(stuck + "/freezer.state", "THAWED");
+    for (auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+         fs::exists("/proc/" + std::to_string(sleeper)) && std::chrono::steady_clock::now() < limit;)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    for (auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+         ::rmdir(stuck.c_str()) != 0 && std::chrono::steady_clock::now() < limit;)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    EXPECT_EQ(a.del(cid).status, 200);
+    EXPECT_FALSE(fs::exists(freezer));
+    a.del(other["container_id"]);
 }
