@@ -40,10 +40,14 @@ TaskResolution resolveTask(const QList<ContainerRef>& all, const QString& what) 
         for (const auto& c : all)
             if (c.containerId.startsWith(what))
                 prefixed.append(c);
-    const QString slashed = what.startsWith(QLatin1Char('/')) ? what : QLatin1Char('/') + what;
+    // A name matches with or without its leading "/", on either side: "web" and "/web" mean the
+    // application "web" as well as "/web" (both, if both exist: then it is ambiguous).
+    const auto bare = [](const QString& name) {
+        return name.startsWith(QLatin1Char('/')) ? QStringView(name).mid(1) : QStringView(name);
+    };
     QList<ContainerRef> named, running;
     for (const auto& c : all)
-        if (c.applicationName == what || c.applicationName == slashed) {
+        if (!bare(what).isEmpty() && bare(c.applicationName) == bare(what)) {
             named.append(c);
             if (c.running())
                 running.append(c);

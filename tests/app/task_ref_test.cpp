@@ -65,6 +65,26 @@ private slots:
         QVERIFY(!resolveTask(all, "").match);
     }
 
+    // The leading "/" is optional on both sides: an application named without one is found
+    // with it, and the other way round; two applications that differ only by it are both
+    // candidates.
+    void aNameMatchesWithOrWithoutItsSlash() {
+        const QList<ContainerRef> all{ct("aaaa0001", "web", "running"),
+                                      ct("bbbb0002", "/api", "running"),
+                                      ct("cccc0003", "db", "running"),
+                                      ct("dddd0004", "/db", "running")};
+        QCOMPARE(matched(resolveTask(all, "web")), QString("aaaa0001"));
+        QCOMPARE(matched(resolveTask(all, "/web")), QString("aaaa0001"));
+        QCOMPARE(matched(resolveTask(all, "api")), QString("bbbb0002"));
+        QCOMPARE(matched(resolveTask(all, "/api")), QString("bbbb0002"));
+        for (const char* what : {"db", "/db"}) {
+            auto r = resolveTask(all, what);
+            QVERIFY(!r.match);
+            QCOMPARE(r.candidates.size(), 2);
+        }
+        QVERIFY(!resolveTask(all, "/").match);
+    }
+
     void aNameThatIsAlsoAPrefixIsNotGuessed() {
         const QList<ContainerRef> all{ct("cafe1234", "/web", "running"),
                                       ct("dddd0001", "/cafe", "running")};
