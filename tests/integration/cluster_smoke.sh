@@ -20,7 +20,7 @@ ids=$(api /system/v1/agents | python3 -c 'import json, sys; print(" ".join(a["ag
 [ "$(echo "$ids" | wc -w)" = 2 ] || fail "expected 2 agents, got: $ids"
 for id in $ids; do
     ok=0
-    for _ in $(seq 50); do
+    for _ in $(seq 150); do # 30 s
         api "/system/v1/agent/$id/logs/v1/range/?filter=APPLICATION_NAME:web&skip_prev=1" | grep -q "GET /" && { ok=1; break; }
         sleep 0.2
     done

@@ -233,7 +233,7 @@ protected:
                 if (c["state"] == "running")
                     s_agent->del(c["container_id"]);
             for (const auto& c : s_agent->list())
-                s_agent->waitFinished(c["container_id"], std::chrono::seconds(10));
+                s_agent->waitFinished(c["container_id"], std::chrono::seconds(30));
             for (const auto& c : s_agent->list())
                 s_agent->del(c["container_id"]); // finished: removed with its cgroup
         }
@@ -322,7 +322,7 @@ TEST_F(TasksApi, LaunchListAndStopWithTheLimitsInTheCgroupFiles) {
     auto d = a.del(cid);
     EXPECT_EQ(d.status, 202) << d.body;
     EXPECT_EQ(json::parse(d.body)["stopping"], true);
-    json done = a.waitFinished(cid, std::chrono::seconds(10));
+    json done = a.waitFinished(cid, std::chrono::seconds(30));
     EXPECT_EQ(done["state"], "killed") << done.dump();
     EXPECT_EQ(done["signal"], 15);
     EXPECT_EQ(done["pid"], nullptr);
@@ -348,7 +348,7 @@ TEST_F(TasksApi, TheTaskRunsInItsOwnNamespacesWithTheSpecifiedEnvironment) {
         {{"executor_id", "exec-7"},
          {"env", {{"GREETING", "hello world"}, {"PATH", "/usr/bin:/bin"}}}}));
     const std::string cid = c["container_id"];
-    json done = a.waitFinished(cid, std::chrono::seconds(10));
+    json done = a.waitFinished(cid, std::chrono::seconds(30));
     ASSERT_EQ(done["state"], "exited") << done.dump();
     EXPECT_EQ(done["exit_code"], 0);
 
@@ -397,7 +397,7 @@ TEST_F(TasksApi, ATaskInheritsOnlyStdinStdoutAndStderr) {
     // ls opens the directory it lists: that is the 3.
     json c =
         a.launch(task("/fds", "ls /proc/self/fd | tr '\\n' ' '; echo; readlink /proc/self/fd/0"));
-    ASSERT_EQ(a.waitFinished(c["container_id"], std::chrono::seconds(10))["state"], "exited");
+    ASSERT_EQ(a.waitFinished(c["container_id"], std::chrono::seconds(30))["state"], "exited");
     auto m = a.messages(c);
     ASSERT_EQ(m.size(), 2u);
     EXPECT_EQ(m[0], "0 1 2 3 ");
@@ -409,7 +409,7 @@ TEST_F(TasksApi, ATaskRunsAsTheRequestedUserInItsSandbox) {
     json c = a.launch(taskWith("/as-nobody",
                                "id -u; id -g; pwd; echo $HOME $USER; touch x && echo wrote",
                                {{"user", "nobody"}}));
-    json done = a.waitFinished(c["container_id"], std::chrono::seconds(10));
+    json done = a.waitFinished(c["container_id"], std::chrono::seconds(30));
     ASSERT_EQ(done["state"], "exited") << done.dump();
     EXPECT_EQ(done["user"], "nobody");
     auto m = a.messages(c);
@@ -453,12 +453,12 @@ TEST_F(TasksApi, ExitStatusesAndSignalsBecomeStates) {
     json ok = a.launch(task("/exit0", "exit 0"));
     json three = a.launch(task("/exit3", "exit 3"));
     json segv = a.launch(task("/segv", "kill -SEGV $$"));
-    EXPECT_EQ(a.waitFinished(ok["container_id"], std::chrono::seconds(10))["state"], "exited");
-    json t = a.waitFinished(three["container_id"], std::chrono::seconds(10));
+    EXPECT_EQ(a.waitFinished(ok["container_id"], std::chrono::seconds(30))["state"], "exited");
+    json t = a.waitFinished(three["container_id"], std::chrono::seconds(30));
     EXPECT_EQ(t["state"], "failed");
     EXPECT_EQ(t["reason"], "exit status 3");
     EXPECT_EQ(t["exit_code"], 3);
-    json s = a.waitFinished(segv["container_id"], std::chrono::seconds(10));
+    json s = a.waitFinished(segv["container_id"], std::chrono::seconds(30));
     EXPECT_EQ(s["state"], "failed");
     EXPECT_EQ(s["signal"], 11);
     EXPECT_EQ(s["reason"], "killed by signal 11 (SIGSEGV)");
@@ -474,7 +474,7 @@ TEST_F(TasksApi, DeleteLeavesNoProcessBehindEvenChildrenThatIgnoreTerm) {
     waitUntil([&] { return sleepersWith(marker).size() >= 4; }, std::chrono::seconds(30));
     ASSERT_EQ(sleepersWith(marker).size(), 4u);
     EXPECT_EQ(a.del(cid).status, 202);
-    json done = a.waitFinished(cid, std::chrono::seconds(15));
+    json done = a.waitFinished(cid, std::chrono::seconds(30));
     EXPECT_EQ(done["state"], "killed");
     EXPECT_EQ(done["reason"], "stopped by request (SIGKILL after 2 s)");
     EXPECT_TRUE(sleepersWith(marker).empty()) << sleepersWith(marker)[0];
@@ -485,7 +485,7 @@ TEST_F(TasksApi, DeleteLeavesNoProcessBehindEvenChildrenThatIgnoreTerm) {
 TEST_F(TasksApi, ALineOfOneMebibyteArrivesWhole) {
     auto& a = *s_agent;
     json c = a.launch(task("/bigline", "head -c 1048576 /dev/zero | tr '\\0' x; echo; echo next"));
-    ASSERT_EQ(a.waitFinished(c["container_id"], std::chrono::seconds(10))["state"], "exited");
+    ASSERT_EQ(a.waitFinished(c["container_id"], std::chrono::seconds(30))["state"], "exited");
     std::string joined;
     std::vector<std::string> rest;
     for (const auto& e : a.logLines(c)) {
@@ -621,7 +621,7 @@ TEST_F(TasksApi, ATaskPathAnswersForAKnownContainerBeforeItsFirstLine) {
                   .status,
               404);
     a.del(cid);
-    a.waitFinished(cid, std::chrono::seconds(10));
+    a.waitFinished(cid, std::chrono::seconds(30));
 }
 
 // 200,000 lines as fast as the task can print them, with a kill -9 of the agent while the first
@@ -784,7 +784,7 @@ TEST_F(TasksApi, CgroupV2TreeRunsContainersAndRefusesLimitsItCannotEnforce) {
         EXPECT_NE(readFile(dir + "/cgroup.procs").find(std::to_string(c["pid"].get<int>())),
                   std::string::npos);
         EXPECT_EQ(agent.del(cid).status, 202);
-        EXPECT_EQ(agent.waitFinished(cid, std::chrono::seconds(10))["state"], "killed");
+        EXPECT_EQ(agent.waitFinished(cid, std::chrono::seconds(30))["state"], "killed");
         EXPECT_EQ(readFile(dir + "/cgroup.procs"), "");
         EXPECT_EQ(agent.del(cid).status, 200);
         EXPECT_FALSE(fs::exists(dir));
