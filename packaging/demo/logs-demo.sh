@@ -35,7 +35,7 @@ stop_tasks() {
   [ -n "$tasks_url" ] && [ ${#cids[@]} -gt 0 ] || return 0
   for cid in "${cids[@]}"; do curl -s -o /dev/null -X DELETE "$tasks_url$cid" || true; done
   for cid in "${cids[@]}"; do
-    for _ in $(seq 60); do
+    for _ in $(seq 300); do
       curl -s "$tasks_url$cid" | grep -q '"state":"running"' || break
       sleep 0.1
     done
@@ -70,7 +70,7 @@ mkdir -p /etc/systemd
 printf '[Journal]\nRateLimitBurst=0\nStorage=persistent\n' > "$conf"
 /lib/systemd/systemd-journald "$ns" >"$demo_dir/journald.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 100); do [ -S "/run/systemd/journal.$ns/socket" ] && break; sleep 0.05; done
+for _ in $(seq 600); do [ -S "/run/systemd/journal.$ns/socket" ] && break; sleep 0.05; done
 [ -S "/run/systemd/journal.$ns/socket" ] || { echo "demo: journald did not start" >&2; exit 1; }
 
 python3 "$here/sample_writer.py" "/run/systemd/journal.$ns/socket" system &
@@ -83,7 +83,11 @@ printf '[tasks]\ncgroup_parent = "%s"\nkill_grace_seconds = 2\n[auth]\nenabled =
 "$agent_bin" --listen "127.0.0.1:$port" --state-dir "$demo_dir/state" \
   --journal-namespace "$ns" --config "$demo_dir/agent.toml" 2>"$demo_dir/agent.log" &
 pids+=($!)
-for _ in $(seq 100); do grep -q " on http://" "$demo_dir/agent.log" && break; sleep 0.05; done
+for _ in $(seq 1200); do # a minute at most, unless it exits
+  grep -q " on http://" "$demo_dir/agent.log" && break
+  kill -0 "${pids[-1]}" 2>/dev/null || break
+  sleep 0.05
+done
 url=$(grep -o "http://[0-9.:]*" "$demo_dir/agent.log" | head -1)
 [ -n "$url" ] || { echo "demo: the agent did not start:"; cat "$demo_dir/agent.log"; exit 1; }
 
@@ -98,11 +102,14 @@ for app in web worker; do
     { echo "demo: launching $app failed: $reply" >&2; exit 1; }
   cids+=("$cid")
 done
-sleep 1  # a few sample lines
-
 L="$url/system/v1/logs/v1"
 cid=${cids[0]}
 task="framework/demo-framework-0001/executor/web-executor/container/$cid"
+# A few sample lines (the web task's first within 30 s, however busy the machine).
+for _ in $(seq 150); do
+  [ -n "$(curl -s "$L/range/$task?limit=1")" ] && break
+  sleep 0.2
+done
 examples=(
   "'$url/system/v1/health'"
   "'$tasks_url'"
@@ -133,7 +140,12 @@ if [ "$mode" = "--smoke" ]; then
   [ "$running" = 2 ] || { echo "demo smoke: $running of 2 sample tasks running"; failed=1; }
   code=$(curl -s -o /dev/null -w '%{http_code}' "$L/range/download")
   [ "$code" = 200 ] || { echo "demo smoke: download -> $code"; failed=1; }
-  timeout 3 curl -sN -H 'Accept: text/event-stream' "$L/stream/?skip_prev=1" >"$demo_dir/sse" || true
+  # The stream's first event (the newest entry, then what comes), within 30 s.
+  curl -sN -H 'Accept: text/event-stream' "$L/stream/?skip_prev=1" >"$demo_dir/sse" &
+  sse=$!
+  for _ in $(seq 150); do grep -q '^data: ' "$demo_dir/sse" && break; sleep 0.2; done
+  kill "$sse" 2>/dev/null || true
+  wait "$sse" 2>/dev/null || true
   grep -q '^data: ' "$demo_dir/sse" || { echo "demo smoke: the stream sent nothing"; failed=1; }
   [ $failed -eq 0 ] && echo "demo smoke: every endpoint answered"
   exit $failed

@@ -10,8 +10,41 @@
 #include <QSignalSpy>
 #include <QTest>
 
+#include <arpa/inet.h>
 #include <csignal>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+namespace {
+
+// A port free on 127.0.0.1 now (the kernel's pick for port 0), for Adminrouter.
+quint16 freePort() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    quint16 port = 0;
+    if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        ::close(fd);
+    return port;
+}
+
+// Whether process `pid` has ended (a zombie has: only its parent's wait is left).
+bool ended(pid_t pid) {
+    QFile stat(QStringLiteral("/proc/%1/stat").arg(pid));
+    if (!stat.open(QIODevice::ReadOnly))
+        return true;
+    const QByteArray s = stat.readAll();
+    const qsizetype close = s.lastIndexOf(')');
+    return close < 0 || s.mid(close, 3) == ") Z";
+}
+
+} // namespace
 
 using namespace day2::client;
 
@@ -27,10 +60,15 @@ private slots:
         m_env.insert("DAY2_DEMO_DIR", "/tmp/day2-cluster-model-" + pid);
         m_env.insert("DAY2_DEMO_NAME", "d2m");
         m_env.insert("DAY2_DEMO_SUBNET", QStringLiteral("10.80.%1").arg(::getpid() % 200 + 20));
-        m_env.insert("DAY2_DEMO_PORT", QString::number(20000 + ::getpid() % 20000));
         m_dir = m_env.value("DAY2_DEMO_DIR");
+        // A port free now may be taken before nginx binds it: then once more with another.
         QString out;
-        m_up = cluster({"up", "--nodes", "2", "--build", DAY2_BUILD_DIR}, &out);
+        for (int attempt = 0; attempt < 2 && !m_up; ++attempt) {
+            m_env.insert("DAY2_DEMO_PORT", QString::number(freePort()));
+            m_up = cluster({"up", "--nodes", "2", "--build", DAY2_BUILD_DIR}, &out);
+            if (!out.contains("Address already in use"))
+                break;
+        }
         QVERIFY2(m_up, qPrintable(out));
     }
 
@@ -46,7 +84,7 @@ private slots:
         ClusterModel model(&api);
         QSignalSpy refreshed(&model, &ClusterModel::refreshed);
         model.refresh();
-        QVERIFY(refreshed.wait(20000));
+        QVERIFY(refreshed.wait(60000));
         QVERIFY2(model.inventoryError().isEmpty(), qPrintable(model.inventoryError()));
         QCOMPARE(model.agentCount(), 2);
         for (int a = 0; a < 2; ++a) {
@@ -80,7 +118,7 @@ private slots:
             model.find("web", model.find("demo-framework-0001", model.index(0, 0)));
         const QPersistentModelIndex kept(firstWeb);
         model.refresh();
-        QVERIFY(refreshed.wait(20000));
+        QVERIFY(refreshed.wait(60000));
         QCOMPARE(reset.size(), 0);
         QCOMPARE(removed.size(), 0);
         QVERIFY(kept.isValid()); // a view's selection survives
@@ -93,9 +131,9 @@ private slots:
         QVERIFY(victim.isValid());
         const auto before = model.containersUnder(victim).size();
         QCOMPARE(::kill(pid, SIGKILL), 0);
-        QTest::qWait(300);
+        QTRY_VERIFY_WITH_TIMEOUT(ended(pid), 10000); // its sockets closed
         model.refresh();
-        QVERIFY(refreshed.wait(20000));
+        QVERIFY(refreshed.wait(60000));
         QCOMPARE(model.agentCount(), 2);
         const QModelIndex gone = model.find(id);
         QVERIFY(gone.isValid());

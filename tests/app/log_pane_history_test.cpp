@@ -58,10 +58,13 @@ private slots:
         client::ApiClient api(env.endpoint());
         QVERIFY(api.init(nullptr));
         QString error;
+        // The late lines wait for the gate "late", opened once the pane follows the present
+        // again: they come while it follows.
         const QString path =
             env.launch(api, "fw-history", "/pages",
-                       "i=0; while [ $i -lt 3000 ]; do echo line $i; i=$((i+1)); done; sleep 8; "
-                       "i=0; while [ $i -lt 100 ]; do echo late $i; i=$((i+1)); done",
+                       "i=0; while [ $i -lt 3000 ]; do echo line $i; i=$((i+1)); done; " +
+                           env.waitFor("late") +
+                           "; i=0; while [ $i -lt 100 ]; do echo late $i; i=$((i+1)); done",
                        &error);
         QVERIFY2(!path.isEmpty(), qPrintable(error));
         QUrlQuery q;
@@ -100,6 +103,8 @@ private slots:
             QVERIFY2(runOf(shown(pane), all) >= 0, qPrintable(QString::number(n)));
         }
         QVERIFY(!pane.detached());
+        QCOMPARE(runOf(shown(pane), all), qsizetype(2000)); // the present: nothing late yet
+        env.open("late");
         QTRY_VERIFY_WITH_TIMEOUT(shown(pane).contains("late 99"), 30000);
         QTest::qWait(300); // nothing more, nothing twice
         const auto rows = shown(pane);

@@ -12,9 +12,12 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <memory>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -74,20 +77,20 @@ protected:
                               {"address", "127.0.0.1:" + std::to_string(s_tlsPorts[i])},
                               {"scheme", "https"}});
         }
-        s_port = freePort();
-        writeTextFile(d + "/inventory.json",
-                      json({{"listen", "127.0.0.1:" + std::to_string(s_port)},
-                            {"tls", {{"certificate", "server.pem"}, {"key", "server.key"}}},
-                            {"agents_ca", "ca.pem"},
-                            {"agents", agents}})
-                          .dump());
-        runCommand("python3 " DAY2_SOURCE_DIR "/packaging/adminrouter/render.py " + d +
-                   "/inventory.json --out " + d + "/run");
-        s_nginx = new ChildProcess({"nginx", "-p", d + "/run", "-c", d + "/run/nginx.conf", "-g",
-                                    "daemon off;"},
-                                   d + "/nginx.out");
-        for (int i = 0; i < 200 && connectLoopbackOk(s_port) == false; ++i)
-            std::this_thread::sleep_for(std::chrono::milliseconds(25));
+        s_nginx = startNginx(
+                      d,
+                      [&](uint16_t port) {
+                          writeTextFile(
+                              d + "/inventory.json",
+                              json({{"listen", "127.0.0.1:" + std::to_string(port)},
+                                    {"tls", {{"certificate", "server.pem"}, {"key", "server.key"}}},
+                                    {"agents_ca", "ca.pem"},
+                                    {"agents", agents}})
+                                  .dump());
+                          render(d);
+                      },
+                      s_port, s_nginxError)
+                      .release();
         s_token = tokenFor("admin");
     }
     static std::string tokenFor(const std::string& uid) {
@@ -97,11 +100,53 @@ protected:
         c.expiresAt = c.issuedAt + 3600;
         return *day2::auth::signJwt(s_key.privatePem, c);
     }
-    static bool connectLoopbackOk(uint16_t port) {
-        int fd = connectLoopback(port);
-        if (fd < 0)
-            return false;
-        ::close(fd);
+    static void render(const std::string& dir) {
+        runCommand("python3 " DAY2_SOURCE_DIR "/packaging/adminrouter/render.py " + dir +
+                   "/inventory.json --out " + dir + "/run");
+    }
+    // Whether process `pid` listens on 127.0.0.1:`port` (and not another that took the port).
+    static bool listensOn(pid_t pid, uint16_t port) {
+        const auto r = runCapture("ss -Htlnp '( sport = :" + std::to_string(port) + " )'");
+        return r.output.find("pid=" + std::to_string(pid) + ",") != std::string::npos;
+    }
+    // Starts nginx with what `renderFor(port)` writes to dir/run for a free port, and waits (a
+    // minute at most) until it listens there. A port found free but taken before nginx binds it
+    // is given up for another, twice at most. Returns nginx, or null with the reason in `error`.
+    static std::unique_ptr<ChildProcess> startNginx(const std::string& dir,
+                                                    const std::function<void(uint16_t)>& renderFor,
+                                                    uint16_t& port, std::string& error) {
+        for (int attempt = 0; attempt < 3; ++attempt) {
+            port = freePort();
+            renderFor(port);
+            std::error_code ec;
+            fs::remove(dir + "/nginx.out", ec);
+            fs::remove(dir + "/run/error.log", ec);
+            auto nginx = std::make_unique<ChildProcess>(
+                std::vector<std::string>{"nginx", "-p", dir + "/run", "-c", dir + "/run/nginx.conf",
+                                         "-g", "daemon off;"},
+                dir + "/nginx.out");
+            const auto limit = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+            while (nginx->running() && std::chrono::steady_clock::now() < limit) {
+                if (listensOn(nginx->pid(), port))
+                    return nginx;
+                std::this_thread::sleep_for(std::chrono::milliseconds(25));
+            }
+            nginx->stop();
+            error = "nginx did not listen on port " + std::to_string(port) + " within a minute:\n" +
+                    readFile(dir + "/nginx.out") + readFile(dir + "/run/error.log");
+            if (error.find("Address already in use") == std::string::npos)
+                return nullptr;
+        }
+        return nullptr;
+    }
+    // Waits (30 s at most) until `file` exists and holds `text`.
+    static bool waitForText(const std::string& file, const std::string& text) {
+        const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        while (!fs::exists(file) || readFile(file).find(text) == std::string::npos) {
+            if (std::chrono::steady_clock::now() >= limit)
+                return false;
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
         return true;
     }
     static uint16_t freePort() {
@@ -127,8 +172,8 @@ protected:
     void SetUp() override {
         if (!s_skip.empty())
             GTEST_SKIP() << s_skip;
-        ASSERT_TRUE(s_nginx && s_nginx->running()) << readFile(s_dir + "/nginx.out")
-                                                    << readFile(s_dir + "/run/error.log");
+        ASSERT_TRUE(s_nginx && s_nginx->running())
+            << s_nginxError << readFile(s_dir + "/nginx.out") << readFile(s_dir + "/run/error.log");
     }
     static std::string readFile(const std::string& path) {
         std::ifstream in(path);
@@ -212,7 +257,7 @@ protected:
         return "/system/v1/agent/" + s_ids[i] + rest;
     }
 
-    static inline std::string s_skip, s_dir, s_token;
+    static inline std::string s_skip, s_dir, s_token, s_nginxError;
     static inline TestKey s_key;
     static inline JournalNamespace* s_ns = nullptr;
     static inline AgentProcess* s_agents[2] = {nullptr, nullptr};
@@ -299,54 +344,67 @@ TEST_F(Adminrouter, RoutesEveryLogsAndTasksEndpointToTheRightAgent) {
         EXPECT_EQ(curl(agentPath(1 - i, "/tasks/v1/" + cid), s_token).status, 404); // not there
         EXPECT_EQ(curl(agentPath(i, "/tasks/v1/" + cid), s_token).status, 200);
         std::string lines;
-        for (int k = 0; k < 50 && lines.find("proxied") == std::string::npos; ++k) {
+        auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        for (;;) {
             lines = curl(agentPath(i, "/logs/v1/range/framework/fw/executor/" + cid +
                                           "/container/" + cid),
                          s_token)
                         .body;
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
-        EXPECT_NE(lines.find("proxied"), std::string::npos);
-        EXPECT_EQ(curl(agentPath(i, "/tasks/v1/" + cid), s_token, "-X DELETE").status, 202);
-        for (int k = 0; k < 100 && curl(agentPath(i, "/tasks/v1/" + cid), s_token).body.find(
-                                        "\"running\"") != std::string::npos;
-             ++k)
+            if (lines.find("proxied") != std::string::npos ||
+                std::chrono::steady_clock::now() >= limit)
+                break;
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        EXPECT_NE(lines.find("proxied"), std::string::npos) << lines;
+        EXPECT_EQ(curl(agentPath(i, "/tasks/v1/" + cid), s_token, "-X DELETE").status, 202);
+        limit = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        std::string state;
+        for (;;) {
+            state = curl(agentPath(i, "/tasks/v1/" + cid), s_token).body;
+            if (state.find("\"running\"") == std::string::npos ||
+                std::chrono::steady_clock::now() >= limit)
+                break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        ASSERT_EQ(state.find("\"running\""), std::string::npos) << "still running after 30 s";
         EXPECT_EQ(curl(agentPath(i, "/tasks/v1/" + cid), s_token, "-X DELETE").status, 200);
     }
 }
 
 TEST_F(Adminrouter, StreamsAreNotBufferedAndResumeWithLastEventId) {
     const std::string path = agentPath(0, "/logs/v1/stream/?filter=SYSLOG_IDENTIFIER:ar-sse");
+    const std::string url = "https://127.0.0.1:" + std::to_string(s_port) + path;
     const std::string out = s_dir + "/sse.out";
     ChildProcess stream({"curl", "-sN", "--cacert", s_dir + "/ca.pem", "-H",
                          "Authorization: Bearer " + s_token, "-H", "Accept: text/event-stream",
-                         "https://127.0.0.1:" + std::to_string(s_port) + path},
+                         url},
                         out);
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    // The agent sends "retry:" once the stream's position (the journal's end) is fixed: what is
+    // written after it has come through is the stream's.
+    ASSERT_TRUE(waitForText(out, "retry:")) << readFile(out);
     for (int n = 1; n <= 3; ++n)
         s_ns->write({{"MESSAGE", "sse " + std::to_string(n)}, {"SYSLOG_IDENTIFIER", "ar-sse"}});
-    std::string got;
-    for (int k = 0; k < 100 && got.find("sse 3") == std::string::npos; ++k) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        got = readFile(out);
-    }
     // Arrived while the stream is open: nginx did not hold them back.
-    ASSERT_NE(got.find("sse 3"), std::string::npos) << got;
+    ASSERT_TRUE(waitForText(out, "sse 3")) << readFile(out);
+    const std::string got = readFile(out);
     stream.stop();
     // The id of "sse 1", then resume after it through the proxy.
     const size_t at = got.find("sse 1");
     const size_t idStart = got.rfind("id: ", at);
     ASSERT_NE(idStart, std::string::npos);
     const std::string id = got.substr(idStart + 4, got.find('\n', idStart) - idStart - 4);
-    auto resumed = curl(path, s_token,
-                        "--max-time 2 -H 'Accept: text/event-stream' -H " +
-                            shellQuote("Last-Event-ID: " + id));
-    EXPECT_EQ(resumed.body.find("sse 1"), std::string::npos);
-    const size_t two = resumed.body.find("sse 2"), three = resumed.body.find("sse 3");
-    EXPECT_NE(two, std::string::npos) << resumed.body;
-    EXPECT_NE(three, std::string::npos);
-    EXPECT_LT(two, three);
+    const std::string resumedOut = s_dir + "/sse-resumed.out";
+    ChildProcess resume({"curl", "-sN", "--cacert", s_dir + "/ca.pem", "-H",
+                         "Authorization: Bearer " + s_token, "-H", "Accept: text/event-stream",
+                         "-H", "Last-Event-ID: " + id, url},
+                        resumedOut);
+    ASSERT_TRUE(waitForText(resumedOut, "sse 3")) << readFile(resumedOut);
+    resume.stop();
+    const std::string resumed = readFile(resumedOut);
+    EXPECT_EQ(resumed.find("sse 1"), std::string::npos) << resumed;
+    const size_t two = resumed.find("sse 2"), three = resumed.find("sse 3");
+    EXPECT_NE(two, std::string::npos) << resumed;
+    EXPECT_LT(two, three) << resumed;
 }
 
 TEST_F(Adminrouter, PathTricksAndUnknownAgentsNeverReachAnUpstream) {
@@ -548,29 +606,32 @@ TEST_F(Adminrouter, AnAgentThatDoesNotAnswerInTimeIsNamed) {
     ChildProcess silent(
         {"python3", DAY2_SOURCE_DIR "/tests/integration/raw_http.py", "silent", d + "/port"},
         d + "/silent.out");
-    for (int i = 0; i < 250 && !fs::exists(d + "/port"); ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    // (raw_http.py writes the file whole: a temporary one renamed.)
+    ASSERT_TRUE(waitForText(d + "/port", "")) << readFile(d + "/silent.out");
     const std::string silentPort = readFile(d + "/port");
     ASSERT_FALSE(silentPort.empty()) << readFile(d + "/silent.out");
-    const uint16_t port = freePort();
-    writeTextFile(
-        d + "/inventory.json",
-        json({{"listen", "127.0.0.1:" + std::to_string(port)},
-              {"tls", {{"certificate", s_dir + "/server.pem"}, {"key", s_dir + "/server.key"}}},
-              {"agents", {{{"agent_id", "quiet-node"}, {"address", "127.0.0.1:" + silentPort}}}}})
-            .dump());
-    runCommand("python3 " DAY2_SOURCE_DIR "/packaging/adminrouter/render.py " + d +
-               "/inventory.json --out " + d + "/run");
-    runCommand("sed -i -E 's/proxy_read_timeout [0-9]+[a-z]*;/proxy_read_timeout 1s;/' " + d +
-               "/run/nginx.conf");
+    uint16_t port = 0;
+    std::string error;
+    auto nginx = startNginx(
+        d,
+        [&](uint16_t p) {
+            writeTextFile(
+                d + "/inventory.json",
+                json({{"listen", "127.0.0.1:" + std::to_string(p)},
+                      {"tls",
+                       {{"certificate", s_dir + "/server.pem"}, {"key", s_dir + "/server.key"}}},
+                      {"agents",
+                       {{{"agent_id", "quiet-node"}, {"address", "127.0.0.1:" + silentPort}}}}})
+                    .dump());
+            render(d);
+            runCommand("sed -i -E 's/proxy_read_timeout [0-9]+[a-z]*;/proxy_read_timeout 1s;/' " +
+                       d + "/run/nginx.conf");
+        },
+        port, error);
     const std::string conf = readFile(d + "/run/nginx.conf");
     ASSERT_NE(conf.find("proxy_read_timeout 1s;"), std::string::npos);
     ASSERT_EQ(conf.find("proxy_read_timeout 24h"), std::string::npos);
-    ChildProcess nginx(
-        {"nginx", "-p", d + "/run", "-c", d + "/run/nginx.conf", "-g", "daemon off;"},
-        d + "/nginx.out");
-    for (int i = 0; i < 200 && !connectLoopbackOk(port); ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    ASSERT_TRUE(nginx) << error;
 
     auto slow = curl("/system/v1/agent/quiet-node/health", "", "--max-time 30", port);
     expectJsonError(slow, 504, "an agent that does not answer");
@@ -589,23 +650,27 @@ TEST_F(Adminrouter, PassesWebSocketUpgrades) {
     fs::create_directories(d);
     ChildProcess echo({"python3", DAY2_SOURCE_DIR "/tests/integration/ws_echo.py", d + "/port"},
                       d + "/echo.out");
-    for (int i = 0; i < 100 && !fs::exists(d + "/port"); ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    // (ws_echo.py writes the file whole, once it listens: a temporary one renamed.)
+    ASSERT_TRUE(waitForText(d + "/port", "")) << readFile(d + "/echo.out");
     const std::string echoPort = readFile(d + "/port");
-    ASSERT_FALSE(echoPort.empty());
-    const uint16_t port = freePort();
-    writeTextFile(d + "/inventory.json",
-                  json({{"listen", "127.0.0.1:" + std::to_string(port)},
-                        {"tls", {{"certificate", s_dir + "/server.pem"}, {"key", s_dir + "/server.key"}}},
-                        {"agents", {{{"agent_id", "ws-echo"}, {"address", "127.0.0.1:" + echoPort}}}}})
-                      .dump());
-    runCommand("python3 " DAY2_SOURCE_DIR "/packaging/adminrouter/render.py " + d +
-               "/inventory.json --out " + d + "/run");
-    ChildProcess nginx({"nginx", "-p", d + "/run", "-c", d + "/run/nginx.conf", "-g", "daemon off;"},
-                       d + "/nginx.out");
-    for (int i = 0; i < 200 && !connectLoopbackOk(port); ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    ASSERT_FALSE(echoPort.empty()) << readFile(d + "/echo.out");
+    uint16_t port = 0;
+    std::string error;
+    auto nginx = startNginx(
+        d,
+        [&](uint16_t p) {
+            writeTextFile(
+                d + "/inventory.json",
+                json(
+                    {{"listen", "127.0.0.1:" + std::to_string(p)},
+                     {"tls",
+                      {{"certificate", s_dir + "/server.pem"}, {"key", s_dir + "/server.key"}}},
+                     {"agents", {{{"agent_id", "ws-echo"}, {"address", "127.0.0.1:" + echoPort}}}}})
+                    .dump());
+            render(d);
+        },
+        port, error);
+    ASSERT_TRUE(nginx) << error;
     auto r = runCapture("python3 " DAY2_SOURCE_DIR "/tests/integration/ws_echo.py client 127.0.0.1:" +
                         std::to_string(port) +
                         " '/system/v1/agent/ws-echo/exec/v1/containers/c1?command=sh&tty=1' " +

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -87,13 +88,15 @@ TEST(AgentCli, SigtermEndsOpenStreamsAndExitsCleanly) {
     if (!JournalNamespace::available(&why))
         GTEST_SKIP() << why;
     JournalNamespace ns("day2cli");
-    AgentProcess agent({"--journal-namespace", ns.name()});
+    // A grace period far beyond the bound below: an open stream must end at once, not hold the
+    // agent until the grace runs out.
+    AgentProcess agent({"--journal-namespace", ns.name()}, "[http]\nshutdown_grace_seconds = 60\n");
     StreamingGet stream(agent.port(), "/system/v1/logs/v1/stream/",
                         {{"Accept", "text/event-stream"}});
     ASSERT_EQ(stream.status(), 200);
     auto start = std::chrono::steady_clock::now();
     EXPECT_EQ(agent.stop(), 0);
-    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
     // The stream was ended properly (final chunk), not cut.
     for (int i = 0; i < 50 && !stream.ended(); ++i)
         stream.readSome(std::chrono::milliseconds(100));
@@ -114,9 +117,30 @@ TEST(AgentCli, SigtermWithAStalledStreamClientStillExitsCleanly) {
     for (int i = 0; i < 20000; ++i)
         ns.write({{"MESSAGE", pad}, {"TEST", "stall"}});
     ns.waitForCount(20000, "TEST=stall");
-    // Past the grace period the agent stops anyway, without crashing on the stuck stream.
+    // The agent's write is stuck once its side of the connection holds unsent bytes that the
+    // client does not take, the same amount a moment later: the socket buffers are full.
+    const std::string sendQueue =
+        "ss -Htn state established '( sport = :" + std::to_string(agent.port()) + " )'";
+    std::string ss;
+    auto unsent = [&] {
+        ss = runCapture(sendQueue).output; // Recv-Q Send-Q Local Peer
+        std::istringstream in(ss);
+        long recvQ = 0, sendQ = 0;
+        return in >> recvQ >> sendQ ? sendQ : 0L;
+    };
+    auto stalled = [&] {
+        const long before = unsent();
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        return before > 0 && unsent() == before;
+    };
+    const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    bool stuck = false;
+    while (!(stuck = stalled()) && std::chrono::steady_clock::now() < limit) {
+    }
+    ASSERT_TRUE(stuck) << "the agent's writes never backed up: " << ss;
+    // Past the grace period (1 s) the agent stops anyway, without crashing on the stuck stream.
     auto start = std::chrono::steady_clock::now();
     EXPECT_EQ(agent.stop(), 0) << agent.log();
-    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
     EXPECT_NE(agent.log().find("stopping now"), std::string::npos) << agent.log();
 }

@@ -11,17 +11,26 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 . "$(dirname "$0")/demo_cluster_env.sh"
 demo_cluster_env d2t 79
 scratch=$(mktemp -d)
+# Gates: a task (run as nobody, seeing the host's /tmp) waits for a file here.
+gates=$(mktemp -d /tmp/day2-cli-gates.XXXXXX)
+chmod 755 "$gates"
 follower=
 cleanup() {
     [ -n "$follower" ] && kill "$follower" 2> /dev/null || true
     "$cluster" down > /dev/null 2>&1 || true
-    rm -rf "$scratch"
+    rm -rf "$scratch" "$gates"
 }
 trap cleanup EXIT
 fail() { echo "cli cluster: $*"; exit 1; }
+# until SECONDS COMMAND...: runs COMMAND every 0.2 s until it succeeds; fails after SECONDS.
+until_ok() {
+    local end=$((SECONDS + $1))
+    shift
+    until "$@"; do [ $SECONDS -lt $end ] || return 1; sleep 0.2; done
+}
 day2() { "$build/app/day2" "$@"; }
 
-"$cluster" up --nodes 2 --build "$build" > "$scratch/up.log" 2>&1 || fail "up failed: $(cat "$scratch/up.log")"
+demo_cluster_up "$scratch/up.log" --nodes 2 --build "$build" || fail "up failed: $(cat "$scratch/up.log")"
 export DAY2_URL=https://127.0.0.1:$DAY2_DEMO_PORT DAY2_CA=$DAY2_DEMO_DIR/ca.pem
 export DAY2_TOKEN=$(cat "$DAY2_DEMO_DIR/admin.token")
 api() { curl -sS --max-time 10 --cacert "$DAY2_CA" -H "Authorization: Bearer $DAY2_TOKEN" -H "Accept: ${2:-application/json}" "$DAY2_URL$1"; }
@@ -42,10 +51,11 @@ grep -q "ambiguous" "$scratch/ambiguous" && [ "$(grep -c ' web ' "$scratch/ambig
 # task run, then its lines by id prefix, and node log -o json equal to the agent's range.
 cid=$(day2 task run --agent "$id1" --app /echo --shell 'for i in 1 2 3; do echo line $i; done; echo oops >&2')
 [ ${#cid} = 36 ] || fail "task run printed '$cid'"
-for _ in $(seq 50); do
-    api "/system/v1/agent/$id1/tasks/v1/$cid" | grep -q '"state":"exited"' && break
-    sleep 0.2
-done
+# (Answers are read whole before grep looks at them: with pipefail, grep -q leaving early could
+# fail the pipe.)
+state_of() { api "/system/v1/agent/$id1/tasks/v1/$1" 2> /dev/null || true; }
+exited() { [[ $(state_of "$cid") == *'"state":"exited"'* ]]; }
+until_ok 30 exited || fail "task $cid did not exit: $(api "/system/v1/agent/$id1/tasks/v1/$cid")"
 [ "$(day2 task log "${cid:0:8}" stdout)" = "$(printf 'line 1\nline 2\nline 3')" ] || fail "task log: $(day2 task log "${cid:0:8}")"
 [ "$(day2 task log "${cid:0:8}" stderr)" = oops ] || fail "task log stderr"
 day2 node log "$id1" -o json -n all --filter "CONTAINER_ID:$cid" > "$scratch/cli.json"
@@ -57,28 +67,40 @@ day2 node log "$id1" -o short -n all --filter "CONTAINER_ID:$cid" > "$scratch/cl
 api "/system/v1/agent/$id1/logs/v1/range/?filter=CONTAINER_ID:$cid" text/plain > "$scratch/agent.txt"
 grep -q '/echo\[[0-9]*\]: line 3$' "$scratch/cli.txt" && cmp -s "$scratch/cli.txt" "$scratch/agent.txt" ||
     fail "node log -o short differs from the agent's text: $(diff "$scratch/cli.txt" "$scratch/agent.txt")"
-# -f -n all starts at the first line, not at the end.
-timeout 3 "$build/app/day2" task log "$cid" stdout -f -n all > "$scratch/all" 2> /dev/null || true
+# -f -n all starts at the first line, not at the end: once the last line is there, it is
+# stopped and what it printed compared.
+# (the binary itself, not the shell function: $! must be its pid, for the kill below)
+"$build/app/day2" task log "$cid" stdout -f -n all > "$scratch/all" 2> /dev/null &
+follower=$!
+until_ok 30 grep -q '^line 3$' "$scratch/all" || true
+kill "$follower" 2> /dev/null || true
+wait "$follower" 2> /dev/null || true
+follower=
 [ "$(cat "$scratch/all")" = "$(printf 'line 1\nline 2\nline 3')" ] || fail "task log -f -n all printed: $(cat "$scratch/all")"
 
-# task log --follow -n 0 prints only lines written after it started (the first comes 3 s later).
-tid=$(day2 task run --agent "$id1" --app /ticker --shell 'sleep 3; for i in 1 2 3 4 5; do echo tick $i; sleep 0.3; done; sleep 60')
-# (the binary itself, not the shell function: $! must be its pid, for the kill below)
+# task log --follow -n 0 prints only lines written after it started. The task writes "before"
+# (in the journal before the follower starts), then "waiting" every 0.2 s until the gate opens;
+# once the follower has printed a "waiting" it follows, and the gate lets the ticks come.
+tid=$(day2 task run --agent "$id1" --app /ticker --shell "echo before; while [ ! -e $gates/ticks ]; do echo waiting; sleep 0.2; done; for i in 1 2 3 4 5; do echo tick \$i; sleep 0.3; done; sleep 60")
+[ ${#tid} = 36 ] || fail "task run printed '$tid'"
+first_line() { [[ $(api "/system/v1/agent/$id1/logs/v1/range/?filter=CONTAINER_ID:$tid&limit=1" text/plain 2> /dev/null || true) == *': before' ]]; }
+until_ok 30 first_line || fail "the ticker's first line did not come"
 "$build/app/day2" task log /ticker --follow -n 0 > "$scratch/follow" 2> "$scratch/follow.err" &
 follower=$!
-for _ in $(seq 100); do grep -q 'tick 5' "$scratch/follow" && break; sleep 0.2; done
-[ "$(cat "$scratch/follow")" = "$(printf 'tick 1\ntick 2\ntick 3\ntick 4\ntick 5')" ] ||
-    fail "task log --follow printed: $(cat "$scratch/follow") / $(cat "$scratch/follow.err")"
-kill "$follower"
+until_ok 30 grep -q '^waiting$' "$scratch/follow" ||
+    fail "task log --follow printed no live line: $(cat "$scratch/follow") / $(cat "$scratch/follow.err")"
+touch "$gates/ticks"
+until_ok 30 grep -q '^tick 5$' "$scratch/follow" || true
+kill "$follower" 2> /dev/null || true
+wait "$follower" 2> /dev/null || true
 follower=
+! grep -q '^before$' "$scratch/follow" && [ "$(grep -v '^waiting$' "$scratch/follow")" = "$(printf 'tick 1\ntick 2\ntick 3\ntick 4\ntick 5')" ] ||
+    fail "task log --follow printed: $(cat "$scratch/follow") / $(cat "$scratch/follow.err")"
 
 # task kill by name; then it is no longer running.
 day2 task kill /ticker 2> /dev/null || fail "task kill failed"
-for _ in $(seq 50); do
-    api "/system/v1/agent/$id1/tasks/v1/$tid" | grep -q '"state":"running"' || break
-    sleep 0.2
-done
-api "/system/v1/agent/$id1/tasks/v1/$tid" | grep -q '"state":"running"' && fail "task kill did not stop it"
+stopped() { [[ $(state_of "$tid") != *'"state":"running"'* ]]; }
+until_ok 30 stopped || fail "task kill did not stop it"
 day2 task list --all | grep -q '/ticker' || fail "task list --all does not show the killed task"
 
 # The config file, with no environment.

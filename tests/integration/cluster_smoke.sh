@@ -12,7 +12,7 @@ demo_cluster_env d2s 78
 trap '"$cluster" down > /dev/null 2>&1 || true' EXIT
 
 fail() { echo "cluster smoke: $*"; exit 1; }
-"$cluster" up --nodes 2 --build "$build" > "$DAY2_DEMO_DIR.up.log" 2>&1 || fail "up failed: $(cat "$DAY2_DEMO_DIR.up.log")"
+demo_cluster_up "$DAY2_DEMO_DIR.up.log" --nodes 2 --build "$build" || fail "up failed: $(cat "$DAY2_DEMO_DIR.up.log")"
 grep -q "URL          https://127.0.0.1:$DAY2_DEMO_PORT" "$DAY2_DEMO_DIR.up.log" || fail "up did not print the URL"
 token=$(cat "$DAY2_DEMO_DIR/admin.token")
 api() { curl -sS --max-time 10 --cacert "$DAY2_DEMO_DIR/ca.pem" -H "Authorization: Bearer $token" "https://127.0.0.1:$DAY2_DEMO_PORT$1"; }
@@ -20,7 +20,7 @@ ids=$(api /system/v1/agents | python3 -c 'import json, sys; print(" ".join(a["ag
 [ "$(echo "$ids" | wc -w)" = 2 ] || fail "expected 2 agents, got: $ids"
 for id in $ids; do
     ok=0
-    for _ in $(seq 50); do
+    for _ in $(seq 150); do # 30 s
         api "/system/v1/agent/$id/logs/v1/range/?filter=APPLICATION_NAME:web&skip_prev=1" | grep -q "GET /" && { ok=1; break; }
         sleep 0.2
     done

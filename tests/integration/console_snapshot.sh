@@ -16,11 +16,14 @@ scratch=$(mktemp -d)
 trap '"$cluster" down > /dev/null 2>&1 || true; rm -rf "$scratch"' EXIT
 fail() { echo "console snapshot: $*"; exit 1; }
 
-"$cluster" up --nodes 2 --build "$build" > "$scratch/up.log" 2>&1 || fail "up failed: $(cat "$scratch/up.log")"
+demo_cluster_up "$scratch/up.log" --nodes 2 --build "$build" || fail "up failed: $(cat "$scratch/up.log")"
 png=${2:-$scratch/console.png}
-# A fresh HOME: no saved settings or keyring in the way.
+# A fresh HOME: no saved settings or keyring in the way. The console takes its snapshot once a
+# screenful of lines (20 at most) has arrived; it gives up after --snapshot-timeout seconds,
+# generous here so that a slow machine still gets there.
 HOME=$scratch XDG_RUNTIME_DIR=$scratch xvfb-run -a -s '-screen 0 1600x1000x24' \
-    "$build/ui/day2-console" --snapshot "$png" --connect "https://127.0.0.1:$DAY2_DEMO_PORT" \
+    "$build/ui/day2-console" --snapshot "$png" --snapshot-timeout 120 \
+    --connect "https://127.0.0.1:$DAY2_DEMO_PORT" \
     --token-file "$DAY2_DEMO_DIR/admin.token" --ca "$DAY2_DEMO_DIR/ca.pem" --select web \
     > "$scratch/summary.json" 2> "$scratch/console.err" ||
     fail "day2-console --snapshot failed: $(cat "$scratch/summary.json" "$scratch/console.err")"

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -234,14 +235,23 @@ TEST_P(TaskLogs, ASlowJournaldBlocksTheTaskInsteadOfLosingLines) {
     // 250,000 lines of ~100 bytes (25 MB) are more than the pipe and both socket buffers hold.
     pid_t journald = std::stoi(runCommand("pgrep -f 'systemd-journald " + m_ns->name() + "$'"));
     ASSERT_EQ(::kill(journald, SIGSTOP), 0);
+    std::atomic<bool> finished{false};
     std::thread task([&] {
         runTask("cslow", "yes 0123456789012345678901234567890123456789012345678901234567890123"
                          "4567890123456789012345678901234 | head -n 250000");
+        finished = true;
     });
+    // The task's head (-x: that process itself, not a shell or the supervisor whose command
+    // lines hold the same words) once it runs, or the task's end, whichever comes first.
+    auto head = [] { return runCapture("pgrep -fx 'head -n 250000'").exitCode == 0; };
+    const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!finished && !head() && std::chrono::steady_clock::now() < limit)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    // Then a while in which it could finish if lines were dropped: it is still running, its
+    // writes blocked while journald does not read.
     std::this_thread::sleep_for(std::chrono::seconds(2));
-    // The task is still running: its writes block while journald does not read.
-    auto running = runCapture("pgrep -f 'head -n 250000'");
-    EXPECT_EQ(running.exitCode, 0) << "the task finished although journald was stopped";
+    EXPECT_FALSE(finished) << "the task finished although journald was stopped";
+    EXPECT_TRUE(head()) << "the task's head is not running";
     ::kill(journald, SIGCONT);
     task.join();
     m_ns->waitForCount(250000, "CONTAINER_ID=cslow");

@@ -81,6 +81,49 @@ std::vector<std::string> sleepersWith(const std::string& marker) {
     return found;
 }
 
+// Whether process `pid` has ended (a zombie has: only its parent's wait is left).
+bool ended(int pid) {
+    const std::string stat = readFile("/proc/" + std::to_string(pid) + "/stat");
+    const size_t close = stat.rfind(')');
+    return close == std::string::npos || stat.compare(close, 3, ") Z") == 0;
+}
+
+// Polls `done` every 50 ms until it holds or `limit` passes; returns whether it held.
+bool waitUntil(const std::function<bool()>& done, std::chrono::seconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done()) {
+        if (std::chrono::steady_clock::now() >= deadline)
+            return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return true;
+}
+
+// A gate puts an order between a task and the test: the task's shell runs waitFor() where it
+// must wait, the test opens the gate when what has to come first has happened. Tasks run as
+// nobody in their own mount namespace but see the host's /tmp, so the gate is a file in a 0755
+// directory there (gatesDir(), removed with the suite). A gate left closed is opened when it
+// goes, so that no task waits forever.
+std::string gatesDir() {
+    return "/tmp/day2-tasks-gates-" + std::to_string(::getpid());
+}
+class Gate {
+public:
+    explicit Gate(const std::string& name) : m_path(gatesDir() + "/" + name) {
+        fs::create_directories(gatesDir());
+        fs::permissions(gatesDir(), fs::perms(0755));
+        fs::remove(m_path);
+    }
+    ~Gate() { open(); }
+    Gate(const Gate&) = delete;
+    Gate& operator=(const Gate&) = delete;
+    std::string waitFor() const { return "while [ ! -e " + m_path + " ]; do sleep 0.02; done"; }
+    void open() const { std::ofstream(m_path).flush(); }
+
+private:
+    std::string m_path;
+};
+
 // Removes a test's cgroup parents (empty by then) and state directory.
 void removeScratch(const std::string& parent, const std::string& state) {
     removeCgroupParent(parent);
@@ -192,13 +235,15 @@ protected:
                 if (c["state"] == "running")
                     s_agent->del(c["container_id"]);
             for (const auto& c : s_agent->list())
-                s_agent->waitFinished(c["container_id"], std::chrono::seconds(10));
+                s_agent->waitFinished(c["container_id"], std::chrono::seconds(30));
             for (const auto& c : s_agent->list())
                 s_agent->del(c["container_id"]); // finished: removed with its cgroup
         }
         delete s_agent;
         s_agent = nullptr;
         removeScratch(s_parent, s_state);
+        std::error_code ec;
+        fs::remove_all(gatesDir(), ec);
         delete s_ns;
         s_ns = nullptr;
     }
@@ -279,12 +324,15 @@ TEST_F(TasksApi, LaunchListAndStopWithTheLimitsInTheCgroupFiles) {
     auto d = a.del(cid);
     EXPECT_EQ(d.status, 202) << d.body;
     EXPECT_EQ(json::parse(d.body)["stopping"], true);
-    json done = a.waitFinished(cid, std::chrono::seconds(10));
+    json done = a.waitFinished(cid, std::chrono::seconds(30));
     EXPECT_EQ(done["state"], "killed") << done.dump();
     EXPECT_EQ(done["signal"], 15);
     EXPECT_EQ(done["pid"], nullptr);
     EXPECT_TRUE(done["ended_at"].is_string());
     EXPECT_EQ(readFile(dirFor(c, "pids") + "/cgroup.procs"), "");
+    // A finished container keeps its cgroups until it is deleted or collected (not for an
+    // hour here: tasks.keep_finished_seconds = 3600).
+    EXPECT_TRUE(fs::exists(memoryDir(c)));
 
     // Deleting a finished container removes it and its cgroups.
     auto gone = a.del(cid);
@@ -302,7 +350,7 @@ TEST_F(TasksApi, TheTaskRunsInItsOwnNamespacesWithTheSpecifiedEnvironment) {
         {{"executor_id", "exec-7"},
          {"env", {{"GREETING", "hello world"}, {"PATH", "/usr/bin:/bin"}}}}));
     const std::string cid = c["container_id"];
-    json done = a.waitFinished(cid, std::chrono::seconds(10));
+    json done = a.waitFinished(cid, std::chrono::seconds(30));
     ASSERT_EQ(done["state"], "exited") << done.dump();
     EXPECT_EQ(done["exit_code"], 0);
 
@@ -351,7 +399,7 @@ TEST_F(TasksApi, ATaskInheritsOnlyStdinStdoutAndStderr) {
     // ls opens the directory it lists: that is the 3.
     json c =
         a.launch(task("/fds", "ls /proc/self/fd | tr '\\n' ' '; echo; readlink /proc/self/fd/0"));
-    ASSERT_EQ(a.waitFinished(c["container_id"], std::chrono::seconds(10))["state"], "exited");
+    ASSERT_EQ(a.waitFinished(c["container_id"], std::chrono::seconds(30))["state"], "exited");
     auto m = a.messages(c);
     ASSERT_EQ(m.size(), 2u);
     EXPECT_EQ(m[0], "0 1 2 3 ");
@@ -363,7 +411,7 @@ TEST_F(TasksApi, ATaskRunsAsTheRequestedUserInItsSandbox) {
     json c = a.launch(taskWith("/as-nobody",
                                "id -u; id -g; pwd; echo $HOME $USER; touch x && echo wrote",
                                {{"user", "nobody"}}));
-    json done = a.waitFinished(c["container_id"], std::chrono::seconds(10));
+    json done = a.waitFinished(c["container_id"], std::chrono::seconds(30));
     ASSERT_EQ(done["state"], "exited") << done.dump();
     EXPECT_EQ(done["user"], "nobody");
     auto m = a.messages(c);
@@ -397,11 +445,7 @@ TEST_F(TasksApi, AMissingCommandIsReportedAtOnceNotHung) {
     EXPECT_EQ(c["exit_code"], 127);
     // The same words are in the task's log.
     std::vector<std::string> m;
-    for (int i = 0; i < 100 && m.empty(); ++i) {
-        m = a.messages(c);
-        if (m.empty())
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    waitUntil([&] { return !(m = a.messages(c)).empty(); }, std::chrono::seconds(30));
     ASSERT_EQ(m.size(), 1u);
     EXPECT_NE(m[0].find("cannot run '/no/such/program'"), std::string::npos) << m[0];
 }
@@ -411,12 +455,12 @@ TEST_F(TasksApi, ExitStatusesAndSignalsBecomeStates) {
     json ok = a.launch(task("/exit0", "exit 0"));
     json three = a.launch(task("/exit3", "exit 3"));
     json segv = a.launch(task("/segv", "kill -SEGV $$"));
-    EXPECT_EQ(a.waitFinished(ok["container_id"], std::chrono::seconds(10))["state"], "exited");
-    json t = a.waitFinished(three["container_id"], std::chrono::seconds(10));
+    EXPECT_EQ(a.waitFinished(ok["container_id"], std::chrono::seconds(30))["state"], "exited");
+    json t = a.waitFinished(three["container_id"], std::chrono::seconds(30));
     EXPECT_EQ(t["state"], "failed");
     EXPECT_EQ(t["reason"], "exit status 3");
     EXPECT_EQ(t["exit_code"], 3);
-    json s = a.waitFinished(segv["container_id"], std::chrono::seconds(10));
+    json s = a.waitFinished(segv["container_id"], std::chrono::seconds(30));
     EXPECT_EQ(s["state"], "failed");
     EXPECT_EQ(s["signal"], 11);
     EXPECT_EQ(s["reason"], "killed by signal 11 (SIGSEGV)");
@@ -429,11 +473,10 @@ TEST_F(TasksApi, DeleteLeavesNoProcessBehindEvenChildrenThatIgnoreTerm) {
                                           marker + ".5) & setsid sh -c 'trap \"\" TERM; sleep " +
                                           marker + ".25' & sleep " + marker + ".75"));
     const std::string cid = c["container_id"];
-    for (int i = 0; i < 100 && sleepersWith(marker).size() < 4; ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    waitUntil([&] { return sleepersWith(marker).size() >= 4; }, std::chrono::seconds(30));
     ASSERT_EQ(sleepersWith(marker).size(), 4u);
     EXPECT_EQ(a.del(cid).status, 202);
-    json done = a.waitFinished(cid, std::chrono::seconds(15));
+    json done = a.waitFinished(cid, std::chrono::seconds(30));
     EXPECT_EQ(done["state"], "killed");
     EXPECT_EQ(done["reason"], "stopped by request (SIGKILL after 2 s)");
     EXPECT_TRUE(sleepersWith(marker).empty()) << sleepersWith(marker)[0];
@@ -444,7 +487,7 @@ TEST_F(TasksApi, DeleteLeavesNoProcessBehindEvenChildrenThatIgnoreTerm) {
 TEST_F(TasksApi, ALineOfOneMebibyteArrivesWhole) {
     auto& a = *s_agent;
     json c = a.launch(task("/bigline", "head -c 1048576 /dev/zero | tr '\\0' x; echo; echo next"));
-    ASSERT_EQ(a.waitFinished(c["container_id"], std::chrono::seconds(10))["state"], "exited");
+    ASSERT_EQ(a.waitFinished(c["container_id"], std::chrono::seconds(30))["state"], "exited");
     std::string joined;
     std::vector<std::string> rest;
     for (const auto& e : a.logLines(c)) {
@@ -580,37 +623,41 @@ TEST_F(TasksApi, ATaskPathAnswersForAKnownContainerBeforeItsFirstLine) {
                   .status,
               404);
     a.del(cid);
-    a.waitFinished(cid, std::chrono::seconds(10));
+    a.waitFinished(cid, std::chrono::seconds(30));
 }
 
-// 200,000 lines as fast as the task can print them, with a kill -9 of the agent in the middle
-// and a restart: the task keeps running, is listed again, and every line is in the journal
-// exactly once, in order.
+// 200,000 lines as fast as the task can print them, with a kill -9 of the agent while the first
+// half flows and a restart: the task keeps running, is re-adopted, and every line is in the
+// journal exactly once, in order. The task waits at a gate before its second half until the new
+// agent has re-adopted it, so that it is running then on any machine.
 TEST_F(TasksApi, EveryLineSurvivesAKillOfTheAgentAndTheTaskIsReadopted) {
     const std::string state = s_state + "-restart";
     const std::string parent = s_parent + "-restart";
     fs::create_directories(state);
+    Gate secondHalf("restart-second-half");
     json c;
     {
         Agent first(s_ns->name(), state, config(parent, 3600));
-        c = first.launch(task("/firehose",
-                              "i=0; while [ $i -lt 20 ]; do seq $((i*10000+1)) $((i*10000+10000)); "
-                              "i=$((i+1)); sleep 0.1; done; echo done >&2"));
-        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        c = first.launch(task("/firehose", "i=0; while [ $i -lt 20 ]; do [ $i = 10 ] && { " +
+                                               secondHalf.waitFor() +
+                                               "; }; seq $((i*10000+1)) $((i*10000+10000)); "
+                                               "i=$((i+1)); sleep 0.1; done; echo done >&2"));
+        // Killed once the lines flow.
+        s_ns->waitForCount(1, "CONTAINER_ID=" + c["container_id"].get<std::string>());
         first.process().kill9();
     }
     const std::string cid = c["container_id"];
     const int pid = c["pid"];
-    EXPECT_EQ(::kill(pid, 0), 0) << "the container's init died with the agent";
+    EXPECT_FALSE(ended(pid)) << "the container's init died with the agent";
     Agent second(s_ns->name(), state, config(parent, 3600));
     json again = second.get(cid);
     EXPECT_EQ(again["container_id"], cid) << again.dump();
-    if (again["state"] == "running") {
-        EXPECT_EQ(again["pid"], pid);
-    }
+    EXPECT_EQ(again["state"], "running") << again.dump();
+    EXPECT_EQ(again["pid"], pid);
     EXPECT_NE(second.process().log().find("re-adopted running container " + cid), std::string::npos)
         << second.process().log();
-    json done = second.waitFinished(cid, std::chrono::seconds(60));
+    secondHalf.open();
+    json done = second.waitFinished(cid, std::chrono::seconds(120));
     ASSERT_EQ(done["state"], "exited") << done.dump();
 
     s_ns->waitForCount(200001, "CONTAINER_ID=" + cid);
@@ -642,12 +689,14 @@ TEST_F(TasksApi, AgentRestartFindsADeadSupervisorAndCleansUp) {
     const std::string cid = c["container_id"];
     auto status = json::parse(readFile(state + "/tasks/" + cid + "/status.json"));
     ::kill(status["supervisor_pid"].get<int>(), SIGKILL); // its init dies with it
-    for (int i = 0; i < 100 && ::kill(c["pid"].get<int>(), 0) == 0; ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ASSERT_TRUE(waitUntil([&] { return ended(c["pid"].get<int>()); }, std::chrono::seconds(30)))
+        << "the container's init outlived its supervisor";
     Agent second(s_ns->name(), state, config(parent, 3600));
-    json again = second.get(cid);
+    json again = second.waitFinished(cid, std::chrono::seconds(30));
     EXPECT_EQ(again["state"], "failed") << again.dump();
     EXPECT_EQ(again["reason"], "supervisor exited unexpectedly");
+    waitUntil([&] { return readFile(memoryDir(c) + "/cgroup.procs").empty(); },
+              std::chrono::seconds(10));
     EXPECT_EQ(readFile(memoryDir(c) + "/cgroup.procs"), "");
     EXPECT_EQ(second.del(cid).status, 200);
     removeScratch(parent, state);
@@ -658,10 +707,13 @@ TEST_F(TasksApi, FinishedContainersAreGarbageCollectedWithTheirCgroups) {
     const std::string parent = s_parent + "-gc";
     fs::create_directories(state);
     {
+        // Collected a second after it finished. It waits at a gate until what exists while it
+        // runs has been looked at (a finished container keeping its cgroups until collected is
+        // in LaunchListAndStopWithTheLimitsInTheCgroupFiles, where that is an hour).
+        Gate finish("gc-finish");
         Agent agent(s_ns->name(), state, config(parent, 1));
-        json c = agent.launch(task("/short", "echo bye; echo oops >&2"));
+        json c = agent.launch(task("/short", "echo bye; echo oops >&2; " + finish.waitFor()));
         const std::string cid = c["container_id"];
-        ASSERT_EQ(agent.waitFinished(cid, std::chrono::seconds(10))["state"], "exited");
         EXPECT_TRUE(fs::exists(memoryDir(c)));
         // Its lines went over journald's stdout stream from its log scope (the agent's default
         // transport where it can make log scopes, as here): journald added the fields.
@@ -685,12 +737,15 @@ TEST_F(TasksApi, FinishedContainersAreGarbageCollectedWithTheirCgroups) {
         EXPECT_EQ(byStream["STDOUT"]["_TRANSPORT"], "stdout");
         EXPECT_TRUE(fs::exists(scopes.streams[1].fieldsFile));
         EXPECT_TRUE(fs::exists(scopes.streams[0].cgroupDir));
+        finish.open();
+        // Finished, then gone a second later (the state is "exited" or, once collected, a 404).
+        json done = agent.waitFinished(cid, std::chrono::seconds(30));
+        EXPECT_TRUE(done.value("state", "") == "exited" || done.value("status", 0) == 404)
+            << done.dump();
         int status = 200;
-        for (int i = 0; i < 200 && status == 200; ++i) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-            status = agent.get(cid).value("status", 200);
-        }
-        EXPECT_EQ(status, 404) << "not collected after 10 s";
+        waitUntil([&] { return (status = agent.get(cid).value("status", 200)) != 200; },
+                  std::chrono::seconds(30));
+        EXPECT_EQ(status, 404) << "not collected after 30 s";
         EXPECT_FALSE(fs::exists(memoryDir(c)));
         EXPECT_FALSE(fs::exists(state + "/tasks/" + cid));
         for (const auto& scope : scopes.streams) {
@@ -731,7 +786,7 @@ TEST_F(TasksApi, CgroupV2TreeRunsContainersAndRefusesLimitsItCannotEnforce) {
         EXPECT_NE(readFile(dir + "/cgroup.procs").find(std::to_string(c["pid"].get<int>())),
                   std::string::npos);
         EXPECT_EQ(agent.del(cid).status, 202);
-        EXPECT_EQ(agent.waitFinished(cid, std::chrono::seconds(10))["state"], "killed");
+        EXPECT_EQ(agent.waitFinished(cid, std::chrono::seconds(30))["state"], "killed");
         EXPECT_EQ(readFile(dir + "/cgroup.procs"), "");
         EXPECT_EQ(agent.del(cid).status, 200);
         EXPECT_FALSE(fs::exists(dir));

@@ -6,6 +6,7 @@ the requested subprotocol, then echoes binary frames.
   ws_echo.py client HOST:PORT PATH CA  upgrade through TLS, send a frame, print what came back"""
 import base64
 import hashlib
+import os
 import socket
 import struct
 import sys
@@ -64,11 +65,10 @@ def serve(conn):
 
 
 def client(address, path, ca):
-    import os
     import ssl
     host, port = address.rsplit(":", 1)
     ctx = ssl.create_default_context(cafile=ca)
-    raw = socket.create_connection((host, int(port)), timeout=10)
+    raw = socket.create_connection((host, int(port)), timeout=60)
     conn = ctx.wrap_socket(raw, server_hostname=host)
     key = base64.b64encode(os.urandom(16)).decode()
     conn.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -76,7 +76,10 @@ def client(address, path, ca):
                   "Sec-WebSocket-Protocol: v5.channel.k8s.io\r\n\r\n" % (path, address, key)).encode())
     head = b""
     while b"\r\n\r\n" not in head:
-        head += conn.recv(4096)
+        chunk = conn.recv(4096)
+        if not chunk:
+            sys.exit("closed before the upgrade's answer: %r" % head)
+        head += chunk
     text, _, rest = head.partition(b"\r\n\r\n")
     print(text.decode("latin-1").split("\r\n")[0])
     for line in text.decode("latin-1").split("\r\n")[1:]:
@@ -88,7 +91,10 @@ def client(address, path, ca):
                  bytes(c ^ mask[i % 4] for i, c in enumerate(payload)))
     data = rest
     while len(data) < 2 + len(payload):
-        data += conn.recv(4096)
+        chunk = conn.recv(4096)
+        if not chunk:
+            sys.exit("closed before the echo: %r" % data)
+        data += chunk
     print("echo:", data[2:2 + len(payload)][1:].decode())
 
 
@@ -100,8 +106,10 @@ def main():
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("127.0.0.1", 0))
     s.listen(16)
-    with open(sys.argv[1], "w") as f:
+    # Whole or not at all: a reader never sees the file empty or half written.
+    with open(sys.argv[1] + ".tmp", "w") as f:
         f.write(str(s.getsockname()[1]))
+    os.rename(sys.argv[1] + ".tmp", sys.argv[1])
     while True:
         conn, _ = s.accept()
         threading.Thread(target=serve, args=(conn,), daemon=True).start()

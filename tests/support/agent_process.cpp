@@ -68,7 +68,9 @@ AgentProcess::AgentProcess(std::vector<std::string> args, const std::string& con
     ::close(pipeFds[1]);
     m_stderr = pipeFds[0];
     const std::string marker = " on http://127.0.0.1:";
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    // Generous: a loaded machine (or a sanitizer build) may take long to start it; a working
+    // agent says where it listens long before, and a failing one exits, which ends the wait.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (std::chrono::steady_clock::now() < deadline) {
         auto pos = m_log.find(marker);
         if (pos != std::string::npos) {
@@ -112,7 +114,9 @@ int AgentProcess::stop() {
         return -1;
     ::kill(m_pid, SIGTERM);
     int status = 0;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    // Well past any shutdown grace a test configures (the default is 5 s), so that only an
+    // agent that does not stop is killed, however loaded the machine.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
     pid_t r;
     while ((r = ::waitpid(m_pid, &status, WNOHANG)) == 0 &&
            std::chrono::steady_clock::now() < deadline) {

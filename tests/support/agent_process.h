@@ -22,7 +22,7 @@ public:
     uint16_t port() const { return m_port; }
     pid_t pid() const { return m_pid; }
     bool running();
-    // SIGTERM, then waits; returns the exit status (or -1).
+    // SIGTERM, then waits (SIGKILL after 90 s); returns the exit status (or -1 if it was killed).
     int stop();
     // SIGKILL, as a crash would: nothing is cleaned up.
     void kill9();

@@ -92,7 +92,9 @@ JournalNamespace::JournalNamespace(const std::string& prefix) {
     try {
         // Ready when the stdout socket accepts. Keeping one stream open stops this journald from
         // exiting when idle (namespace instances exit after ~30 s without clients).
-        for (int i = 0; i < 500 && m_keepAlive < 0; ++i) {
+        // Generous limits: journald starts in milliseconds, but not on a machine that is busy.
+        const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        while (m_keepAlive < 0 && std::chrono::steady_clock::now() < limit) {
             m_keepAlive = connectStream("/run/systemd/journal." + m_name + "/stdout");
             if (m_keepAlive < 0)
                 std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -106,7 +108,7 @@ JournalNamespace::JournalNamespace(const std::string& prefix) {
         // journald opens its sockets one after the other: the native one may come a moment after
         // the stdout one (seen under load).
         auto w = logs::JournalWriter::connect(socketPath());
-        for (int i = 0; i < 500 && !w; ++i) {
+        while (!w && std::chrono::steady_clock::now() < limit) {
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
             w = logs::JournalWriter::connect(socketPath());
         }
