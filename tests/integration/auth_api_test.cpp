@@ -78,7 +78,7 @@ protected:
                 request("DELETE", kTasks + c["container_id"].get<std::string>(), admin);
             for (const auto& c : list) {
                 const std::string path = kTasks + c["container_id"].get<std::string>();
-                for (int i = 0; i < 100 && get(path, admin).body.find("\"running\"") !=
+                for (int i = 0; i < 600 && get(path, admin).body.find("\"running\"") !=
                                                std::string::npos;
                      ++i)
                     std::this_thread::sleep_for(std::chrono::milliseconds(50));
