@@ -5,16 +5,16 @@ namespace day2::auth {
 HeldGrants::Hold HeldGrants::hold(std::string authorization, std::string uid,
                                    std::string resource, std::string action, std::string source,
                                    std::function<void(const std::string& why)> end) {
-    auto it = m_held.insert(m_held.end(),
+    auto it = m_held->insert(m_held->end(),
                             Held{std::move(authorization), std::move(uid), std::move(resource),
                                  std::move(action), std::move(source), std::move(end)});
-    return Hold(this, it);
+    return Hold(m_held, it);
 }
 
 size_t HeldGrants::recheck(const Authority& authority, int64_t nowSeconds, AuditLog& audit) {
     // Decided for all first, then ended: an end may remove its own entry from the list.
     std::vector<std::pair<std::function<void(const std::string&)>, std::string>> ending;
-    for (auto& h : m_held) {
+    for (auto& h : *m_held) {
         if (!h.end)
             continue;
         std::string why;

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <list>
+#include <memory>
 #include <string>
 
 namespace day2::auth {
@@ -25,23 +26,27 @@ class HeldGrants {
         std::function<void(const std::string& why)> end;
     };
 
+    using List = std::list<Held>;
+
 public:
-    // Removes its grant from the registry when it goes (the request has ended).
+    // Removes its grant from the registry when it goes (the request has ended). It may outlive
+    // the registry (a coroutine frame destroyed with the io_context at exit): then it does
+    // nothing.
     class Hold {
     public:
         Hold() = default;
-        Hold(HeldGrants* owner, std::list<Held>::iterator it) : m_owner(owner), m_it(it) {}
-        Hold(Hold&& o) noexcept : m_owner(std::exchange(o.m_owner, nullptr)), m_it(o.m_it) {}
+        Hold(std::weak_ptr<List> list, List::iterator it) : m_list(std::move(list)), m_it(it) {}
+        Hold(Hold&& o) noexcept : m_list(std::exchange(o.m_list, {})), m_it(o.m_it) {}
         Hold& operator=(Hold&&) = delete;
         Hold(const Hold&) = delete;
         ~Hold() {
-            if (m_owner)
-                m_owner->m_held.erase(m_it);
+            if (auto list = m_list.lock())
+                list->erase(m_it);
         }
 
     private:
-        HeldGrants* m_owner = nullptr;
-        std::list<Held>::iterator m_it;
+        std::weak_ptr<List> m_list;
+        List::iterator m_it;
     };
 
     // `end` is called (once, at most) with a sentence saying why the request must end now.
@@ -52,10 +57,10 @@ public:
     // audited as "revoked"; returns how many it ended.
     size_t recheck(const Authority& authority, int64_t nowSeconds, AuditLog& audit);
 
-    size_t size() const { return m_held.size(); }
+    size_t size() const { return m_held->size(); }
 
 private:
-    std::list<Held> m_held;
+    std::shared_ptr<List> m_held = std::make_shared<List>();
 };
 
 } // namespace day2::auth
