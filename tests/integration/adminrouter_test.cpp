@@ -139,6 +139,29 @@ protected:
         }
         return nullptr;
     }
+    // A second Adminrouter in `dir`, with the suite's TLS certificate, in front of one stand-in
+    // agent `agentId` on 127.0.0.1:`agentPort`; `edit` may change its nginx.conf once rendered.
+    static std::unique_ptr<ChildProcess>
+    adminrouterFor(const std::string& dir, const std::string& agentId, const std::string& agentPort,
+                   uint16_t& port, std::string& error, const std::function<void()>& edit = {}) {
+        return startNginx(
+            dir,
+            [&](uint16_t p) {
+                writeTextFile(
+                    dir + "/inventory.json",
+                    json(
+                        {{"listen", "127.0.0.1:" + std::to_string(p)},
+                         {"tls",
+                          {{"certificate", s_dir + "/server.pem"}, {"key", s_dir + "/server.key"}}},
+                         {"agents",
+                          {{{"agent_id", agentId}, {"address", "127.0.0.1:" + agentPort}}}}})
+                        .dump());
+                render(dir);
+                if (edit)
+                    edit();
+            },
+            port, error);
+    }
     // Waits (30 s at most) until `file` exists and holds `text`.
     static bool waitForText(const std::string& file, const std::string& text) {
         const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -276,10 +299,10 @@ TEST_F(Adminrouter, AnAgentServesHttpsWithModernTlsOnly) {
     ASSERT_EQ(ok.exitCode, 0) << ok.output;
     EXPECT_EQ(json::parse(ok.output)["agent_id"], s_ids[0]);
     // TLS 1.1 and older are refused; so is a client that does not trust the CA.
-    EXPECT_NE(runCapture("curl -sS --tlsv1 --tls-max 1.1 --cacert " + s_dir + "/ca.pem " + url +
-                         " 2>&1")
-                  .exitCode,
-              0);
+    EXPECT_NE(
+        runCapture("curl -sS --tlsv1 --tls-max 1.1 --cacert " + s_dir + "/ca.pem " + url + " 2>&1")
+            .exitCode,
+        0);
     EXPECT_NE(runCapture("curl -sS " + url + " 2>&1").exitCode, 0);
     // A plain-HTTP request to the HTTPS port gets no answer but does not disturb the agent.
     EXPECT_EQ(httpGet(s_tlsPorts[0], "/system/v1/health", {}, std::chrono::seconds(2)).status, 0);
@@ -317,9 +340,9 @@ TEST_F(Adminrouter, RoutesEveryLogsAndTasksEndpointToTheRightAgent) {
         // The same range, through the proxy and directly, byte for byte (query kept encoded).
         const std::string q = "/logs/v1/range/?filter=SYSLOG_IDENTIFIER:ar-test&limit=5";
         auto viaProxy = curl(agentPath(i, q), s_token, "-H 'Accept: application/json'");
-        auto direct = httpGet(s_agents[i]->port(), "/system/v1" + q,
-                              {{"Authorization", "Bearer " + s_token},
-                               {"Accept", "application/json"}});
+        auto direct =
+            httpGet(s_agents[i]->port(), "/system/v1" + q,
+                    {{"Authorization", "Bearer " + s_token}, {"Accept", "application/json"}});
         ASSERT_EQ(viaProxy.status, 200) << viaProxy.body;
         EXPECT_EQ(viaProxy.body, direct.body);
         EXPECT_NE(viaProxy.body.find("adminrouter sample"), std::string::npos);
@@ -331,10 +354,10 @@ TEST_F(Adminrouter, RoutesEveryLogsAndTasksEndpointToTheRightAgent) {
         // Tasks: launch, list, one, its logs, stop.
         auto launched = curl(agentPath(i, "/tasks/v1/"), s_token,
                              "--json " + shellQuote(json({{"framework_id", "fw"},
-                                                      {"framework_name", "m"},
-                                                      {"application_name", "/via-proxy"},
-                                                      {"shell", "echo proxied; sleep 1000"}})
-                                                    .dump()));
+                                                          {"framework_name", "m"},
+                                                          {"application_name", "/via-proxy"},
+                                                          {"shell", "echo proxied; sleep 1000"}})
+                                                        .dump()));
         ASSERT_EQ(launched.status, 201) << launched.body;
         const json c = json::parse(launched.body);
         EXPECT_EQ(c["agent_id"], s_ids[i]);
@@ -449,7 +472,7 @@ TEST_F(Adminrouter, EveryErrorOfNginxItselfIsJson) {
     const std::string a = agentPath(0, "");
     const std::string host = "Host: 127.0.0.1\r\n";
     auto request = [](const std::string& line, const std::string& headers = "Host: 127.0.0.1\r\n",
-                       const std::string& body = "") {
+                      const std::string& body = "") {
         return line + "\r\n" + headers + "\r\n" + body;
     };
     std::string manyHeaders = host; // five lines of 15,000 bytes: each fits, all do not
@@ -612,22 +635,10 @@ TEST_F(Adminrouter, AnAgentThatDoesNotAnswerInTimeIsNamed) {
     ASSERT_FALSE(silentPort.empty()) << readFile(d + "/silent.out");
     uint16_t port = 0;
     std::string error;
-    auto nginx = startNginx(
-        d,
-        [&](uint16_t p) {
-            writeTextFile(
-                d + "/inventory.json",
-                json({{"listen", "127.0.0.1:" + std::to_string(p)},
-                      {"tls",
-                       {{"certificate", s_dir + "/server.pem"}, {"key", s_dir + "/server.key"}}},
-                      {"agents",
-                       {{{"agent_id", "quiet-node"}, {"address", "127.0.0.1:" + silentPort}}}}})
-                    .dump());
-            render(d);
-            runCommand("sed -i -E 's/proxy_read_timeout [0-9]+[a-z]*;/proxy_read_timeout 1s;/' " +
-                       d + "/run/nginx.conf");
-        },
-        port, error);
+    auto nginx = adminrouterFor(d, "quiet-node", silentPort, port, error, [&] {
+        runCommand("sed -i -E 's/proxy_read_timeout [0-9]+[a-z]*;/proxy_read_timeout 1s;/' " + d +
+                   "/run/nginx.conf");
+    });
     const std::string conf = readFile(d + "/run/nginx.conf");
     ASSERT_NE(conf.find("proxy_read_timeout 1s;"), std::string::npos);
     ASSERT_EQ(conf.find("proxy_read_timeout 24h"), std::string::npos);
@@ -656,25 +667,13 @@ TEST_F(Adminrouter, PassesWebSocketUpgrades) {
     ASSERT_FALSE(echoPort.empty()) << readFile(d + "/echo.out");
     uint16_t port = 0;
     std::string error;
-    auto nginx = startNginx(
-        d,
-        [&](uint16_t p) {
-            writeTextFile(
-                d + "/inventory.json",
-                json(
-                    {{"listen", "127.0.0.1:" + std::to_string(p)},
-                     {"tls",
-                      {{"certificate", s_dir + "/server.pem"}, {"key", s_dir + "/server.key"}}},
-                     {"agents", {{{"agent_id", "ws-echo"}, {"address", "127.0.0.1:" + echoPort}}}}})
-                    .dump());
-            render(d);
-        },
-        port, error);
+    auto nginx = adminrouterFor(d, "ws-echo", echoPort, port, error);
     ASSERT_TRUE(nginx) << error;
-    auto r = runCapture("python3 " DAY2_SOURCE_DIR "/tests/integration/ws_echo.py client 127.0.0.1:" +
-                        std::to_string(port) +
-                        " '/system/v1/agent/ws-echo/exec/v1/containers/c1?command=sh&tty=1' " +
-                        s_dir + "/ca.pem 2>&1");
+    auto r =
+        runCapture("python3 " DAY2_SOURCE_DIR "/tests/integration/ws_echo.py client 127.0.0.1:" +
+                   std::to_string(port) +
+                   " '/system/v1/agent/ws-echo/exec/v1/containers/c1?command=sh&tty=1' " + s_dir +
+                   "/ca.pem 2>&1");
     ASSERT_EQ(r.exitCode, 0) << r.output << readFile(d + "/run/error.log");
     EXPECT_NE(r.output.find("HTTP/1.1 101 Switching Protocols"), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("Sec-WebSocket-Protocol: v5.channel.k8s.io"), std::string::npos);
