@@ -332,6 +332,14 @@ std::optional<uint64_t> parseTimestampMicros(std::string_view t) {
     return static_cast<uint64_t>(secs) * 1000000 + frac;
 }
 
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+        s.remove_suffix(1);
+    return s;
+}
+
 bool iequals(std::string_view a, std::string_view b) {
     if (a.size() != b.size())
         return false;

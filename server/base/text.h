@@ -31,4 +31,7 @@ std::optional<uint64_t> parseUnsigned(std::string_view text);
 
 bool iequals(std::string_view a, std::string_view b);
 
+// `s` without the spaces and tabs around it (HTTP's optional white space).
+std::string_view trim(std::string_view s);
+
 } // namespace day2::text

@@ -1,6 +1,7 @@
 #include "http/server.h"
 
 #include "base/log.h"
+#include "base/text.h"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -90,20 +91,14 @@ std::optional<std::pair<unsigned, std::string>> refuseFraming(const bhttp::field
     if (contentLengths > 0)
         return std::pair{400u, "the request has both Transfer-Encoding and Content-Length "
                                "(RFC 9112 section 6.3): send one"};
-    std::vector<std::string> codings;
-    for (size_t pos = 0; pos <= te.size();) {
-        size_t comma = te.find(',', pos);
-        if (comma == std::string::npos)
-            comma = te.size();
-        std::string c = te.substr(pos, comma - pos);
-        while (!c.empty() && (c.back() == ' ' || c.back() == '\t'))
-            c.pop_back();
-        size_t start = c.find_first_not_of(" \t");
-        if (start != std::string::npos)
-            codings.push_back(c.substr(start));
-        pos = comma + 1;
+    std::vector<std::string_view> codings;
+    for (std::string_view rest = te; !rest.empty();) {
+        const size_t comma = rest.find(',');
+        if (auto c = text::trim(rest.substr(0, comma)); !c.empty())
+            codings.push_back(c);
+        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
     }
-    auto isChunked = [](const std::string& c) { return beast::iequals(c, "chunked"); };
+    auto isChunked = [](std::string_view c) { return text::iequals(c, "chunked"); };
     if (codings.empty() || !isChunked(codings.back()) ||
         std::count_if(codings.begin(), codings.end(), isChunked) > 1)
         return std::pair{400u, "Transfer-Encoding '" + shown +

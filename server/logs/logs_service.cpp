@@ -42,11 +42,7 @@ std::optional<Format> negotiate(std::optional<std::string_view> accept) {
         size_t comma = rest.find(',');
         std::string_view item = rest.substr(0, comma);
         rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-        item = item.substr(0, item.find(';'));
-        while (!item.empty() && item.front() == ' ')
-            item.remove_prefix(1);
-        while (!item.empty() && item.back() == ' ')
-            item.remove_suffix(1);
+        item = text::trim(item.substr(0, item.find(';')));
         if (text::iequals(item, w::kMediaEventStream))
             return Format::Sse;
         if (text::iequals(item, w::kMediaJson) || text::iequals(item, "application/x-ndjson"))

@@ -42,14 +42,9 @@ http::Response noContainerFor(const Access& access, const std::string& id,
 
 // application/json, with parameters (charset) or not.
 bool isJson(std::optional<std::string_view> contentType) {
-    if (!contentType)
-        return false;
-    std::string_view type = contentType->substr(0, contentType->find(';'));
-    while (!type.empty() && (type.back() == ' ' || type.back() == '\t'))
-        type.remove_suffix(1);
-    while (!type.empty() && (type.front() == ' ' || type.front() == '\t'))
-        type.remove_prefix(1);
-    return text::iequals(type, "application/json");
+    return contentType &&
+           text::iequals(text::trim(contentType->substr(0, contentType->find(';'))),
+                         "application/json");
 }
 
 } // namespace

@@ -66,3 +66,11 @@ TEST(Numbers, ParseUnsignedIsStrict) {
     EXPECT_FALSE(parseUnsigned("1x"));
     EXPECT_FALSE(parseUnsigned(""));
 }
+
+TEST(Text, TrimTakesSpacesAndTabsAroundOnly) {
+    EXPECT_EQ(day2::text::trim(" \t application/json \t"), "application/json");
+    EXPECT_EQ(day2::text::trim("a b"), "a b");
+    EXPECT_EQ(day2::text::trim(" \t "), "");
+    EXPECT_EQ(day2::text::trim(""), "");
+    EXPECT_EQ(day2::text::trim("\nx\n"), "\nx\n"); // only HTTP's optional white space
+}
