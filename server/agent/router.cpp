@@ -123,13 +123,16 @@ http::Handler makeRouter(const AgentInfo& info, Services sv) {
             if (identity.acceptedUntil) // through that second: the stream ends at its end
                 until = std::chrono::system_clock::from_time_t(
                     std::time_t(*identity.acceptedUntil + 1));
-            // Held while it streams: an ACL reload that takes the grant away ends it.
+            // A stream holds its grant while it runs: an ACL reload that takes it away ends it.
+            // (A range is over before a reload could matter.)
             logs::StreamStop stop;
-            auto hold = sv.held.hold(std::string(authorization.value_or("")), identity.uid,
-                                     resource, "read", req.remoteAddress,
-                                     [&stop](const std::string& why) {
-                                         stop.stop(why + ": the stream ends");
-                                     });
+            auth::HeldGrants::Hold hold;
+            if (!rest.empty() && rest[0] == "stream")
+                hold = sv.held.hold(std::string(authorization.value_or("")), identity.uid,
+                                    resource, "read", req.remoteAddress,
+                                    [&stop](const std::string& why) {
+                                        stop.stop(why + ": the stream ends");
+                                    });
             co_await sv.logs.handle(req, rest, rs, until, &stop);
             co_return;
         }

@@ -37,14 +37,24 @@ public:
         Hold() = default;
         Hold(std::weak_ptr<List> list, List::iterator it) : m_list(std::move(list)), m_it(it) {}
         Hold(Hold&& o) noexcept : m_list(std::exchange(o.m_list, {})), m_it(o.m_it) {}
-        Hold& operator=(Hold&&) = delete;
-        Hold(const Hold&) = delete;
-        ~Hold() {
-            if (auto list = m_list.lock())
-                list->erase(m_it);
+        Hold& operator=(Hold&& o) noexcept {
+            if (this != &o) {
+                release();
+                m_list = std::exchange(o.m_list, {});
+                m_it = o.m_it;
+            }
+            return *this;
         }
+        Hold(const Hold&) = delete;
+        ~Hold() { release(); }
 
     private:
+        void release() {
+            if (auto list = m_list.lock())
+                list->erase(m_it);
+            m_list.reset();
+        }
+
         std::weak_ptr<List> m_list;
         List::iterator m_it;
     };
