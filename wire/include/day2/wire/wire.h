@@ -27,6 +27,20 @@ inline constexpr std::string_view kFieldSystemdUnit = "_SYSTEMD_UNIT";
 inline constexpr std::string_view kFieldUid = "_UID";
 inline constexpr std::string_view kFieldUnit = "UNIT";
 
+// Metric tags that say where a datapoint comes from (ARCHITECTURE.md): set by the agent, never
+// by what a task sends.
+inline constexpr std::string_view kTagAgentId = "agent_id";
+inline constexpr std::string_view kTagHostname = "hostname";
+inline constexpr std::string_view kTagContainerId = "container_id";
+inline constexpr std::string_view kTagExecutorId = "executor_id";
+inline constexpr std::string_view kTagFrameworkId = "framework_id";
+inline constexpr std::string_view kTagFrameworkName = "framework_name";
+inline constexpr std::string_view kTagApplicationName = "application_name";
+inline constexpr std::string_view kIdentityTags[] = {kTagAgentId,     kTagHostname,
+                                                     kTagContainerId, kTagExecutorId,
+                                                     kTagFrameworkId, kTagFrameworkName,
+                                                     kTagApplicationName};
+
 // Query parameters of the logs API.
 inline constexpr std::string_view kParamFilter = "filter";
 inline constexpr std::string_view kParamLimit = "limit";
