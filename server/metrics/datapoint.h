@@ -1,0 +1,28 @@
+// One measured value, as every part of the metrics pillar passes it on: the collectors (host,
+// container), the StatsD listeners, the history, the API, /metrics and the sinks.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace day2::metrics {
+
+// Sorted by key; a key appears once.
+using Tags = std::vector<std::pair<std::string, std::string>>;
+
+struct Datapoint {
+    std::string name;  // API.md's names: "cpu.user", "mem.rss", or a task's own StatsD name
+    double value = 0;
+    std::string unit;  // "bytes", "percent", "seconds", "count", "per_second", "cores", ""
+    Tags tags;         // the point's own (path, interface, blkio_device, a task's DogStatsD tags)
+};
+
+// Everything one source produced at one collection.
+struct Batch {
+    int64_t timestampUsec = 0; // wall clock, microseconds since the epoch
+    std::vector<Datapoint> points;
+};
+
+} // namespace day2::metrics
