@@ -9,6 +9,7 @@
 #include "config/agent_config.h"
 #include "http/server.h"
 #include "logs/logs_service.h"
+#include "metrics/metrics_service.h"
 #include "tasks/task_runtime.h"
 #include "tasks/tasks_service.h"
 
@@ -169,6 +170,18 @@ int main(int argc, char** argv) {
     logsOptions.agentId = *agentId;
     logsOptions.parallelRange = cfg.parallelRange;
 
+    std::unique_ptr<metrics::MetricsService> metrics;
+    if (cfg.metricsEnabled) {
+        metrics::MetricsOptions mo;
+        mo.agentId = *agentId;
+        mo.hostname = hostName();
+        mo.intervalSeconds = cfg.metricsIntervalSeconds;
+        mo.statsdHost = cfg.statsdHost;
+        mo.statsdPortLow = cfg.statsdPortLow;
+        mo.statsdPortHigh = cfg.statsdPortHigh;
+        mo.maxSeriesPerTask = cfg.maxSeriesPerTask;
+        metrics = std::make_unique<metrics::MetricsService>(io, mo);
+    }
     std::unique_ptr<tasks::TaskRuntime> runtime;
     std::unique_ptr<tasks::TasksService> tasksService;
     std::string tasksState = "disabled";
@@ -190,6 +203,8 @@ int main(int argc, char** argv) {
         ro.allowedUsers = cfg.taskAllowedUsers;
         ro.logTransport = cfg.taskLogTransport;
         runtime = std::make_unique<tasks::TaskRuntime>(io, ro);
+        if (metrics)
+            runtime->setHooks(metrics->launchHooks()); // before start: it re-adopts
         if (auto r = runtime->start(); !r) {
             tasksState = r.error().message;
             log::error(tasksState, " (the tasks API answers 503)");
@@ -207,6 +222,11 @@ int main(int argc, char** argv) {
             };
         }
     }
+    if (metrics) {
+        metrics->attach(runtime.get());
+        metrics->start();
+        log::info("metrics: ", metrics->describe());
+    }
     logs::LogsService logsService(io, logsOptions);
     if (auto r = logsService.start(); !r)
         log::error(r.error().message, " (serving anyway; /system/v1/health says journal: error)");
@@ -220,6 +240,7 @@ int main(int argc, char** argv) {
     info.tasksState = tasksState;
     info.cgroups = runtime ? runtime->describeCgroups() : "";
     info.taskLogs = runtime ? runtime->describeLogTransport() : "";
+    info.metrics = metrics ? metrics->describe() : "off";
 
     http::Server* serverPtr = nullptr;
     std::unique_ptr<http::Server> tlsServer;
@@ -232,8 +253,8 @@ int main(int argc, char** argv) {
                (tlsServer ? tlsServer->evictedCount() : 0);
     };
     auth::HeldGrants held;
-    const auto router = agent::makeRouter(
-        info, {logsService, tasksService.get(), runtime.get(), *authority, audit, held});
+    const auto router = agent::makeRouter(info, {logsService, tasksService.get(), runtime.get(),
+                                                 metrics.get(), *authority, audit, held});
     http::Server server(io, http::ServerOptions::fromConfig(cfg), router);
     serverPtr = &server;
     if (cfg.httpsListen) {
@@ -295,6 +316,8 @@ int main(int argc, char** argv) {
         hangup.cancel();
         if (runtime)
             runtime->stop(); // containers keep running; the next start adopts them
+        if (metrics)
+            metrics->stop();
         graceTimer.expires_after(std::chrono::seconds(cfg.shutdownGraceSeconds));
         graceTimer.async_wait([&](const boost::system::error_code& tec) {
             if (!tec) {

@@ -33,7 +33,8 @@ http::Response health(const AgentInfo& info, const logs::LogsService& logs, bool
         std::to_string(info.evictedConnections ? info.evictedConnections() : 0) +
         ",\"auth\":" + (authOn ? "\"on\"" : "\"off\"") +
         ",\"tasks\":" + jsonString(info.tasksState) + ",\"cgroups\":" + jsonString(info.cgroups) +
-        ",\"task_logs\":" + jsonString(info.taskLogs) + "}\n";
+        ",\"task_logs\":" + jsonString(info.taskLogs) + ",\"metrics\":" + jsonString(info.metrics) +
+        "}\n";
     return r;
 }
 
@@ -128,9 +129,8 @@ http::Handler makeRouter(const AgentInfo& info, Services sv) {
             logs::StreamStop stop;
             auth::HeldGrants::Hold hold;
             if (!rest.empty() && rest[0] == "stream")
-                hold = sv.held.hold(std::string(authorization.value_or("")), identity.uid,
-                                    resource, "read", req.remoteAddress,
-                                    [&stop](const std::string& why) {
+                hold = sv.held.hold(std::string(authorization.value_or("")), identity.uid, resource,
+                                    "read", req.remoteAddress, [&stop](const std::string& why) {
                                         stop.stop(why + ": the stream ends");
                                     });
             co_await sv.logs.handle(req, rest, rs, until, &stop);
@@ -146,6 +146,23 @@ http::Handler makeRouter(const AgentInfo& info, Services sv) {
             std::vector<std::string> rest(s.begin() + 4, s.end());
             tasks::Access access{identity.uid, may, refused};
             co_await sv.tasks->handle(req, rest, rs, access);
+            co_return;
+        }
+        if (api && s.size() >= 4 && s[2] == "metrics" && s[3] == "v0") {
+            const std::string resource = "day2:metrics";
+            if (!may(resource, "read")) {
+                refused(resource, "read");
+                co_await rs.send(
+                    http::jsonError(403, "uid '" + identity.uid + "' may not read day2:metrics"));
+                co_return;
+            }
+            if (!sv.metrics) {
+                co_await rs.send(http::jsonError(
+                    503, "metrics are off on this node (metrics.enabled = false in agent.toml)"));
+                co_return;
+            }
+            std::vector<std::string> rest(s.begin() + 4, s.end());
+            co_await sv.metrics->handle(req, rest, rs);
             co_return;
         }
         co_await rs.send(http::jsonError(404, "no such endpoint: " + req.path.substr(0, 200)));

@@ -7,6 +7,7 @@
 #include "auth/held_grants.h"
 #include "http/response.h"
 #include "logs/logs_service.h"
+#include "metrics/metrics_service.h"
 #include "tasks/task_runtime.h"
 #include "tasks/tasks_service.h"
 
@@ -28,12 +29,14 @@ struct AgentInfo {
     std::string tasksState; // "ok", "disabled", or why the task runtime could not start
     std::string cgroups;    // what the task runtime uses
     std::string taskLogs;   // how task lines reach journald
+    std::string metrics;    // "off", or what is collected how often
 };
 
 struct Services {
     logs::LogsService& logs;
-    tasks::TasksService* tasks;  // null when the task runtime is disabled or could not start
-    tasks::TaskRuntime* runtime; // likewise
+    tasks::TasksService* tasks;       // null when the task runtime is disabled or could not start
+    tasks::TaskRuntime* runtime;      // likewise
+    metrics::MetricsService* metrics; // null when metrics are off
     auth::Authority& authority;
     auth::AuditLog& audit;
     auth::HeldGrants& held; // streams (and exec sessions) hold their grant here

@@ -6,6 +6,8 @@
 
 #include <limits>
 
+#include <arpa/inet.h>
+
 namespace day2::config {
 
 std::string AgentConfig::effectiveJournalSocket() const {
@@ -30,6 +32,18 @@ Result<ListenAddress> parseListenAddress(std::string_view text) {
     if (!port || *port > 65535)
         return Error{"listen address '" + std::string(text) + "' has a port outside 0-65535"};
     return ListenAddress{std::string(host), static_cast<uint16_t>(*port)};
+}
+
+Result<std::pair<uint16_t, uint16_t>> parsePortRange(std::string_view text) {
+    if (text.empty() || text == "0")
+        return std::pair<uint16_t, uint16_t>{0, 0};
+    const size_t dash = text.find('-');
+    auto low = text::parseUnsigned(text.substr(0, dash));
+    auto high = dash == std::string_view::npos ? low : text::parseUnsigned(text.substr(dash + 1));
+    if (!low || !high || *low < 1 || *high > 65535 || *low > *high)
+        return Error{"'" + std::string(text.substr(0, 40)) +
+                     "' is not a port range LOW-HIGH within 1-65535 (or \"0\": any free port)"};
+    return std::pair<uint16_t, uint16_t>{static_cast<uint16_t>(*low), static_cast<uint16_t>(*high)};
 }
 
 namespace {
@@ -214,6 +228,32 @@ struct Reader {
         }
         if (key == "tasks.start_timeout_seconds")
             return readUnsigned(node, key, cfg.taskStartTimeoutSeconds, 1, 600);
+        if (key == "metrics.enabled")
+            return readBool(node, key, cfg.metricsEnabled);
+        if (key == "metrics.interval_seconds")
+            return readUnsigned(node, key, cfg.metricsIntervalSeconds, 1, 3600);
+        if (key == "metrics.statsd_host") {
+            if (!readString(node, key, cfg.statsdHost))
+                return false;
+            in6_addr scratch{};
+            if (::inet_pton(AF_INET, cfg.statsdHost.c_str(), &scratch) != 1 &&
+                ::inet_pton(AF_INET6, cfg.statsdHost.c_str(), &scratch) != 1)
+                return fail(node, key, "must be an IP address (tasks reach it as STATSD_UDP_HOST)");
+            return true;
+        }
+        if (key == "metrics.statsd_port_range") {
+            std::string s;
+            if (!readString(node, key, s))
+                return false;
+            auto range = parsePortRange(s);
+            if (!range)
+                return fail(node, key, range.error().message);
+            cfg.statsdPortLow = range->first;
+            cfg.statsdPortHigh = range->second;
+            return true;
+        }
+        if (key == "metrics.max_series_per_task")
+            return readUnsigned(node, key, cfg.maxSeriesPerTask, 1, 1000000);
         if (key == "auth.enabled")
             return readBool(node, key, cfg.authEnabled);
         if (key == "auth.public_keys")

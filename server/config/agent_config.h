@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace day2::config {
@@ -64,6 +65,13 @@ struct AgentConfig {
     std::string taskDefaultUser = "nobody";                 // a task without "user" runs as this
     std::vector<std::string> taskAllowedUsers = {"nobody"}; // "user" may name these; "*": any
     std::string taskLogTransport = "auto"; // auto, stream, native (task_log_forwarder.h)
+    // [metrics]
+    bool metricsEnabled = true;
+    unsigned metricsIntervalSeconds = 1;  // collection and StatsD flush
+    std::string statsdHost = "127.0.0.1"; // where tasks send StatsD (STATSD_UDP_HOST)
+    uint16_t statsdPortLow = 0;           // statsd_port_range "LOW-HIGH"; 0: any free port
+    uint16_t statsdPortHigh = 0;
+    unsigned maxSeriesPerTask = 1000;
     // [auth]
     bool authEnabled = true;
     std::vector<std::string> authPublicKeys;
@@ -77,6 +85,10 @@ struct AgentConfig {
 
 // "HOST:PORT", "[v6]:PORT". Port 0 asks the kernel for a free one.
 Result<ListenAddress> parseListenAddress(std::string_view text);
+
+// "LOW-HIGH" (within 1-65535, LOW <= HIGH, or one port), or "" / "0": ports the kernel picks
+// ({0, 0}).
+Result<std::pair<uint16_t, uint16_t>> parsePortRange(std::string_view text);
 
 // Reads `path` over `base`. Errors name the file, the line and the key.
 Result<AgentConfig> loadConfigFile(const std::string& path, AgentConfig base);

@@ -6,9 +6,9 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
@@ -278,6 +278,8 @@ struct TaskRuntime::Impl : std::enable_shared_from_this<Impl> {
             co_return removed.error();
         removeTree(c->dir);
         containers.erase(id);
+        if (hooks.removed)
+            hooks.removed(id);
         co_return Result<void>{};
     }
 
@@ -340,6 +342,8 @@ struct TaskRuntime::Impl : std::enable_shared_from_this<Impl> {
         if (status)
             c->status = *status;
         containers.emplace(id, c);
+        if (hooks.adopted)
+            hooks.adopted(c->spec, status && status->finished());
         if (status && status->finished())
             return;
         const pid_t pid = status ? status->supervisorPid : 0;
@@ -568,6 +572,8 @@ asio::awaitable<Result<std::string>> TaskRuntime::launch(TaskRequest request) {
         });
         if (!e.status)
             e.status = 500;
+        if (d.hooks.removed)
+            d.hooks.removed(id);
         log::warning("launch of ", spec->request.applicationName, " failed: ", e.message);
         return e;
     };
@@ -673,6 +679,12 @@ std::optional<std::string> TaskRuntime::applicationName(std::string_view contain
     if (it == m_impl->containers.end())
         return std::nullopt;
     return it->second->spec.request.applicationName;
+}
+
+void TaskRuntime::forEachContainer(
+    const std::function<void(const ContainerSpec&, const ContainerStatus&)>& f) const {
+    for (const auto& [id, c] : m_impl->containers)
+        f(c->spec, c->status);
 }
 
 std::string TaskRuntime::listJson(const std::function<bool(const std::string&)>& visible) const {

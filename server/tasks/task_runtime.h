@@ -41,11 +41,15 @@ struct RuntimeOptions {
     std::string cgroupRoot = "/sys/fs/cgroup";
 };
 
-// Called on the io thread before a container starts (it may add environment variables, set
-// the StatsD endpoint) and after it ended. The metrics subsystem attaches here.
+// Called on the io thread: before a container starts (it may add environment variables, set
+// the StatsD endpoint), after it ended, when start() finds it in the state directory (running
+// or finished; set the hooks before start()), and when it is forgotten (removed, garbage-
+// collected, or its launch failed after beforeStart). The metrics subsystem attaches here.
 struct LaunchHooks {
     std::function<Result<void>(ContainerSpec&)> beforeStart;
     std::function<void(const ContainerSpec&)> afterEnd;
+    std::function<void(const ContainerSpec&, bool finished)> adopted;
+    std::function<void(const std::string& containerId)> removed;
 };
 
 class TaskRuntime {
@@ -67,6 +71,9 @@ public:
     // Every container, or those whose application `visible` accepts.
     std::string listJson(const std::function<bool(const std::string&)>& visible = {}) const;
     std::optional<std::string> applicationName(std::string_view containerId) const;
+    // Calls f for every container this node knows, running or finished.
+    void forEachContainer(
+        const std::function<void(const ContainerSpec&, const ContainerStatus&)>& f) const;
     Result<std::string> containerJson(std::string_view containerId) const;
     // Running: asks it to stop (202). Finished: removes it and its cgroup (200), off the io
     // thread; 409 while a removal of it is under way.

@@ -65,6 +65,13 @@ TEST(Config, ErrorsNameFileLineAndKey) {
         {"[tasks]\nkill_grace_seconds = -1\n", ":2: tasks.kill_grace_seconds: must be between"},
         {"[tasks]\nlog_transport = \"fast\"\n",
          ":2: tasks.log_transport: must be auto, stream or native"},
+        {"[metrics]\ninterval_seconds = 0\n", ":2: metrics.interval_seconds: must be between 1"},
+        {"[metrics]\nstatsd_host = \"localhost\"\n", ":2: metrics.statsd_host: must be an IP"},
+        {"[metrics]\nstatsd_port_range = \"9000-8000\"\n",
+         ":2: metrics.statsd_port_range: '9000-8000' is not a port range"},
+        {"[metrics]\nstatsd_port_range = \"1-70000\"\n", ":2: metrics.statsd_port_range:"},
+        {"[metrics]\nstatsd_port_range = 8125\n",
+         ":2: metrics.statsd_port_range: must be a string"},
     };
     for (const auto& c : cases) {
         auto path = writeTemp(c.text);
@@ -80,6 +87,25 @@ TEST(Config, MissingFileIsAnError) {
     auto cfg = loadConfigFile("/nonexistent/agent.toml", AgentConfig{});
     ASSERT_FALSE(cfg);
     EXPECT_NE(cfg.error().message.find("/nonexistent/agent.toml"), std::string::npos);
+}
+
+TEST(Config, MetricsSection) {
+    auto path = writeTemp("[metrics]\nenabled = false\ninterval_seconds = 10\n"
+                          "statsd_host = \"::1\"\nstatsd_port_range = \"8125-8225\"\n"
+                          "max_series_per_task = 50\n");
+    auto cfg = loadConfigFile(path, AgentConfig{});
+    ASSERT_TRUE(cfg) << cfg.error().message;
+    EXPECT_FALSE(cfg->metricsEnabled);
+    EXPECT_EQ(cfg->metricsIntervalSeconds, 10u);
+    EXPECT_EQ(cfg->statsdHost, "::1");
+    EXPECT_EQ(cfg->statsdPortLow, 8125);
+    EXPECT_EQ(cfg->statsdPortHigh, 8225);
+    EXPECT_EQ(cfg->maxSeriesPerTask, 50u);
+    std::remove(path.c_str());
+    EXPECT_EQ(parsePortRange("8125")->second, 8125);
+    EXPECT_EQ(parsePortRange("0")->first, 0);
+    EXPECT_FALSE(parsePortRange("0-10"));
+    EXPECT_FALSE(parsePortRange("a-b"));
 }
 
 TEST(Config, ListenAddress) {
@@ -120,6 +146,12 @@ TEST(Config, ShippedDefaultFileParsesToTheDefaults) {
     EXPECT_EQ(cfg->taskStartTimeoutSeconds, d.taskStartTimeoutSeconds);
     EXPECT_EQ(cfg->taskDefaultUser, d.taskDefaultUser);
     EXPECT_EQ(cfg->taskAllowedUsers, d.taskAllowedUsers);
+    EXPECT_EQ(cfg->metricsEnabled, d.metricsEnabled);
+    EXPECT_EQ(cfg->metricsIntervalSeconds, d.metricsIntervalSeconds);
+    EXPECT_EQ(cfg->statsdHost, d.statsdHost);
+    EXPECT_EQ(cfg->statsdPortLow, d.statsdPortLow);
+    EXPECT_EQ(cfg->statsdPortHigh, d.statsdPortHigh);
+    EXPECT_EQ(cfg->maxSeriesPerTask, d.maxSeriesPerTask);
     EXPECT_EQ(cfg->authEnabled, d.authEnabled);
     EXPECT_EQ(cfg->authPublicKeys, d.authPublicKeys);
     EXPECT_EQ(cfg->aclFile, d.aclFile);

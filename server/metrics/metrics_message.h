@@ -1,0 +1,33 @@
+// MetricsMessage, the JSON of the metrics API, the stream and the Kafka sink (API.md, Metrics):
+// {"datapoints": [{"name", "value", "unit", "timestamp", "tags"}], "dimensions": {...}}.
+// Hand-written: every source of every node is written once an interval.
+#pragma once
+
+#include "metrics/datapoint.h"
+
+#include <string>
+#include <string_view>
+
+namespace day2::metrics {
+
+// Who a message is about. Empty fields are left out.
+struct Dimensions {
+    std::string agentId;
+    std::string hostname;
+    std::string containerId;
+    std::string executorId;
+    std::string frameworkId;
+    std::string frameworkName;
+    std::string applicationName;
+    Tags labels;
+};
+
+// A value JSON can carry: a finite number; NaN and infinities are written as null.
+void appendJsonNumber(std::string& out, double value);
+
+// The message of `batch`; with `onlyName`, only the datapoints named so or `onlyName.<suffix>`
+// (a timer's n.count, n.p99, ...).
+std::string metricsMessageJson(const Batch& batch, const Dimensions& dimensions,
+                               std::string_view onlyName = {});
+
+} // namespace day2::metrics

@@ -1,0 +1,68 @@
+// The metrics pillar of one agent (API.md, Metrics): a StatsD listener for every task, the
+// collection every interval (host, containers, the tasks' StatsD aggregates), the latest batch
+// of every source, and the v0 API over them.
+//
+// Sources: "node" (host metrics and the agent's own counters), "containers/<cid>" (a task's
+// resource use from its cgroup) and "containers/<cid>/app" (its StatsD metrics). A container is
+// known from its launch (or the agent's start, for one it re-adopts) until the task runtime
+// forgets it (tasks.keep_finished_seconds after it ended): known with nothing collected yet is
+// an empty message, not an error.
+//
+// Single-threaded: everything runs on the agent's event loop.
+#pragma once
+
+#include "base/result.h"
+#include "http/response.h"
+#include "metrics/datapoint.h"
+#include "tasks/task_runtime.h"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace day2::metrics {
+
+struct MetricsOptions {
+    std::string agentId;
+    std::string hostname;
+    unsigned intervalSeconds = 1;
+    std::string statsdHost = "127.0.0.1";
+    uint16_t statsdPortLow = 0; // 0: ports the kernel picks
+    uint16_t statsdPortHigh = 0;
+    size_t maxSeriesPerTask = 1000;
+};
+
+class MetricsService {
+public:
+    MetricsService(boost::asio::io_context& io, MetricsOptions options);
+    ~MetricsService();
+    MetricsService(const MetricsService&) = delete;
+    MetricsService& operator=(const MetricsService&) = delete;
+
+    // What the task runtime calls (set them before the runtime's start()).
+    tasks::LaunchHooks launchHooks();
+    // Tells where container metrics come from (the containers the runtime knows).
+    void attach(const tasks::TaskRuntime* runtime);
+    // Starts collecting every interval.
+    void start();
+    void stop();
+
+    // `segments`: the path below /system/v1/metrics/v0/, decoded.
+    boost::asio::awaitable<void> handle(const http::Request& request,
+                                        const std::vector<std::string>& segments,
+                                        http::ResponseStream& response);
+
+    // Collects once now (the timer's work; for tests).
+    void collect();
+    std::string describe() const;
+
+private:
+    struct Impl;
+    std::shared_ptr<Impl> m_impl;
+};
+
+} // namespace day2::metrics

@@ -1,0 +1,344 @@
+// The metrics API of the real agent with real tasks that send StatsD/DogStatsD to the endpoint
+// their environment names: their metrics come back under their container with their tags and
+// the identity dimensions, a task that sends and exits at once loses nothing, bad lines are
+// counted with the node's metrics, a re-adopted task keeps its port, and bad requests are
+// refused.
+#include "agent_process.h"
+#include "http_client.h"
+#include "journal_namespace.h"
+#include "task_gate.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <thread>
+#include <unistd.h>
+
+using namespace day2::test;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kTasks = "/system/v1/tasks/v1/";
+const std::string kMetrics = "/system/v1/metrics/v0/";
+
+// The environment variable `name` of the task's command: the child of the container's init.
+std::string environOf(int init, const std::string& name) {
+    std::ifstream children("/proc/" + std::to_string(init) + "/task/" + std::to_string(init) +
+                           "/children");
+    int pid = 0;
+    children >> pid;
+    std::ifstream in("/proc/" + std::to_string(pid) + "/environ");
+    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    size_t pos = 0;
+    while (pos < all.size()) {
+        size_t end = all.find('\0', pos);
+        if (end == std::string::npos)
+            end = all.size();
+        const std::string var = all.substr(pos, end - pos);
+        if (var.rfind(name + "=", 0) == 0)
+            return var.substr(name.size() + 1);
+        pos = end + 1;
+    }
+    return {};
+}
+
+// A Python task that sends `datagram` `times` times to its StatsD endpoint; with `gatePath`, it
+// then goes on sending once every 50 ms until the gate opens.
+json pythonTask(const std::string& app, const std::string& datagram, int times,
+                const std::string& gatePath = {}) {
+    std::string script =
+        "import os, socket, time\n"
+        "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+        "to = (os.environ['STATSD_UDP_HOST'], int(os.environ['STATSD_UDP_PORT']))\n"
+        "d = " +
+        json(datagram).dump() +
+        ".encode()\n"
+        "for i in range(" +
+        std::to_string(times) + "):\n    s.sendto(d, to)\n";
+    if (!gatePath.empty())
+        script += "while not os.path.exists(" + json(gatePath).dump() +
+                  "):\n    s.sendto(d, to)\n    time.sleep(0.05)\n";
+    return {{"framework_id", "fw-metrics"},
+            {"framework_name", "marathon"},
+            {"application_name", app},
+            {"labels", {{"team", "ops"}}},
+            {"command", {"/usr/bin/python3", "-c", script}}};
+}
+
+class Agent {
+public:
+    Agent(const std::string& ns, const std::string& state, const std::string& parent,
+          unsigned interval) {
+        std::vector<std::string> args{"--journal-namespace", ns, "--state-dir", state};
+        m_process = std::make_unique<AgentProcess>(
+            args, "[tasks]\ncgroup_parent = \"" + parent +
+                      "\"\nkill_grace_seconds = 2\n[metrics]\ninterval_seconds = " +
+                      std::to_string(interval) + "\n");
+    }
+    uint16_t port() const { return m_process->port(); }
+    AgentProcess& process() { return *m_process; }
+
+    json launch(const json& body) {
+        auto r = httpRequest(port(), "POST", kTasks, body.dump());
+        if (r.status != 201)
+            throw std::runtime_error("launch failed: " + std::to_string(r.status) + " " + r.body);
+        return json::parse(r.body);
+    }
+    json task(const std::string& cid) { return json::parse(httpGet(port(), kTasks + cid).body); }
+    json waitFinished(const std::string& cid) {
+        json c;
+        waitUntil(
+            [&] {
+                c = task(cid);
+                return c.value("state", "") != "running";
+            },
+            std::chrono::seconds(60));
+        return c;
+    }
+    HttpResponse metrics(const std::string& rest) { return httpGet(port(), kMetrics + rest); }
+    json metricsJson(const std::string& rest) {
+        auto r = metrics(rest);
+        if (r.status != 200)
+            throw std::runtime_error(rest + ": " + std::to_string(r.status) + " " + r.body);
+        return json::parse(r.body);
+    }
+    // Stops every task and forgets it (its cgroup goes with it).
+    void clear() {
+        for (const auto& c : json::parse(httpGet(port(), kTasks).body)["containers"]) {
+            const std::string cid = c["container_id"];
+            httpRequest(port(), "DELETE", kTasks + cid);
+            waitFinished(cid);
+            httpRequest(port(), "DELETE", kTasks + cid);
+        }
+    }
+
+private:
+    std::unique_ptr<AgentProcess> m_process;
+};
+
+// The datapoint named `name` (with these tags, if given), or null.
+json pointNamed(const json& message, const std::string& name) {
+    for (const auto& p : message["datapoints"])
+        if (p["name"] == name)
+            return p;
+    return nullptr;
+}
+
+class MetricsApi : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        if (::geteuid() != 0) {
+            s_skip = "needs root (cgroups and namespaces for the tasks)";
+            return;
+        }
+        std::string why;
+        if (!JournalNamespace::available(&why)) {
+            s_skip = why;
+            return;
+        }
+        if (!fs::exists("/usr/bin/python3")) {
+            s_skip = "the tasks of this test are Python scripts: /usr/bin/python3 is missing";
+            return;
+        }
+        s_ns = new JournalNamespace("day2mx");
+        s_parent = "day2-mtest-" + std::to_string(::getpid());
+        s_state = "/tmp/day2-metrics-test-" + std::to_string(::getpid());
+        s_agent = new Agent(s_ns->name(), s_state, s_parent, 1);
+    }
+    static void TearDownTestSuite() {
+        if (s_agent)
+            s_agent->clear();
+        delete s_agent;
+        s_agent = nullptr;
+        removeCgroupParent(s_parent);
+        std::error_code ec;
+        fs::remove_all(s_state, ec);
+        fs::remove_all(gatesDir(), ec);
+        delete s_ns;
+        s_ns = nullptr;
+    }
+    void SetUp() override {
+        if (!s_skip.empty())
+            GTEST_SKIP() << s_skip;
+    }
+    // A second agent of its own (state and cgroups), stopped and cleaned up by the caller.
+    static std::unique_ptr<Agent> otherAgent(const std::string& name, unsigned interval) {
+        return std::make_unique<Agent>(s_ns->name(), s_state + "-" + name, s_parent + "-" + name,
+                                       interval);
+    }
+    static void removeOther(std::unique_ptr<Agent>& a, const std::string& name) {
+        a->clear();
+        a.reset();
+        removeCgroupParent(s_parent + "-" + name);
+        std::error_code ec;
+        fs::remove_all(s_state + "-" + name, ec);
+    }
+
+    static inline std::string s_skip;
+    static inline JournalNamespace* s_ns = nullptr;
+    static inline Agent* s_agent = nullptr;
+    static inline std::string s_parent;
+    static inline std::string s_state;
+};
+
+} // namespace
+
+TEST_F(MetricsApi, ATasksStatsdComesBackUnderItsContainerWithItsTagsAndItsIdentity) {
+    auto& a = *s_agent;
+    Gate g("dogstatsd");
+    // A gauge, a counter, a timer and a set, with DogStatsD tags (one a flag) and one tag that
+    // tries to pass for another container.
+    const std::string lines = "queue.depth:42|g|#env:test,canary\n"
+                              "jobs.done:1|c|#env:test\n"
+                              "req.latency:10:20:30|ms\n"
+                              "users:alice|s\n"
+                              "spoof:1|c|#container_id:not-mine";
+    json c = a.launch(pythonTask("/statsd", lines, 1, g.path()));
+    const std::string cid = c["container_id"];
+    ASSERT_TRUE(c["statsd"].is_object()) << c.dump();
+    EXPECT_EQ(c["statsd"]["host"], "127.0.0.1");
+    const int port = c["statsd"]["port"];
+    EXPECT_GT(port, 0);
+    EXPECT_EQ(environOf(c["pid"], "STATSD_UDP_HOST"), "127.0.0.1");
+    EXPECT_EQ(environOf(c["pid"], "STATSD_UDP_PORT"), std::to_string(port));
+
+    json app;
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            app = a.metricsJson("containers/" + cid + "/app");
+            return !pointNamed(app, "req.latency.p99").is_null() &&
+                   !pointNamed(app, "users").is_null();
+        },
+        std::chrono::seconds(60)))
+        << app.dump();
+    const json depth = pointNamed(app, "queue.depth");
+    ASSERT_FALSE(depth.is_null()) << app.dump();
+    EXPECT_EQ(depth["value"], 42);
+    EXPECT_EQ(depth["tags"], json({{"canary", ""}, {"env", "test"}}));
+    EXPECT_FALSE(depth["timestamp"].get<std::string>().empty());
+    EXPECT_EQ(pointNamed(app, "req.latency.max")["value"], 30);
+    EXPECT_EQ(pointNamed(app, "req.latency.min")["value"], 10);
+    EXPECT_EQ(pointNamed(app, "users")["value"], 1);
+    EXPECT_EQ(pointNamed(app, "jobs.done")["unit"], "count");
+    EXPECT_EQ(pointNamed(app, "jobs.done.rate")["unit"], "per_second");
+    // The identity is the agent's to say: the spoofing tag is gone.
+    EXPECT_EQ(pointNamed(app, "spoof")["tags"], json::object()) << app.dump();
+    const json& d = app["dimensions"];
+    EXPECT_EQ(d["container_id"], cid);
+    EXPECT_EQ(d["executor_id"], cid);
+    EXPECT_EQ(d["framework_id"], "fw-metrics");
+    EXPECT_EQ(d["framework_name"], "marathon");
+    EXPECT_EQ(d["application_name"], "/statsd");
+    EXPECT_EQ(d["labels"], json({{"team", "ops"}}));
+    EXPECT_FALSE(d["agent_id"].get<std::string>().empty());
+    EXPECT_FALSE(d["hostname"].get<std::string>().empty());
+
+    // One metric: its datapoints only (a timer's by its name).
+    json one = a.metricsJson("containers/" + cid + "/app/req.latency");
+    ASSERT_EQ(one["datapoints"].size(), 8u) << one.dump();
+    for (const auto& p : one["datapoints"])
+        EXPECT_EQ(p["name"].get<std::string>().rfind("req.latency.", 0), 0u) << p.dump();
+    auto missing = a.metrics("containers/" + cid + "/app/no.such.metric");
+    EXPECT_EQ(missing.status, 404) << missing.body;
+    EXPECT_NE(missing.body.find("no.such.metric"), std::string::npos);
+
+    // The container is listed, and known: its usage message is there (empty until collected).
+    json ids = a.metricsJson("containers");
+    EXPECT_NE(std::find(ids.begin(), ids.end(), cid), ids.end()) << ids.dump();
+    EXPECT_EQ(a.metrics("containers/" + cid).status, 200);
+
+    g.open();
+    a.waitFinished(cid);
+}
+
+TEST_F(MetricsApi, ATaskThatSendsAndExitsAtOnceLosesNothing) {
+    // An interval far longer than the task: the only flush of its metrics is the last one, at
+    // its end, which must hold every line it sent.
+    auto agent = otherAgent("short", 3600);
+    // 50 datagrams of 20 counter lines and 3 bad lines.
+    std::string datagram;
+    for (int i = 0; i < 20; ++i)
+        datagram += "short.hits:1|c\n";
+    const std::string bad = "garbage\nno_value:|c\nx:1|zz";
+    json c = agent->launch(pythonTask("/short", datagram, 50));
+    const std::string cid = c["container_id"];
+    json done = agent->waitFinished(cid);
+    EXPECT_EQ(done["state"], "exited") << done.dump();
+    json app = agent->metricsJson("containers/" + cid + "/app");
+    const json hits = pointNamed(app, "short.hits");
+    ASSERT_FALSE(hits.is_null()) << app.dump();
+    json node = agent->metricsJson("node");
+    double drops = -1;
+    for (const auto& p : node["datapoints"])
+        if (p["name"] == "day2.statsd.udp_drops" && p["tags"]["container_id"] == cid)
+            drops = p["value"];
+    ASSERT_GE(drops, 0) << node.dump();
+    // Every line is counted or its loss is: here, on loopback with a quiet socket, none is lost.
+    EXPECT_EQ(hits["value"].get<double>() + 20 * drops, 1000) << app.dump();
+    EXPECT_EQ(drops, 0);
+
+    // Bad lines are counted with the node's metrics, tagged with the container.
+    json c2 = agent->launch(pythonTask("/bad", bad + "\nok.one:1|c", 1));
+    const std::string cid2 = c2["container_id"];
+    agent->waitFinished(cid2);
+    EXPECT_EQ(pointNamed(agent->metricsJson("containers/" + cid2 + "/app"), "ok.one")["value"], 1);
+    double parseErrors = -1;
+    const json node2 = agent->metricsJson("node");
+    for (const auto& p : node2["datapoints"])
+        if (p["name"] == "day2.statsd.parse_errors" && p["tags"]["container_id"] == cid2)
+            parseErrors = p["value"];
+    EXPECT_EQ(parseErrors, 3) << node2.dump();
+    removeOther(agent, "short");
+}
+
+TEST_F(MetricsApi, AReadoptedTaskGetsItsPortBack) {
+    auto agent = otherAgent("restart", 1);
+    Gate g("restart");
+    json c = agent->launch(pythonTask("/restart", "alive:1|c|#phase:any", 1, g.path()));
+    const std::string cid = c["container_id"];
+    const int port = c["statsd"]["port"];
+    EXPECT_EQ(agent->process().stop(), 0);
+    // The port is free while no agent runs; the task goes on sending into the void.
+    agent = otherAgent("restart", 1);
+    json after = agent->task(cid);
+    EXPECT_EQ(after["state"], "running") << after.dump();
+    EXPECT_EQ(after["statsd"]["port"], port);
+    json app;
+    EXPECT_TRUE(waitUntil(
+        [&] {
+            app = agent->metricsJson("containers/" + cid + "/app");
+            const json alive = pointNamed(app, "alive");
+            return !alive.is_null() && alive["value"].get<double>() > 0;
+        },
+        std::chrono::seconds(60)))
+        << app.dump();
+    g.open();
+    agent->waitFinished(cid);
+    removeOther(agent, "restart");
+}
+
+TEST_F(MetricsApi, BadRequestsAreRefusedAndChangeNothing) {
+    auto& a = *s_agent;
+    auto unknown = a.metrics("containers/00000000-0000-4000-8000-000000000000");
+    EXPECT_EQ(unknown.status, 404) << unknown.body;
+    EXPECT_EQ(json::parse(unknown.body)["code"], 404);
+    EXPECT_EQ(a.metrics("containers/00000000-0000-4000-8000-000000000000/app").status, 404);
+    EXPECT_EQ(a.metrics("nothing-here").status, 404);
+    EXPECT_EQ(a.metrics("containers/x/y/z/w").status, 404);
+    auto post = httpRequest(a.port(), "POST", kMetrics + "node", std::string("{}"));
+    EXPECT_EQ(post.status, 405);
+    EXPECT_EQ(post.header("Allow").value_or(""), "GET, HEAD");
+    json ping = a.metricsJson("ping");
+    EXPECT_EQ(ping["ok"], true);
+    EXPECT_FALSE(ping["timestamp"].get<std::string>().empty());
+    json node = a.metricsJson("node");
+    EXPECT_TRUE(node["datapoints"].is_array());
+    EXPECT_FALSE(node["dimensions"]["agent_id"].get<std::string>().empty());
+    EXPECT_EQ(node["dimensions"].count("container_id"), 0u);
+}
