@@ -12,6 +12,9 @@ packages=(
   libgtest-dev libgmock-dev systemd python3 curl iproute2
   # fuzzing (libFuzzer ships with clang's runtime)
   clang libclang-rt-14-dev
+  # metrics: a real Prometheus scrapes the agent in a test, promtool checks /metrics;
+  # librdkafka (its mock cluster is the Kafka broker of the tests)
+  prometheus librdkafka-dev
   # benchmarks: systemd-journal-gatewayd is the anchor for the logs API
   systemd-journal-remote
   # Adminrouter (tests and the demo start their own nginx on loopback)

@@ -180,6 +180,8 @@ int main(int argc, char** argv) {
         mo.statsdPortLow = cfg.statsdPortLow;
         mo.statsdPortHigh = cfg.statsdPortHigh;
         mo.maxSeriesPerTask = cfg.maxSeriesPerTask;
+        mo.prometheusOpen = cfg.prometheusOpen;
+        mo.prometheusToken = cfg.prometheusToken;
         metrics = std::make_unique<metrics::MetricsService>(io, mo);
     }
     std::unique_ptr<tasks::TaskRuntime> runtime;
@@ -225,6 +227,9 @@ int main(int argc, char** argv) {
     if (metrics) {
         metrics->attach(runtime.get());
         metrics->start();
+        if (cfg.prometheusOpen)
+            log::warning("metrics: /metrics is open to anyone who reaches this agent "
+                         "(metrics.prometheus_open = true)");
         log::info("metrics: ", metrics->describe());
     }
     logs::LogsService logsService(io, logsOptions);

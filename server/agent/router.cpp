@@ -53,6 +53,19 @@ std::string whoami(const auth::Identity& who) {
     return out + "]}\n";
 }
 
+http::Response prometheus(metrics::MetricsService& metrics, const http::Request& req) {
+    if (req.method != "GET" && req.method != "HEAD") {
+        http::Response r = http::jsonError(405, "/metrics answers GET");
+        r.headers.emplace_back("Allow", "GET, HEAD");
+        return r;
+    }
+    http::Response r;
+    r.contentType = "text/plain; version=0.0.4; charset=utf-8";
+    r.headers.emplace_back("Cache-Control", "no-cache");
+    r.body = metrics.prometheusText();
+    return r;
+}
+
 } // namespace
 
 http::Handler makeRouter(const AgentInfo& info, Services sv) {
@@ -73,6 +86,11 @@ http::Handler makeRouter(const AgentInfo& info, Services sv) {
         }
         // Everything else needs a valid token.
         const auto authorization = req.header("Authorization");
+        const bool scrape = s.size() == 1 && s[0] == "metrics";
+        if (scrape && sv.metrics && sv.metrics->scrapeWithoutJwt(authorization)) {
+            co_await rs.send(prometheus(*sv.metrics, req));
+            co_return;
+        }
         // The precise clock (std::time may lag by a tick), the one a stream's end is set by.
         const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
         auto who = sv.authority.authenticate(authorization, static_cast<int64_t>(now));
@@ -163,6 +181,19 @@ http::Handler makeRouter(const AgentInfo& info, Services sv) {
             }
             std::vector<std::string> rest(s.begin() + 4, s.end());
             co_await sv.metrics->handle(req, rest, rs);
+            co_return;
+        }
+        if (scrape) {
+            if (!may("day2:metrics", "read")) {
+                refused("day2:metrics", "read");
+                co_await rs.send(
+                    http::jsonError(403, "uid '" + identity.uid + "' may not read day2:metrics"));
+            } else if (!sv.metrics) {
+                co_await rs.send(http::jsonError(
+                    503, "metrics are off on this node (metrics.enabled = false in agent.toml)"));
+            } else {
+                co_await rs.send(prometheus(*sv.metrics, req));
+            }
             co_return;
         }
         co_await rs.send(http::jsonError(404, "no such endpoint: " + req.path.substr(0, 200)));

@@ -254,6 +254,15 @@ struct Reader {
         }
         if (key == "metrics.max_series_per_task")
             return readUnsigned(node, key, cfg.maxSeriesPerTask, 1, 1000000);
+        if (key == "metrics.prometheus_open")
+            return readBool(node, key, cfg.prometheusOpen);
+        if (key == "metrics.prometheus_token") {
+            if (!readString(node, key, cfg.prometheusToken))
+                return false;
+            if (!cfg.prometheusToken.empty() && cfg.prometheusToken.size() < 16)
+                return fail(node, key, "must be at least 16 characters (or empty: none)");
+            return true;
+        }
         if (key == "auth.enabled")
             return readBool(node, key, cfg.authEnabled);
         if (key == "auth.public_keys")

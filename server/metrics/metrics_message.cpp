@@ -43,8 +43,15 @@ void appendField(std::string& out, bool& first, std::string_view key, std::strin
 bool selected(std::string_view name, std::string_view only) {
     if (only.empty() || name == only)
         return true;
-    return name.size() > only.size() && name.compare(0, only.size(), only) == 0 &&
-           name[only.size()] == '.';
+    if (name.size() <= only.size() + 1 || name.compare(0, only.size(), only) != 0 ||
+        name[only.size()] != '.')
+        return false;
+    // What a counter or a timer of that name becomes (statsd_aggregator.h).
+    const std::string_view suffix = name.substr(only.size() + 1);
+    for (std::string_view s : {"rate", "count", "min", "max", "mean", "p50", "p90", "p95", "p99"})
+        if (suffix == s)
+            return true;
+    return false;
 }
 
 } // namespace

@@ -25,8 +25,8 @@ struct Dimensions {
 // A value JSON can carry: a finite number; NaN and infinities are written as null.
 void appendJsonNumber(std::string& out, double value);
 
-// The message of `batch`; with `onlyName`, only the datapoints named so or `onlyName.<suffix>`
-// (a timer's n.count, n.p99, ...).
+// The message of `batch`; with `onlyName`, only the datapoints named so and what a counter or a
+// timer of that name becomes (n.rate; n.count, n.min, n.max, n.mean, n.p50 ... n.p99).
 std::string metricsMessageJson(const Batch& batch, const Dimensions& dimensions,
                                std::string_view onlyName = {});
 

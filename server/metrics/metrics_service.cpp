@@ -3,7 +3,10 @@
 #include "base/log.h"
 #include "base/text.h"
 #include "day2/wire/wire.h"
+#include "http/query.h"
+#include "metrics/history.h"
 #include "metrics/metrics_message.h"
+#include "metrics/prometheus.h"
 #include "statsd/statsd_listener.h"
 
 #include <boost/asio/steady_timer.hpp>
@@ -11,6 +14,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <tuple>
 
 namespace day2::metrics {
 
@@ -42,7 +46,9 @@ std::string jsonString(std::string_view s) {
 struct MetricsService::Impl : std::enable_shared_from_this<Impl> {
     Impl(asio::io_context& io_, MetricsOptions o)
         : io(io_), options(std::move(o)), timer(io_),
-          receive(std::make_shared<statsd::ReceiveBatch>()) {}
+          receive(std::make_shared<statsd::ReceiveBatch>()),
+          history(HistoryOptions{options.historyRawSeconds, options.historyRollupSeconds,
+                                 options.historyMaxSeries}) {}
 
     // One container, from its launch until the runtime forgets it.
     struct Container {
@@ -55,6 +61,8 @@ struct MetricsService::Impl : std::enable_shared_from_this<Impl> {
         Batch app;                       // the latest of its StatsD metrics
         statsd::ListenerStats lastStats; // of a listener closed
         uint64_t droppedSeries = 0;
+        // Counters since the task started, for Prometheus: name, tags, total.
+        std::vector<std::tuple<std::string, Tags, double>> totals;
     };
 
     asio::io_context& io;
@@ -64,6 +72,8 @@ struct MetricsService::Impl : std::enable_shared_from_this<Impl> {
     const tasks::TaskRuntime* runtime = nullptr;
     std::map<std::string, Container, std::less<>> containers;
     Batch node;
+    History history;
+    int64_t lastExpireMs = 0;
     uint16_t nextPort = 0; // where the search of the port range starts next
     bool stopped = false;
 
@@ -171,6 +181,9 @@ struct MetricsService::Impl : std::enable_shared_from_this<Impl> {
             b.points.push_back({std::move(p.name), p.value, std::string(p.unit),
                                 p.tags ? Tags(p.tags->begin(), p.tags->end()) : Tags{}});
         c.app = std::move(b);
+        c.totals.clear();
+        for (const auto& t : c.listener->aggregator().cumulative())
+            c.totals.emplace_back(t.name, t.tags ? *t.tags : Tags{}, t.total);
     }
 
     // The task ended: what it sent before it ended is read and flushed once more, then its
@@ -184,14 +197,23 @@ struct MetricsService::Impl : std::enable_shared_from_this<Impl> {
         if (!c.listener)
             return;
         c.listener->drain();
-        flushApp(c, nowUsec());
+        const int64_t now = nowUsec();
+        flushApp(c, now);
+        history.append("containers/" + spec.containerId + "/app", c.app);
         c.lastStats = c.listener->stats();
         c.droppedSeries = c.listener->aggregator().droppedSeries();
         c.listener->close();
         c.listener.reset();
+        const int64_t ms = now / 1000;
+        history.markFinished("containers/" + spec.containerId, ms);
+        history.markFinished("containers/" + spec.containerId + "/app", ms);
     }
 
-    void removed(const std::string& id) { containers.erase(id); }
+    void removed(const std::string& id) {
+        containers.erase(id);
+        history.forget("containers/" + id);
+        history.forget("containers/" + id + "/app");
+    }
 
     void collect() {
         const int64_t now = nowUsec();
@@ -199,10 +221,19 @@ struct MetricsService::Impl : std::enable_shared_from_this<Impl> {
             runtime->forEachContainer([&](const tasks::ContainerSpec& spec,
                                           const tasks::ContainerStatus&) { known(spec); });
         for (auto& [id, c] : containers)
-            flushApp(c, now);
+            if (c.listener) {
+                flushApp(c, now);
+                history.append("containers/" + id + "/app", c.app);
+            }
         Batch n;
         n.timestampUsec = now;
         node = std::move(n);
+        history.append("node", nodeNow()); // with the agent's own counters
+        // Chunks age out, finished tasks' history goes (once a minute is enough).
+        if (now / 1000 - lastExpireMs >= 60000) {
+            lastExpireMs = now / 1000;
+            history.expire(lastExpireMs, int64_t{options.keepFinishedSeconds} * 1000);
+        }
     }
 
     // The node's message: the latest host collection and the agent's own counters as they are
@@ -237,6 +268,161 @@ struct MetricsService::Impl : std::enable_shared_from_this<Impl> {
             self->collect();
             self->schedule();
         });
+    }
+
+    static Tags identityLabels(const Dimensions& d) {
+        Tags t{{std::string(wire::kTagAgentId), d.agentId},
+               {std::string(wire::kTagHostname), d.hostname}};
+        if (!d.containerId.empty()) {
+            t.emplace_back(wire::kTagContainerId, d.containerId);
+            t.emplace_back(wire::kTagExecutorId, d.executorId);
+            t.emplace_back(wire::kTagFrameworkId, d.frameworkId);
+            t.emplace_back(wire::kTagFrameworkName, d.frameworkName);
+            t.emplace_back(wire::kTagApplicationName, d.applicationName);
+        }
+        return t;
+    }
+
+    // Host and container metrics that count up from a start (the rest are gauges).
+    static bool cumulative(std::string_view name) {
+        for (std::string_view prefix : {"network.", "blkio.", "net.", "day2."})
+            if (name.substr(0, prefix.size()) == prefix)
+                return true;
+        return name == "cpus.user.time" || name == "cpus.system.time" ||
+               name == "cpus.throttled.time" || name == "cpus.nr.periods" ||
+               name == "cpus.nr.throttled";
+    }
+
+    static void addPoint(PrometheusWriter& w, std::string_view prefix, const Datapoint& p,
+                         const Tags& identity, bool counter, std::string_view help) {
+        double value = p.value;
+        const std::string family =
+            prometheusFamily(std::string(prefix) + p.name, p.unit, counter, value);
+        w.add(family, counter ? PrometheusWriter::Type::Counter : PrometheusWriter::Type::Gauge,
+              help, identity, p.tags, value);
+    }
+
+    std::string prometheus() {
+        PrometheusWriter w;
+        const Dimensions nodeDims = nodeDimensions();
+        const Tags nodeId = identityLabels(nodeDims);
+        for (const auto& p : nodeNow().points) {
+            // The agent's own (day2.*) without a prefix; the host's as day2_node_*.
+            const bool own = p.name.rfind("day2.", 0) == 0;
+            addPoint(w, own ? "" : "day2.node.", p, nodeId, cumulative(p.name),
+                     own ? "day2-agent's own count (API.md, Metrics)"
+                         : "host metric " + p.name + " (API.md, Metrics)");
+        }
+        for (const auto& [id, c] : containers) {
+            const Tags ident = identityLabels(c.dimensions);
+            for (const auto& p : c.usage.points)
+                addPoint(w, "day2.container.", p, ident, cumulative(p.name),
+                         "container metric " + p.name + " (API.md, Metrics)");
+            // A task's own: counters as totals since it started, the rest as the last interval
+            // has them. Its names are its own, but not the agent's.
+            auto appName = [](const std::string& name) {
+                return name.rfind("day2", 0) == 0 ? "app." + name : name;
+            };
+            auto isCounterPoint = [&c](const std::string& name) {
+                for (const auto& [n, tags, total] : c.totals)
+                    if (name == n || name == n + ".rate")
+                        return true;
+                return false;
+            };
+            for (const auto& p : c.app.points) {
+                if (isCounterPoint(p.name))
+                    continue;
+                Datapoint q = p;
+                q.name = appName(p.name);
+                addPoint(w, "", q, ident, false, "StatsD metric sent by tasks");
+            }
+            for (const auto& [n, tags, total] : c.totals)
+                addPoint(w, "", {appName(n), total, "", tags}, ident, true,
+                         "StatsD counter sent by tasks, since each task started");
+        }
+        std::string out = w.text();
+        // What could not be written without breaking the scrape, said in it.
+        out += "# HELP day2_prometheus_samples_left_out_total Samples of this scrape left out: a "
+               "name taken by another type, or the same labels twice\n"
+               "# TYPE day2_prometheus_samples_left_out_total counter\n"
+               "day2_prometheus_samples_left_out_total " +
+               std::to_string(w.conflicts()) + "\n";
+        return out;
+    }
+
+    // GET history/{node | containers/<cid> | containers/<cid>/app}?since=&until=&step=&agg=
+    http::Response historyAnswer(const http::Request& req, const std::vector<std::string>& seg) {
+        const bool isNode = seg.size() == 2 && seg[1] == "node";
+        const bool isContainer =
+            (seg.size() == 3 || (seg.size() == 4 && seg[3] == "app")) && seg[1] == "containers";
+        if (!isNode && !isContainer)
+            return http::jsonError(404, "history is kept for node, containers/<id> and "
+                                        "containers/<id>/app");
+        if (isContainer && !find(seg[2]))
+            return http::jsonError(404, "no container '" + seg[2].substr(0, 64) + "' on this node");
+        auto params = http::parseQueryString(req.query);
+        if (!params)
+            return http::jsonError(400, params.error().message);
+        const int64_t nowMs = nowUsec() / 1000;
+        int64_t sinceMs = nowMs - options.historyRawSeconds * 1000;
+        int64_t untilMs = nowMs;
+        int64_t step = 0;
+        HistoryAgg agg = HistoryAgg::Mean;
+        for (const auto& [k, v] : *params) {
+            if (k == "since" || k == "until") {
+                auto us = text::parseTimestampMicros(v);
+                if (!us)
+                    return http::jsonError(400, k + " '" + v.substr(0, 64) +
+                                                    "' is neither RFC 3339 nor microseconds "
+                                                    "since the epoch");
+                (k == "since" ? sinceMs : untilMs) = static_cast<int64_t>(*us / 1000);
+            } else if (k == "step") {
+                auto n = text::parseUnsigned(v);
+                if (!n || *n > 86400)
+                    return http::jsonError(400, "step '" + v.substr(0, 64) +
+                                                    "' is not a number of seconds (0-86400)");
+                step = static_cast<int64_t>(*n);
+            } else if (k == "agg") {
+                auto a = parseHistoryAgg(v);
+                if (!a)
+                    return http::jsonError(400,
+                                           "agg '" + v.substr(0, 64) + "' is not mean, min or max");
+                agg = *a;
+            } else {
+                return http::jsonError(400, "unknown parameter '" + k.substr(0, 64) +
+                                                "' (since, until, step, agg)");
+            }
+        }
+        if (sinceMs > untilMs)
+            return http::jsonError(400, "since is after until");
+        std::string source = "node";
+        if (isContainer)
+            source = "containers/" + seg[2] + (seg.size() == 4 ? "/app" : "");
+        auto series = history.query(source, sinceMs, untilMs, step, agg);
+        std::string out = "{\"series\":[";
+        if (series) {
+            bool first = true;
+            for (const auto& s : *series) {
+                if (!first)
+                    out += ',';
+                first = false;
+                out += "{\"name\":" + jsonString(s.name) + ",\"unit\":" + jsonString(s.unit) +
+                       ",\"tags\":{";
+                for (size_t i = 0; i < s.tags.size(); ++i)
+                    out += (i ? "," : "") + jsonString(s.tags[i].first) + ":" +
+                           jsonString(s.tags[i].second);
+                out += "},\"points\":[";
+                for (size_t i = 0; i < s.points.size(); ++i) {
+                    out += i ? ",[" : "[";
+                    out += std::to_string(s.points[i].first);
+                    out += ',';
+                    appendJsonNumber(out, s.points[i].second);
+                    out += ']';
+                }
+                out += "]}";
+            }
+        }
+        return json(out + "]}\n");
     }
 
     const Container* find(std::string_view id) const {
@@ -294,6 +480,25 @@ void MetricsService::stop() {
             c.listener->close();
 }
 
+std::string MetricsService::prometheusText() {
+    return m_impl->prometheus();
+}
+
+bool MetricsService::scrapeWithoutJwt(std::optional<std::string_view> authorization) const {
+    const auto& o = m_impl->options;
+    if (o.prometheusOpen)
+        return true;
+    if (o.prometheusToken.empty() || !authorization)
+        return false;
+    const std::string want = "Bearer " + o.prometheusToken;
+    if (authorization->size() != want.size())
+        return false;
+    unsigned char diff = 0; // the same time for every wrong token of this length
+    for (size_t i = 0; i < want.size(); ++i)
+        diff |= static_cast<unsigned char>((*authorization)[i] ^ want[i]);
+    return diff == 0;
+}
+
 void MetricsService::collect() {
     m_impl->collect();
 }
@@ -305,7 +510,11 @@ std::string MetricsService::describe() const {
            (o.statsdPortLow ? "ports " + std::to_string(o.statsdPortLow) + "-" +
                                   std::to_string(o.statsdPortHigh)
                             : std::string("ports the kernel picks")) +
-           ", at most " + std::to_string(o.maxSeriesPerTask) + " series a task";
+           ", at most " + std::to_string(o.maxSeriesPerTask) + " series a task; /metrics " +
+           (o.prometheusOpen ? "OPEN to anyone (metrics.prometheus_open)"
+            : o.prometheusToken.empty()
+                ? std::string("needs a JWT with day2:metrics read")
+                : std::string("for the scrape token (metrics.prometheus_token) or a JWT"));
 }
 
 asio::awaitable<void> MetricsService::handle(const http::Request& req,
@@ -361,10 +570,15 @@ asio::awaitable<void> MetricsService::handle(const http::Request& req,
         co_await rs.send(json(std::move(body)));
         co_return;
     }
+    if (!seg.empty() && seg[0] == "history") {
+        co_await rs.send(d.historyAnswer(req, seg));
+        co_return;
+    }
     co_await rs.send(
         http::jsonError(404, "no such metrics endpoint: " + req.path.substr(0, 200) +
                                  " (ping, node, containers, containers/<id>, containers/<id>/app, "
-                                 "containers/<id>/app/<name>)"));
+                                 "containers/<id>/app/<name>, history/node, "
+                                 "history/containers/<id>[/app])"));
 }
 
 } // namespace day2::metrics

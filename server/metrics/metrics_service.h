@@ -21,7 +21,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace day2::metrics {
@@ -34,6 +36,16 @@ struct MetricsOptions {
     uint16_t statsdPortLow = 0; // 0: ports the kernel picks
     uint16_t statsdPortHigh = 0;
     size_t maxSeriesPerTask = 1000;
+    // GET /metrics without a JWT: to anyone (prometheusOpen), or to "Authorization: Bearer
+    // <prometheusToken>" when a token is set. Otherwise a JWT with day2:metrics read.
+    bool prometheusOpen = false;
+    std::string prometheusToken;
+    // History (history.h): the raw tier, the rollups, the most series, and how long a finished
+    // task's stays (its container is forgotten then anyway).
+    int64_t historyRawSeconds = 3600;
+    int64_t historyRollupSeconds = 86400;
+    size_t historyMaxSeries = 10000;
+    unsigned keepFinishedSeconds = 3600;
 };
 
 class MetricsService {
@@ -55,6 +67,11 @@ public:
     boost::asio::awaitable<void> handle(const http::Request& request,
                                         const std::vector<std::string>& segments,
                                         http::ResponseStream& response);
+
+    // GET /metrics: the Prometheus text exposition of every source (prometheus.h).
+    std::string prometheusText();
+    // Whether this Authorization header opens /metrics without a JWT.
+    bool scrapeWithoutJwt(std::optional<std::string_view> authorization) const;
 
     // Collects once now (the timer's work; for tests).
     void collect();

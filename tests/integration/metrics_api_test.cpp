@@ -16,6 +16,12 @@
 #include <fstream>
 #include <functional>
 #include <thread>
+
+#include <arpa/inet.h>
+#include <csignal>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 using namespace day2::test;
@@ -341,4 +347,182 @@ TEST_F(MetricsApi, BadRequestsAreRefusedAndChangeNothing) {
     EXPECT_TRUE(node["datapoints"].is_array());
     EXPECT_FALSE(node["dimensions"]["agent_id"].get<std::string>().empty());
     EXPECT_EQ(node["dimensions"].count("container_id"), 0u);
+}
+
+namespace {
+
+// Runs `command` through the shell; its exit status and what it printed.
+std::pair<int, std::string> run(const std::string& command) {
+    FILE* p = ::popen((command + " 2>&1").c_str(), "r");
+    std::string out;
+    char buf[4096];
+    while (size_t n = std::fread(buf, 1, sizeof buf, p))
+        out.append(buf, n);
+    const int status = ::pclose(p);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+// A TCP port nobody listens on now (for a program that must be told one).
+uint16_t freePort() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(fd);
+    return ntohs(a.sin_port);
+}
+
+} // namespace
+
+TEST_F(MetricsApi, TheHistoryHoldsEveryIntervalACounterSumsToExactlyWhatWasSent) {
+    auto& a = *s_agent;
+    Gate g("history");
+    // The task sends 10 increments every 50 ms until the gate opens, then 10 more and ends: its
+    // lines span several intervals, and the last ones come just before its end.
+    const std::string script =
+        "import os, socket, time\n"
+        "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+        "to = (os.environ['STATSD_UDP_HOST'], int(os.environ['STATSD_UDP_PORT']))\n"
+        "d = b'hist.hits:1|c\\n' * 10\n"
+        "n = 0\n"
+        "while not os.path.exists(" +
+        json(g.path()).dump() +
+        "):\n"
+        "    s.sendto(d, to); n += 10; time.sleep(0.05)\n"
+        "s.sendto(d, to); n += 10\n"
+        "print(n, flush=True)\n";
+    json c = a.launch({{"framework_id", "fw-metrics"},
+                       {"framework_name", "marathon"},
+                       {"application_name", "/history"},
+                       {"command", {"/usr/bin/python3", "-c", script}}});
+    const std::string cid = c["container_id"];
+    // Three intervals with lines in them, at least.
+    json hist;
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            hist = a.metricsJson("history/containers/" + cid + "/app");
+            for (const auto& s : hist["series"])
+                if (s["name"] == "hist.hits") {
+                    int busy = 0;
+                    for (const auto& p : s["points"])
+                        busy += p[1].get<double>() > 0;
+                    return busy >= 3;
+                }
+            return false;
+        },
+        std::chrono::seconds(60)))
+        << hist.dump();
+    g.open();
+    a.waitFinished(cid);
+    // How many it sent, as it said in its log.
+    int sent = 0;
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            auto r = httpGet(a.port(),
+                             "/system/v1/logs/v1/range/framework/fw-metrics/executor/" + cid +
+                                 "/container/" + cid,
+                             {{"Accept", "application/json"}});
+            if (r.status != 200 || r.body.empty())
+                return false;
+            const json line = json::parse(r.body.substr(0, r.body.find('\n')));
+            sent = std::atoi(line["fields"].value("MESSAGE", "").c_str());
+            return sent > 0;
+        },
+        std::chrono::seconds(60)));
+    hist = a.metricsJson("history/containers/" + cid + "/app");
+    double sum = -1;
+    for (const auto& s : hist["series"])
+        if (s["name"] == "hist.hits") {
+            sum = 0;
+            int64_t previous = 0;
+            for (const auto& p : s["points"]) {
+                EXPECT_GT(p[0].get<int64_t>(), previous) << "points in time order";
+                previous = p[0];
+                sum += p[1].get<double>();
+            }
+        }
+    EXPECT_EQ(sum, sent) << hist.dump();
+
+    // The node's history is there too; bad parameters are refused.
+    EXPECT_FALSE(a.metricsJson("history/node")["series"].empty());
+    EXPECT_EQ(a.metrics("history/node?since=yesterday").status, 400);
+    EXPECT_EQ(a.metrics("history/node?step=-1").status, 400);
+    EXPECT_EQ(a.metrics("history/node?agg=median").status, 400);
+    EXPECT_EQ(a.metrics("history/node?color=red").status, 400);
+    EXPECT_EQ(a.metrics("history/node?since=2000000000000000&until=1000000000000000").status, 400);
+    EXPECT_EQ(a.metrics("history/containers/00000000-0000-4000-8000-000000000000").status, 404);
+    EXPECT_EQ(a.metrics("history/elsewhere").status, 404);
+    json byMinute = a.metricsJson("history/containers/" + cid + "/app?step=60&agg=max");
+    EXPECT_TRUE(byMinute["series"].is_array());
+}
+
+TEST_F(MetricsApi, PrometheusScrapesTheAgentAndPromtoolHasNoComplaint) {
+    auto& a = *s_agent;
+    Gate g("prometheus");
+    json c =
+        a.launch(pythonTask("/prom", "dogs.barked:1|c|#breed:collie\nqueueDepth:3|g", 1, g.path()));
+    const std::string cid = c["container_id"];
+    std::string text;
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            text = httpGet(a.port(), "/metrics").body;
+            return text.find("dogs_barked_total{") != std::string::npos;
+        },
+        std::chrono::seconds(60)))
+        << text;
+    const std::string file = s_state + "/metrics.txt";
+    std::ofstream(file) << text;
+    auto [status, out] = run("promtool check metrics < " + file);
+    EXPECT_EQ(status, 0) << out;
+    EXPECT_EQ(out, "");
+    EXPECT_NE(text.find("container_id=\"" + cid + "\""), std::string::npos);
+    EXPECT_NE(text.find("# TYPE day2_statsd_parse_errors_total counter"), std::string::npos);
+
+    // A real Prometheus scrapes it.
+    const std::string dir = s_state + "/prometheus";
+    fs::create_directories(dir);
+    std::ofstream(dir + "/prometheus.yml")
+        << "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: day2\n"
+           "    static_configs:\n      - targets: ['127.0.0.1:"
+        << a.port() << "']\n";
+    const uint16_t webPort = freePort();
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        const std::string listen = "--web.listen-address=127.0.0.1:" + std::to_string(webPort);
+        const std::string config = "--config.file=" + dir + "/prometheus.yml";
+        const std::string storage = "--storage.tsdb.path=" + dir + "/data";
+        ::freopen((dir + "/prometheus.log").c_str(), "w", stderr);
+        ::execl("/usr/bin/prometheus", "prometheus", config.c_str(), storage.c_str(),
+                listen.c_str(), static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    ASSERT_GT(pid, 0);
+    json up, dogs;
+    const bool scraped = waitUntil(
+        [&] {
+            auto r = httpGet(webPort, "/api/v1/query?query=up");
+            auto d = httpGet(webPort, "/api/v1/query?query=dogs_barked_total");
+            if (r.status != 200 || d.status != 200)
+                return false;
+            up = json::parse(r.body);
+            dogs = json::parse(d.body);
+            return !up["data"]["result"].empty() && !dogs["data"]["result"].empty();
+        },
+        std::chrono::seconds(90));
+    ::kill(pid, SIGTERM);
+    int ws = 0;
+    ::waitpid(pid, &ws, 0);
+    std::ifstream log(dir + "/prometheus.log");
+    std::string logText((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+    ASSERT_TRUE(scraped) << up.dump() << "\n" << logText.substr(0, 4000);
+    EXPECT_EQ(up["data"]["result"][0]["value"][1], "1");
+    const json& metric = dogs["data"]["result"][0]["metric"];
+    EXPECT_EQ(metric["container_id"], cid);
+    EXPECT_EQ(metric["breed"], "collie");
+    EXPECT_EQ(metric["application_name"], "/prom");
+    g.open();
+    a.waitFinished(cid);
 }

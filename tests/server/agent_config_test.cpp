@@ -70,6 +70,8 @@ TEST(Config, ErrorsNameFileLineAndKey) {
         {"[metrics]\nstatsd_port_range = \"9000-8000\"\n",
          ":2: metrics.statsd_port_range: '9000-8000' is not a port range"},
         {"[metrics]\nstatsd_port_range = \"1-70000\"\n", ":2: metrics.statsd_port_range:"},
+        {"[metrics]\nprometheus_token = \"short\"\n",
+         ":2: metrics.prometheus_token: must be at least 16"},
         {"[metrics]\nstatsd_port_range = 8125\n",
          ":2: metrics.statsd_port_range: must be a string"},
     };
@@ -152,6 +154,8 @@ TEST(Config, ShippedDefaultFileParsesToTheDefaults) {
     EXPECT_EQ(cfg->statsdPortLow, d.statsdPortLow);
     EXPECT_EQ(cfg->statsdPortHigh, d.statsdPortHigh);
     EXPECT_EQ(cfg->maxSeriesPerTask, d.maxSeriesPerTask);
+    EXPECT_EQ(cfg->prometheusOpen, d.prometheusOpen);
+    EXPECT_EQ(cfg->prometheusToken, d.prometheusToken);
     EXPECT_EQ(cfg->authEnabled, d.authEnabled);
     EXPECT_EQ(cfg->authPublicKeys, d.authPublicKeys);
     EXPECT_EQ(cfg->aclFile, d.aclFile);
