@@ -8,6 +8,7 @@
 #include <cctype>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <sys/statvfs.h>
@@ -311,39 +312,46 @@ TEST(HostCollector, ALongStatAndAMeminfoWithoutMemAvailable) {
     EXPECT_EQ(host.readErrors(), 0u);
 }
 
+namespace {
+
+// MemTotal (kB) and the cpuN lines, as this machine's /proc says them.
+std::pair<uint64_t, int> memTotalKbAndCpuLines() {
+    uint64_t memTotalKb = 0;
+    std::istringstream meminfo(readText("/proc/meminfo"));
+    std::string line;
+    while (std::getline(meminfo, line))
+        if (line.starts_with("MemTotal:"))
+            memTotalKb = std::stoull(line.substr(9));
+    int cpuLines = 0;
+    std::istringstream stat(readText("/proc/stat"));
+    while (std::getline(stat, line))
+        if (line.size() > 3 && line.starts_with("cpu") &&
+            std::isdigit(static_cast<unsigned char>(line[3])))
+            ++cpuLines;
+    return {memTotalKb, cpuLines};
+}
+
+} // namespace
+
 TEST(HostCollector, TheRealProcAgreesWithWhatItsFilesSay) {
     HostCollector host;
-    const auto p = host.collect(10);
+    // Memory and CPUs can be hot-plugged here (virtio-mem): compare with what /proc said both
+    // before and after the collect.
+    std::vector<Datapoint> p;
+    std::pair<uint64_t, int> before, after;
+    for (int attempt = 0; attempt < 20; ++attempt) {
+        before = memTotalKbAndCpuLines();
+        p = host.collect(10);
+        after = memTotalKbAndCpuLines();
+        if (before == after)
+            break;
+    }
+    ASSERT_EQ(before, after) << "MemTotal or the CPUs changed during each of 20 collects";
     EXPECT_EQ(host.readErrors(), 0u);
-
-    uint64_t memTotalKb = 0;
-    {
-        std::istringstream in(readText("/proc/meminfo"));
-        std::string key;
-        uint64_t v = 0;
-        std::string kb;
-        while (in >> key >> v) {
-            if (key == "MemTotal:") {
-                memTotalKb = v;
-                break;
-            }
-            std::getline(in, kb);
-        }
-    }
-    ASSERT_GT(memTotalKb, 0u);
-    EXPECT_EQ(value(p, "memory.total"), static_cast<double>(memTotalKb) * 1024);
-
-    int cpuLines = 0;
-    {
-        std::istringstream in(readText("/proc/stat"));
-        std::string line;
-        while (std::getline(in, line))
-            if (line.size() > 3 && line.starts_with("cpu") &&
-                std::isdigit(static_cast<unsigned char>(line[3])))
-                ++cpuLines;
-    }
-    ASSERT_GT(cpuLines, 0);
-    EXPECT_EQ(value(p, "cpu.cores"), cpuLines);
+    ASSERT_GT(before.first, 0u);
+    ASSERT_GT(before.second, 0);
+    EXPECT_EQ(value(p, "memory.total"), static_cast<double>(before.first) * 1024);
+    EXPECT_EQ(value(p, "cpu.cores"), before.second);
     EXPECT_GT(value(p, "system.uptime"), 0);
     EXPECT_GT(value(p, "process.count"), 0);
     EXPECT_GT(value(p, "filesystem.capacity.total", Tags{{"path", "/"}}), 0);
