@@ -176,6 +176,9 @@ int main(int argc, char** argv) {
         mo.agentId = *agentId;
         mo.hostname = hostName();
         mo.intervalSeconds = cfg.metricsIntervalSeconds;
+        mo.keepFinishedSeconds = cfg.keepFinishedSeconds;
+        mo.procRoot = cfg.metricsProcRoot;
+        mo.filesystems = cfg.metricsFilesystems;
         mo.statsdHost = cfg.statsdHost;
         mo.statsdPortLow = cfg.statsdPortLow;
         mo.statsdPortHigh = cfg.statsdPortHigh;

@@ -254,6 +254,10 @@ struct Reader {
         }
         if (key == "metrics.max_series_per_task")
             return readUnsigned(node, key, cfg.maxSeriesPerTask, 1, 1000000);
+        if (key == "metrics.proc_root")
+            return readString(node, key, cfg.metricsProcRoot);
+        if (key == "metrics.filesystems")
+            return readStringList(node, key, cfg.metricsFilesystems);
         if (key == "metrics.prometheus_open")
             return readBool(node, key, cfg.prometheusOpen);
         if (key == "metrics.prometheus_token") {

@@ -4,7 +4,9 @@
 #include "base/text.h"
 #include "day2/wire/wire.h"
 #include "http/query.h"
+#include "metrics/container_collector.h"
 #include "metrics/history.h"
+#include "metrics/host_collector.h"
 #include "metrics/metrics_message.h"
 #include "metrics/prometheus.h"
 #include "statsd/statsd_listener.h"
@@ -48,7 +50,8 @@ struct MetricsService::Impl : std::enable_shared_from_this<Impl> {
         : io(io_), options(std::move(o)), timer(io_),
           receive(std::make_shared<statsd::ReceiveBatch>()),
           history(HistoryOptions{options.historyRawSeconds, options.historyRollupSeconds,
-                                 options.historyMaxSeries}) {}
+                                 options.historyMaxSeries}),
+          host(HostOptions{options.procRoot, options.filesystems}) {}
 
     // One container, from its launch until the runtime forgets it.
     struct Container {
@@ -73,6 +76,8 @@ struct MetricsService::Impl : std::enable_shared_from_this<Impl> {
     std::map<std::string, Container, std::less<>> containers;
     Batch node;
     History history;
+    HostCollector host;
+    ContainerCollector usage;
     int64_t lastExpireMs = 0;
     uint16_t nextPort = 0; // where the search of the port range starts next
     bool stopped = false;
@@ -194,6 +199,7 @@ struct MetricsService::Impl : std::enable_shared_from_this<Impl> {
             return;
         Container& c = it->second;
         c.finished = true;
+        usage.forget(spec.containerId);
         if (!c.listener)
             return;
         c.listener->drain();
@@ -211,6 +217,7 @@ struct MetricsService::Impl : std::enable_shared_from_this<Impl> {
 
     void removed(const std::string& id) {
         containers.erase(id);
+        usage.forget(id);
         history.forget("containers/" + id);
         history.forget("containers/" + id + "/app");
     }
@@ -220,13 +227,21 @@ struct MetricsService::Impl : std::enable_shared_from_this<Impl> {
         if (runtime)
             runtime->forEachContainer([&](const tasks::ContainerSpec& spec,
                                           const tasks::ContainerStatus&) { known(spec); });
-        for (auto& [id, c] : containers)
+        const double seconds = options.intervalSeconds;
+        for (auto& [id, c] : containers) {
             if (c.listener) {
                 flushApp(c, now);
                 history.append("containers/" + id + "/app", c.app);
             }
+            if (!c.finished && !c.cgroup.dirs.empty()) {
+                c.usage.timestampUsec = now;
+                c.usage.points = usage.collect(id, c.cgroup, seconds);
+                history.append("containers/" + id, c.usage);
+            }
+        }
         Batch n;
         n.timestampUsec = now;
+        n.points = host.collect(seconds);
         node = std::move(n);
         history.append("node", nodeNow()); // with the agent's own counters
         // Chunks age out, finished tasks' history goes (once a minute is enough).
@@ -241,6 +256,10 @@ struct MetricsService::Impl : std::enable_shared_from_this<Impl> {
     Batch nodeNow() {
         Batch n = node;
         n.timestampUsec = nowUsec();
+        n.points.push_back({"day2.metrics.read_errors",
+                            static_cast<double>(host.readErrors() + usage.readErrors()),
+                            "count",
+                            {}});
         for (auto& [id, c] : containers) {
             if (c.listener)
                 c.listener->readDrops();

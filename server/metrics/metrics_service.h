@@ -46,6 +46,9 @@ struct MetricsOptions {
     int64_t historyRollupSeconds = 86400;
     size_t historyMaxSeries = 10000;
     unsigned keepFinishedSeconds = 3600;
+    // Host metrics: where /proc is (a fixture tree in tests) and the filesystems to report.
+    std::string procRoot = "/proc";
+    std::vector<std::string> filesystems = {"/"};
 };
 
 class MetricsService {

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -116,7 +117,8 @@ public:
     }
     // Stops every task and forgets it (its cgroup goes with it).
     void clear() {
-        for (const auto& c : json::parse(httpGet(port(), kTasks).body)["containers"]) {
+        const json list = json::parse(httpGet(port(), kTasks).body)["containers"];
+        for (const auto& c : list) {
             const std::string cid = c["container_id"];
             httpRequest(port(), "DELETE", kTasks + cid);
             waitFinished(cid);
@@ -173,18 +175,30 @@ protected:
         if (!s_skip.empty())
             GTEST_SKIP() << s_skip;
     }
-    // A second agent of its own (state and cgroups), stopped and cleaned up by the caller.
-    static std::unique_ptr<Agent> otherAgent(const std::string& name, unsigned interval) {
-        return std::make_unique<Agent>(s_ns->name(), s_state + "-" + name, s_parent + "-" + name,
-                                       interval);
-    }
-    static void removeOther(std::unique_ptr<Agent>& a, const std::string& name) {
-        a->clear();
-        a.reset();
-        removeCgroupParent(s_parent + "-" + name);
-        std::error_code ec;
-        fs::remove_all(s_state + "-" + name, ec);
-    }
+    // A second agent of its own (state and cgroups), its tasks and cgroups removed when it goes
+    // (an assertion that ends a test early included).
+    class OtherAgent {
+    public:
+        OtherAgent(const std::string& name, unsigned interval) : m_name(name) { start(interval); }
+        ~OtherAgent() {
+            if (m_agent)
+                m_agent->clear();
+            m_agent.reset();
+            removeCgroupParent(s_parent + "-" + m_name);
+            std::error_code ec;
+            fs::remove_all(s_state + "-" + m_name, ec);
+        }
+        // Starts it (again: a stopped one is replaced by a new one on the same state).
+        void start(unsigned interval) {
+            m_agent = std::make_unique<Agent>(s_ns->name(), s_state + "-" + m_name,
+                                              s_parent + "-" + m_name, interval);
+        }
+        Agent* operator->() { return m_agent.get(); }
+
+    private:
+        std::string m_name;
+        std::unique_ptr<Agent> m_agent;
+    };
 
     static inline std::string s_skip;
     static inline JournalNamespace* s_ns = nullptr;
@@ -266,7 +280,7 @@ TEST_F(MetricsApi, ATasksStatsdComesBackUnderItsContainerWithItsTagsAndItsIdenti
 TEST_F(MetricsApi, ATaskThatSendsAndExitsAtOnceLosesNothing) {
     // An interval far longer than the task: the only flush of its metrics is the last one, at
     // its end, which must hold every line it sent.
-    auto agent = otherAgent("short", 3600);
+    OtherAgent agent("short", 3600);
     // 50 datagrams of 20 counter lines and 3 bad lines.
     std::string datagram;
     for (int i = 0; i < 20; ++i)
@@ -300,18 +314,17 @@ TEST_F(MetricsApi, ATaskThatSendsAndExitsAtOnceLosesNothing) {
         if (p["name"] == "day2.statsd.parse_errors" && p["tags"]["container_id"] == cid2)
             parseErrors = p["value"];
     EXPECT_EQ(parseErrors, 3) << node2.dump();
-    removeOther(agent, "short");
 }
 
 TEST_F(MetricsApi, AReadoptedTaskGetsItsPortBack) {
-    auto agent = otherAgent("restart", 1);
+    OtherAgent agent("restart", 1);
     Gate g("restart");
     json c = agent->launch(pythonTask("/restart", "alive:1|c|#phase:any", 1, g.path()));
     const std::string cid = c["container_id"];
     const int port = c["statsd"]["port"];
     EXPECT_EQ(agent->process().stop(), 0);
     // The port is free while no agent runs; the task goes on sending into the void.
-    agent = otherAgent("restart", 1);
+    agent.start(1);
     json after = agent->task(cid);
     EXPECT_EQ(after["state"], "running") << after.dump();
     EXPECT_EQ(after["statsd"]["port"], port);
@@ -326,7 +339,6 @@ TEST_F(MetricsApi, AReadoptedTaskGetsItsPortBack) {
         << app.dump();
     g.open();
     agent->waitFinished(cid);
-    removeOther(agent, "restart");
 }
 
 TEST_F(MetricsApi, BadRequestsAreRefusedAndChangeNothing) {
@@ -526,6 +538,97 @@ TEST_F(MetricsApi, PrometheusScrapesTheAgentAndPromtoolHasNoComplaint) {
     EXPECT_EQ(metric["container_id"], cid);
     EXPECT_EQ(metric["breed"], "collie");
     EXPECT_EQ(metric["application_name"], "/prom");
+    g.open();
+    a.waitFinished(cid);
+}
+
+TEST_F(MetricsApi, HostMetricsAgreeWithProcAndATasksUseGrowsInItsCgroup) {
+    auto& a = *s_agent;
+    // The host: what /proc says, read here independently (MemTotal can change on a machine with
+    // memory hot-plug: the agent's last collection agrees with it in the end).
+    auto memTotal = [] {
+        std::ifstream meminfo("/proc/meminfo");
+        std::string key;
+        double kb = 0;
+        while (meminfo >> key)
+            if (key == "MemTotal:") {
+                meminfo >> kb;
+                break;
+            }
+        return kb * 1024;
+    };
+    std::ifstream stat("/proc/stat");
+    std::string line;
+    int cpus = 0;
+    while (std::getline(stat, line))
+        cpus += line.rfind("cpu", 0) == 0 && line.size() > 3 && std::isdigit(line[3]);
+    json node;
+    double want = 0;
+    EXPECT_TRUE(waitUntil(
+        [&] {
+            node = a.metricsJson("node");
+            want = memTotal();
+            return !pointNamed(node, "cpu.user").is_null() &&
+                   pointNamed(node, "memory.total")["value"] == want;
+        },
+        std::chrono::seconds(60)))
+        << want << " " << node.dump();
+    EXPECT_EQ(pointNamed(node, "memory.total")["unit"], "bytes");
+    EXPECT_EQ(pointNamed(node, "cpu.cores")["value"], cpus);
+    EXPECT_GT(pointNamed(node, "process.count")["value"].get<double>(), 0);
+    const json fs = pointNamed(node, "filesystem.capacity.total");
+    ASSERT_FALSE(fs.is_null());
+    EXPECT_EQ(fs["tags"]["path"], "/");
+    EXPECT_EQ(pointNamed(node, "day2.metrics.read_errors")["value"], 0);
+
+    // A task that takes 64 MiB and burns CPU until the gate opens.
+    Gate g("burn");
+    const std::string script = "import os\n"
+                               "m = bytearray(64 << 20)\n"
+                               "for i in range(0, len(m), 4096): m[i] = 1\n"
+                               "n = 0\n"
+                               "while not os.path.exists(" +
+                               json(g.path()).dump() +
+                               "):\n"
+                               "    for i in range(100000): n += i\n";
+    json c = a.launch({{"framework_id", "fw-metrics"},
+                       {"framework_name", "marathon"},
+                       {"application_name", "/burn"},
+                       {"resources", {{"cpus", 1.5}, {"mem_mb", 256}}},
+                       {"command", {"/usr/bin/python3", "-c", script}}});
+    const std::string cid = c["container_id"];
+    json usage;
+    auto value = [&](const char* name) {
+        const json p = pointNamed(usage, name);
+        return p.is_null() ? -1.0 : p["value"].get<double>();
+    };
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            usage = a.metricsJson("containers/" + cid);
+            return value("mem.rss") >= 64 << 20 && value("cpus.user.time") > 0;
+        },
+        std::chrono::seconds(60)))
+        << usage.dump();
+    const double firstCpu = value("cpus.user.time");
+    EXPECT_EQ(pointNamed(usage, "cpus.user.time")["unit"], "seconds");
+    EXPECT_EQ(value("cpus.limit"), 1.5);
+    EXPECT_EQ(value("mem.limit"), 256 << 20);
+    EXPECT_GE(value("mem.working_set"), 64 << 20);
+    EXPECT_GE(value("processes"), 2); // the container's init and the task
+    EXPECT_EQ(usage["dimensions"]["container_id"], cid);
+    // It keeps burning: its CPU time grows, and cpus.usage says it uses a core's worth.
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            usage = a.metricsJson("containers/" + cid);
+            return value("cpus.user.time") > firstCpu + 0.5 && value("cpus.usage") > 0.2;
+        },
+        std::chrono::seconds(60)))
+        << usage.dump();
+    json hist = a.metricsJson("history/containers/" + cid);
+    bool rss = false;
+    for (const auto& s : hist["series"])
+        rss |= s["name"] == "mem.rss" && !s["points"].empty();
+    EXPECT_TRUE(rss) << hist.dump();
     g.open();
     a.waitFinished(cid);
 }

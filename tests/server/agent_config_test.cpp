@@ -155,6 +155,8 @@ TEST(Config, ShippedDefaultFileParsesToTheDefaults) {
     EXPECT_EQ(cfg->statsdPortHigh, d.statsdPortHigh);
     EXPECT_EQ(cfg->maxSeriesPerTask, d.maxSeriesPerTask);
     EXPECT_EQ(cfg->prometheusOpen, d.prometheusOpen);
+    EXPECT_EQ(cfg->metricsProcRoot, d.metricsProcRoot);
+    EXPECT_EQ(cfg->metricsFilesystems, d.metricsFilesystems);
     EXPECT_EQ(cfg->prometheusToken, d.prometheusToken);
     EXPECT_EQ(cfg->authEnabled, d.authEnabled);
     EXPECT_EQ(cfg->authPublicKeys, d.authPublicKeys);
