@@ -180,7 +180,18 @@ http::Handler makeRouter(const AgentInfo& info, Services sv) {
                 co_return;
             }
             std::vector<std::string> rest(s.begin() + 4, s.end());
-            co_await sv.metrics->handle(req, rest, rs);
+            std::optional<std::chrono::system_clock::time_point> until;
+            if (identity.acceptedUntil)
+                until = std::chrono::system_clock::from_time_t(
+                    std::time_t(*identity.acceptedUntil + 1));
+            http::StreamStop stop;
+            auth::HeldGrants::Hold hold;
+            if (rest.size() == 1 && rest[0] == "stream")
+                hold = sv.held.hold(std::string(authorization.value_or("")), identity.uid, resource,
+                                    "read", req.remoteAddress, [&stop](const std::string& why) {
+                                        stop.stop(why + ": the stream ends");
+                                    });
+            co_await sv.metrics->handle(req, rest, rs, until, &stop);
             co_return;
         }
         if (scrape) {

@@ -402,12 +402,7 @@ LogsService::Impl::follow(LogReader& reader, http::ResponseStream& rs, Format fo
             break;
         }
         if (stop && stop->stopped()) {
-            // One comment line, whatever the reason holds (a uid comes from a token).
-            std::string comment = ": " + stop->reason();
-            std::replace_if(
-                comment.begin(), comment.end(), [](char c) { return c == '\n' || c == '\r'; },
-                ' ');
-            if (format == Format::Sse && !co_await rs.write(comment + "\n\n"))
+            if (format == Format::Sse && !co_await rs.write(stop->sseComment()))
                 co_return;
             break;
         }

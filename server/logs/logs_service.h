@@ -4,6 +4,7 @@
 
 #include "base/result.h"
 #include "http/response.h"
+#include "http/stream_stop.h"
 #include "logs/journal.h"
 #include "logs/journal_watcher.h"
 
@@ -37,24 +38,7 @@ struct LogsOptions {
         containerUnits;
 };
 
-// Ends an open stream from outside (the agent's ACL reload took its grant away): the stream
-// sends the reason as an SSE comment and ends within a turn of the io thread.
-class StreamStop {
-public:
-    void stop(std::string why) {
-        m_reason = std::move(why);
-        if (m_wake)
-            m_wake();
-    }
-    const std::string& reason() const { return m_reason; }
-    bool stopped() const { return !m_reason.empty(); }
-    // Set by the stream while it waits.
-    void onStop(std::function<void()> wake) { m_wake = std::move(wake); }
-
-private:
-    std::string m_reason;
-    std::function<void()> m_wake;
-};
+using StreamStop = http::StreamStop;
 
 class LogsService {
 public:

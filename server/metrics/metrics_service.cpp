@@ -11,7 +11,9 @@
 #include "metrics/prometheus.h"
 #include "statsd/statsd_listener.h"
 
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -76,6 +78,9 @@ struct MetricsService::Impl : std::enable_shared_from_this<Impl> {
     std::map<std::string, Container, std::less<>> containers;
     Batch node;
     History history;
+    // Streams wait on these; every collection wakes them (a collection is a generation).
+    uint64_t generation = 0;
+    std::vector<asio::steady_timer*> streamWaiters;
     HostCollector host;
     ContainerCollector usage;
     int64_t lastExpireMs = 0;
@@ -244,6 +249,9 @@ struct MetricsService::Impl : std::enable_shared_from_this<Impl> {
         n.points = host.collect(seconds);
         node = std::move(n);
         history.append("node", nodeNow()); // with the agent's own counters
+        ++generation;
+        for (auto* t : streamWaiters)
+            t->cancel();
         // Chunks age out, finished tasks' history goes (once a minute is enough).
         if (now / 1000 - lastExpireMs >= 60000) {
             lastExpireMs = now / 1000;
@@ -444,6 +452,119 @@ struct MetricsService::Impl : std::enable_shared_from_this<Impl> {
         return json(out + "]}\n");
     }
 
+    // The stream's events of one collection: the node's message, then each container's usage
+    // and app messages (of one container with `only`).
+    std::string streamEvents(const std::string& only) {
+        std::string out;
+        auto event = [&out](std::string source, std::string message) {
+            while (!message.empty() && message.back() == '\n')
+                message.pop_back();
+            out += "event: metrics\ndata: {\"source\":" + jsonString(source) +
+                   ",\"message\":" + message + "}\n\n";
+        };
+        if (only.empty())
+            event("node", metricsMessageJson(nodeNow(), nodeDimensions()));
+        for (const auto& [id, c] : containers) {
+            if (!only.empty() && id != only)
+                continue;
+            if (c.finished && c.app.timestampUsec == 0 && c.usage.timestampUsec == 0)
+                continue;
+            event("containers/" + id, metricsMessageJson(c.usage, c.dimensions));
+            event("containers/" + id + "/app", metricsMessageJson(c.app, c.dimensions));
+        }
+        return out;
+    }
+
+    asio::awaitable<void> stream(const http::Request& req, http::ResponseStream& rs,
+                                 std::optional<std::chrono::system_clock::time_point> until,
+                                 http::StreamStop* stop) {
+        using Clock = std::chrono::steady_clock;
+        auto params = http::parseQueryString(req.query);
+        if (!params) {
+            co_await rs.send(http::jsonError(400, params.error().message));
+            co_return;
+        }
+        std::string only;
+        for (const auto& [k, v] : *params) {
+            if (k != "container_id") {
+                co_await rs.send(http::jsonError(400, "unknown parameter '" + k.substr(0, 64) +
+                                                          "' (container_id)"));
+                co_return;
+            }
+            only = v;
+        }
+        if (!only.empty() && !find(only)) {
+            co_await rs.send(
+                http::jsonError(404, "no container '" + only.substr(0, 64) + "' on this node"));
+            co_return;
+        }
+        // (Named first: GCC 12 cannot initialise arrays of a braced list inside a co_await.)
+        http::Headers headers;
+        headers.emplace_back("Cache-Control", "no-cache");
+        headers.emplace_back("X-Accel-Buffering", "no");
+        if (!co_await rs.begin(200, "text/event-stream", std::move(headers)))
+            co_return;
+        auto self = shared_from_this(); // the service outlives no stream of it
+        asio::steady_timer wake(io);
+        struct Registration {
+            Impl& d;
+            asio::steady_timer* t;
+            http::StreamStop* stop;
+            ~Registration() {
+                std::erase(d.streamWaiters, t);
+                if (stop)
+                    stop->onStop(nullptr);
+            }
+        } registration{*this, &wake, stop};
+        streamWaiters.push_back(&wake);
+        rs.onClosing([&wake] { wake.cancel(); });
+        if (stop)
+            stop->onStop([&wake] { wake.cancel(); });
+        // The latest collection at once, then each new one. A reader slower than the interval
+        // gets the latest when it is ready for more; the collections it missed are counted and
+        // said (the queue is one collection deep).
+        uint64_t sent = generation - 1;
+        auto lastWrite = Clock::now();
+        for (;;) {
+            if (rs.closing() || stopped)
+                break;
+            if (until && std::chrono::system_clock::now() >= *until) {
+                (void)co_await rs.write(": the token expired: reconnect with a valid one\n\n");
+                break;
+            }
+            if (stop && stop->stopped()) {
+                (void)co_await rs.write(stop->sseComment());
+                break;
+            }
+            std::string out;
+            if (generation != sent) {
+                if (const uint64_t missed = generation - sent - 1; sent != 0 && missed > 0)
+                    out = ": this reader missed " + std::to_string(missed) +
+                          " collection(s): it read more slowly than they came\n\n";
+                sent = generation;
+                out += streamEvents(only);
+            } else if (Clock::now() - lastWrite >= options.ssePing) {
+                out = ": ping\n\n";
+            }
+            if (!out.empty()) {
+                if (!co_await rs.write(out))
+                    co_return;
+                lastWrite = Clock::now();
+                continue; // a collection may have come while this was written
+            }
+            Clock::duration timeout = options.ssePing - (Clock::now() - lastWrite);
+            if (until)
+                timeout = std::min<Clock::duration>(timeout,
+                                                    std::chrono::duration_cast<Clock::duration>(
+                                                        *until - std::chrono::system_clock::now()) +
+                                                        std::chrono::milliseconds(1));
+            wake.expires_after(timeout);
+            boost::system::error_code ec;
+            co_await wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        }
+        co_await rs.end();
+    }
+
     const Container* find(std::string_view id) const {
         auto it = containers.find(id);
         return it == containers.end() ? nullptr : &it->second;
@@ -494,6 +615,8 @@ void MetricsService::stop() {
         return;
     d.stopped = true;
     d.timer.cancel();
+    for (auto* t : d.streamWaiters)
+        t->cancel();
     for (auto& [id, c] : d.containers)
         if (c.listener)
             c.listener->close();
@@ -536,9 +659,9 @@ std::string MetricsService::describe() const {
                 : std::string("for the scrape token (metrics.prometheus_token) or a JWT"));
 }
 
-asio::awaitable<void> MetricsService::handle(const http::Request& req,
-                                             const std::vector<std::string>& seg,
-                                             http::ResponseStream& rs) {
+asio::awaitable<void> MetricsService::handle(
+    const http::Request& req, const std::vector<std::string>& seg, http::ResponseStream& rs,
+    std::optional<std::chrono::system_clock::time_point> until, http::StreamStop* stop) {
     auto& d = *m_impl;
     if (req.method != "GET" && req.method != "HEAD") {
         http::Response r = http::jsonError(405, "the metrics API answers GET");
@@ -589,6 +712,10 @@ asio::awaitable<void> MetricsService::handle(const http::Request& req,
         co_await rs.send(json(std::move(body)));
         co_return;
     }
+    if (seg.size() == 1 && seg[0] == "stream") {
+        co_await d.stream(req, rs, until, stop);
+        co_return;
+    }
     if (!seg.empty() && seg[0] == "history") {
         co_await rs.send(d.historyAnswer(req, seg));
         co_return;
@@ -597,7 +724,7 @@ asio::awaitable<void> MetricsService::handle(const http::Request& req,
         http::jsonError(404, "no such metrics endpoint: " + req.path.substr(0, 200) +
                                  " (ping, node, containers, containers/<id>, containers/<id>/app, "
                                  "containers/<id>/app/<name>, history/node, "
-                                 "history/containers/<id>[/app])"));
+                                 "history/containers/<id>[/app], stream)"));
 }
 
 } // namespace day2::metrics

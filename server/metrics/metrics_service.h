@@ -13,12 +13,14 @@
 
 #include "base/result.h"
 #include "http/response.h"
+#include "http/stream_stop.h"
 #include "metrics/datapoint.h"
 #include "tasks/task_runtime.h"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -49,6 +51,8 @@ struct MetricsOptions {
     // Host metrics: where /proc is (a fixture tree in tests) and the filesystems to report.
     std::string procRoot = "/proc";
     std::vector<std::string> filesystems = {"/"};
+    // The stream: an SSE comment this often when nothing else is sent.
+    std::chrono::seconds ssePing{15};
 };
 
 class MetricsService {
@@ -66,10 +70,13 @@ public:
     void start();
     void stop();
 
-    // `segments`: the path below /system/v1/metrics/v0/, decoded.
-    boost::asio::awaitable<void> handle(const http::Request& request,
-                                        const std::vector<std::string>& segments,
-                                        http::ResponseStream& response);
+    // `segments`: the path below /system/v1/metrics/v0/, decoded. A stream ends at `until` (the
+    // token's end) or when `stop` says so (the ACL no longer grants it).
+    boost::asio::awaitable<void>
+    handle(const http::Request& request, const std::vector<std::string>& segments,
+           http::ResponseStream& response,
+           std::optional<std::chrono::system_clock::time_point> until = std::nullopt,
+           http::StreamStop* stop = nullptr);
 
     // GET /metrics: the Prometheus text exposition of every source (prometheus.h).
     std::string prometheusText();

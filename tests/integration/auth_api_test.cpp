@@ -10,9 +10,9 @@
 #include "test_keys.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <nlohmann/json.hpp>
 
 #include <csignal>
 #include <ctime>
@@ -38,8 +38,10 @@ const char* kAcl = R"({"grants": [
   {"group": "auditors", "resource": "day2:logs:system", "actions": ["read"]},
   {"group": "ops", "resource": "day2:tasks:*", "actions": ["read", "create", "delete"]},
   {"uid": "webdev", "resource": "day2:logs:task:/web*", "actions": ["read"]},
-  {"uid": "webdev", "resource": "day2:tasks:/web*", "actions": ["read"]}
+  {"uid": "webdev", "resource": "day2:tasks:/web*", "actions": ["read"]},
+  {"uid": "watcher", "resource": "day2:metrics", "actions": ["read"]}
 ]})";
+const char* kScrapeToken = "scrape-0123456789abcdef";
 
 class AuthApi : public ::testing::Test {
 protected:
@@ -66,8 +68,12 @@ protected:
     }
     static std::string config() {
         return "[auth]\nenabled = true\npublic_keys = [\"" + s_dir + "/rsa.pub\", \"" + s_dir +
-               "/ec.pub\"]\nacl_file = \"" + s_dir + "/acl.json\"\n[tasks]\ncgroup_parent = "
-               "\"day2-auth-test-" + std::to_string(::getpid()) + "\"\nkill_grace_seconds = 1\n";
+               "/ec.pub\"]\nacl_file = \"" + s_dir +
+               "/acl.json\"\n[tasks]\ncgroup_parent = "
+               "\"day2-auth-test-" +
+               std::to_string(::getpid()) +
+               "\"\nkill_grace_seconds = 1\n[metrics]\nprometheus_token = \"" + kScrapeToken +
+               "\"\n";
     }
     static void TearDownTestSuite() {
         if (s_agent) {
@@ -78,9 +84,8 @@ protected:
                 request("DELETE", kTasks + c["container_id"].get<std::string>(), admin);
             for (const auto& c : list) {
                 const std::string path = kTasks + c["container_id"].get<std::string>();
-                for (int i = 0; i < 600 && get(path, admin).body.find("\"running\"") !=
-                                               std::string::npos;
-                     ++i)
+                for (int i = 0;
+                     i < 600 && get(path, admin).body.find("\"running\"") != std::string::npos; ++i)
                     std::this_thread::sleep_for(std::chrono::milliseconds(50));
                 request("DELETE", path, admin);
             }
@@ -287,8 +292,9 @@ TEST_F(AuthApi, SighupReloadsTheAclWithoutDroppingAStream) {
 
     // Grant the reader its own app, reload.
     json acl = json::parse(kAcl);
-    acl["grants"].push_back(
-        {{"uid", "reader"}, {"resource", "day2:tasks:/reader-*"}, {"actions", {"create", "read", "delete"}}});
+    acl["grants"].push_back({{"uid", "reader"},
+                             {"resource", "day2:tasks:/reader-*"},
+                             {"actions", {"create", "read", "delete"}}});
     writeTextFile(s_dir + "/acl.json", acl.dump());
     ::kill(s_agent->pid(), SIGHUP);
     HttpResponse launched;
@@ -422,7 +428,8 @@ TEST_F(AuthApi, LinesForgedByAnotherUserAreNeitherTaskLinesNorAuditLines) {
                    "/forge.py " + s_ns->socketPath() + " '" + fields + "'");
     };
     forge("MESSAGE=a forged task line\nFRAMEWORK_ID=fw\nEXECUTOR_ID=" + eid +
-          "\nCONTAINER_ID=" + cid + "\nAPPLICATION_NAME=/web-target\nSTREAM=STDOUT\n"
+          "\nCONTAINER_ID=" + cid +
+          "\nAPPLICATION_NAME=/web-target\nSTREAM=STDOUT\n"
           "SYSLOG_IDENTIFIER=/web-target\n");
     forge("MESSAGE=audit: allowed * on * by uid mallory\nDAY2_AUDIT=1\nDAY2_AUDIT_UID=mallory\n"
           "DAY2_AUDIT_RESULT=allowed\nSYSLOG_IDENTIFIER=day2-agent\n");
@@ -515,4 +522,50 @@ TEST_F(AuthApi, TheAgentRefusesToStartWithAuthenticationOnAndNoWayToCheckTokens)
         EXPECT_EQ(r.exitCode, 2) << r.output;
         EXPECT_NE(r.output.find(c.message), std::string::npos) << r.output;
     }
+}
+
+TEST_F(AuthApi, MetricsNeedTheirGrantAndPrometheusItsTokenAndAReloadEndsAStream) {
+    const std::string watcher = token(s_rsa, "watcher");
+    const std::string reader = token(s_rsa, "reader"); // logs only
+    const size_t deniedBefore = auditCount("DAY2_AUDIT_RESULT=denied");
+    for (const std::string path : {"/system/v1/metrics/v0/node", "/metrics"}) {
+        EXPECT_EQ(get(path, "").status, 401) << path;
+        EXPECT_EQ(get(path, reader).status, 403) << path;
+        EXPECT_EQ(get(path, watcher).status, 200) << path;
+    }
+    s_ns->waitForCount(deniedBefore + 2, "DAY2_AUDIT_RESULT=denied");
+    // The scraper's token opens /metrics, and nothing else.
+    auto scrape = get("/metrics", kScrapeToken);
+    EXPECT_EQ(scrape.status, 200);
+    EXPECT_NE(scrape.body.find("# TYPE day2_node_"), std::string::npos);
+    EXPECT_EQ(get("/metrics", std::string(kScrapeToken) + "x").status, 401);
+    EXPECT_EQ(get("/system/v1/metrics/v0/node", kScrapeToken).status, 401);
+
+    // The watcher's stream ends when a reload takes the grant away.
+    auto stream = std::make_unique<StreamingGet>(
+        s_agent->port(), "/system/v1/metrics/v0/stream",
+        std::vector<std::pair<std::string, std::string>>{{"Authorization", "Bearer " + watcher}});
+    ASSERT_EQ(stream->status(), 200);
+    std::string got = stream->readSome(std::chrono::seconds(30));
+    EXPECT_NE(got.find("event: metrics"), std::string::npos) << got;
+    json acl = json::parse(kAcl);
+    json kept = json::array();
+    for (const auto& g : acl["grants"])
+        if (g.value("uid", "") != "watcher")
+            kept.push_back(g);
+    acl["grants"] = kept;
+    writeTextFile(s_dir + "/acl.json", acl.dump());
+    ::kill(s_agent->pid(), SIGHUP);
+    const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!stream->ended() && std::chrono::steady_clock::now() < limit)
+        got += stream->readSome(std::chrono::milliseconds(100));
+    EXPECT_TRUE(stream->ended()) << "a metrics stream outlived its grant";
+    EXPECT_NE(got.find("no longer grants read on day2:metrics to uid 'watcher'"), std::string::npos)
+        << got.substr(got.size() > 2000 ? got.size() - 2000 : 0);
+    writeTextFile(s_dir + "/acl.json", kAcl);
+    ::kill(s_agent->pid(), SIGHUP);
+    const auto back = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (get("/metrics", watcher).status != 200 && std::chrono::steady_clock::now() < back)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    EXPECT_EQ(get("/metrics", watcher).status, 200);
 }

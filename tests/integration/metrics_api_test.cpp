@@ -632,3 +632,44 @@ TEST_F(MetricsApi, HostMetricsAgreeWithProcAndATasksUseGrowsInItsCgroup) {
     g.open();
     a.waitFinished(cid);
 }
+
+TEST_F(MetricsApi, TheStreamSendsEachCollectionOfASource) {
+    auto& a = *s_agent;
+    Gate g("stream");
+    json c = a.launch(pythonTask("/stream", "streamed:1|c", 1, g.path()));
+    const std::string cid = c["container_id"];
+    StreamingGet stream(a.port(), kMetrics + "stream?container_id=" + cid, {});
+    ASSERT_EQ(stream.status(), 200);
+    EXPECT_EQ(stream.headers().size() > 0, true);
+    SseParser parser;
+    std::vector<std::string> appTimestamps;
+    bool counted = false;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while ((appTimestamps.size() < 3 || !counted) && std::chrono::steady_clock::now() < deadline) {
+        parser.feed(stream.readSome(std::chrono::seconds(5)));
+        for (const auto& e : parser.take()) {
+            const json j = json::parse(e.data);
+            const std::string source = j["source"];
+            // Only this container's sources.
+            ASSERT_TRUE(source == "containers/" + cid || source == "containers/" + cid + "/app")
+                << e.data;
+            EXPECT_EQ(j["message"]["dimensions"]["container_id"], cid);
+            if (source == "containers/" + cid + "/app" && !j["message"]["datapoints"].empty()) {
+                appTimestamps.push_back(j["message"]["datapoints"][0]["timestamp"]);
+                const json p = pointNamed(j["message"], "streamed");
+                counted |= !p.is_null() && p["value"].get<double>() > 0;
+            }
+        }
+    }
+    ASSERT_GE(appTimestamps.size(), 3u);
+    EXPECT_TRUE(counted);
+    // One message of a source per collection: each later than the one before.
+    for (size_t i = 1; i < appTimestamps.size(); ++i)
+        EXPECT_LT(appTimestamps[i - 1], appTimestamps[i]);
+    stream.close();
+
+    EXPECT_EQ(a.metrics("stream?container_id=00000000-0000-4000-8000-000000000000").status, 404);
+    EXPECT_EQ(a.metrics("stream?colour=blue").status, 400);
+    g.open();
+    a.waitFinished(cid);
+}
