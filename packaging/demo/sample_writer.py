@@ -3,7 +3,9 @@
 
   sample_writer.py --task web|worker   a task launched through the agent's tasks API: prints to
                                        stdout and stderr (a web server's access log; a worker
-                                       with stack traces on stderr)
+                                       with stack traces on stderr) and sends DogStatsD metrics
+                                       to STATSD_UDP_HOST:STATSD_UDP_PORT (requests by status,
+                                       latency, jobs, queue depth)
   sample_writer.py SOCKET system       a host service (sshd) writing to a journald socket with
                                        the native protocol
 """
@@ -40,27 +42,55 @@ def task_fields(app, container, stream="STDOUT"):
     }
 
 
+class Statsd:
+    """The task's own StatsD endpoint, as the agent gives it (nothing when there is none)."""
+
+    def __init__(self):
+        host, port = os.environ.get("STATSD_UDP_HOST"), os.environ.get("STATSD_UDP_PORT")
+        self.to = (host, int(port)) if host and port else None
+        self.sock = socket.socket(socket.AF_INET6 if host and ":" in host else socket.AF_INET,
+                                  socket.SOCK_DGRAM)
+
+    def send(self, *lines):
+        if self.to:
+            try:
+                self.sock.sendto("\n".join(lines).encode(), self.to)
+            except OSError:
+                pass
+
+
 def run_task(role):
     rnd = random.Random(role)
+    statsd = Statsd()
     paths = ["/", "/api/v1/items", "/healthz", "/login", "/static/app.js"]
     n = 0
+    queue = 0
     while True:
         n += 1
         if role == "web":
             code = rnd.choice([200, 200, 200, 200, 304, 404, 500])
+            path = rnd.choice(paths)
+            latency = rnd.lognormvariate(3, 0.6) * (8 if code == 500 else 1)
             print('10.0.0.%d - - "GET %s HTTP/1.1" %d %d' % (
-                rnd.randint(2, 250), rnd.choice(paths), code, rnd.randint(100, 90000)), flush=True)
+                rnd.randint(2, 250), path, code, rnd.randint(100, 90000)), flush=True)
             if code == 500:
                 print("upstream timed out while reading response header", file=sys.stderr,
                       flush=True)
+            statsd.send("http.requests:1|c|#status:%d" % code,
+                        "http.latency:%.1f|ms|#path:%s" % (latency, path))
             time.sleep(0.2)
         else:
+            queue = max(0, queue + rnd.randint(-3, 4))
             if n % 7 == 0:
                 print("Traceback (most recent call last):\n"
                       '  File "worker.py", line 42, in process\n'
                       "ValueError: job %d has no payload" % n, file=sys.stderr, flush=True)
+                statsd.send("jobs.failed:1|c", "queue.depth:%d|g" % queue)
             else:
-                print("processed job %d in %d ms" % (n, rnd.randint(3, 900)), flush=True)
+                took = rnd.randint(3, 900)
+                print("processed job %d in %d ms" % (n, took), flush=True)
+                statsd.send("jobs.done:1|c", "jobs.duration:%d|ms" % took,
+                            "queue.depth:%d|g" % queue)
             time.sleep(0.7)
 
 

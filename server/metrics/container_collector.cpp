@@ -92,7 +92,7 @@ std::optional<std::string_view> ContainerCollector::read(const std::string& dir,
     m_path.assign(dir);
     m_path += '/';
     m_path += file;
-    auto text = m_reader.read(m_path);
+    auto text = m_reader.readKeepingOpen(m_path);
     if (!text)
         ++m_readErrors;
     return text;
@@ -103,7 +103,7 @@ std::optional<std::string_view> ContainerCollector::readIfPresent(const std::str
     m_path.assign(dir);
     m_path += '/';
     m_path += file;
-    auto text = m_reader.read(m_path);
+    auto text = m_reader.readKeepingOpen(m_path);
     if (!text && m_reader.lastError() != ENOENT)
         ++m_readErrors;
     return text;
@@ -121,6 +121,7 @@ std::vector<Datapoint> ContainerCollector::collect(const std::string& containerI
                                                    std::chrono::steady_clock::time_point now) {
     std::vector<Datapoint> out;
     out.reserve(32);
+    m_dirs.try_emplace(containerId, set.dirs); // its files stay open until forget()
     const bool v1 = set.version == CgroupVersion::V1;
     const std::string v2Dir = v1 || set.dirs.empty() ? std::string() : set.dirs.front();
     if (!v1 && v2Dir.empty()) {
@@ -167,6 +168,11 @@ std::vector<Datapoint> ContainerCollector::collect(const std::string& containerI
 
 void ContainerCollector::forget(const std::string& containerId) {
     m_previous.erase(containerId);
+    if (auto it = m_dirs.find(containerId); it != m_dirs.end()) {
+        for (const auto& dir : it->second)
+            m_reader.closeUnder(dir + "/");
+        m_dirs.erase(it);
+    }
 }
 
 std::optional<uint64_t> ContainerCollector::collectV1CpuTimes(std::vector<Datapoint>& out,

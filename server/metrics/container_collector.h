@@ -31,7 +31,8 @@
 // readErrors() counts, once per collect, each file that is missing or malformed and each
 // controller the set has no directory for; their metrics are left out, nothing throws. A field
 // absent from a file that is read (v2's nr_periods without the cpu controller) is left out
-// without counting. Not thread-safe: one caller.
+// without counting. A container's files stay open from one collect to the next (read again
+// from their start, TextFileReader::readKeepingOpen) until forget(). Not thread-safe: one caller.
 #pragma once
 
 #include "metrics/datapoint.h"
@@ -92,6 +93,7 @@ private:
     std::string m_path; // scratch
     uint64_t m_userHz;  // v1 cpuacct.stat's ticks per second
     std::unordered_map<std::string, CpuSample> m_previous;
+    std::unordered_map<std::string, std::vector<std::string>> m_dirs; // of each container seen
     uint64_t m_readErrors = 0;
 };
 

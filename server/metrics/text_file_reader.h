@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,12 +24,33 @@ public:
     // read(). With `stopAfter`, reading stops at the first read() whose text contains it (the
     // cpu lines of /proc/stat, without the interrupt counts after them).
     std::optional<std::string_view> read(const std::string& path, std::string_view stopAfter = {});
+    // As read(), but the file stays open and is read again from its start next time (pread at
+    // offset 0: the kernel makes a cgroup or /proc file's text anew), which saves the path walk,
+    // open() and close() of every collection. At most kMaxOpen files stay open; beyond that the
+    // file is read as read() does. A file that fails on its kept descriptor (its cgroup was
+    // removed) is opened once more. For cgroup and /proc files made by seq_file, which fill a
+    // read as far as they have text: a short read is taken as the end of the file.
+    std::optional<std::string_view> readKeepingOpen(const std::string& path);
+    // Closes the kept files whose path starts with `prefix` (a container's directory).
+    void closeUnder(std::string_view prefix);
     // Why the last read() failed: its errno (ENOENT for a missing file, EFBIG for one too long).
     int lastError() const { return m_lastError; }
+    size_t openFiles() const { return m_open.size(); }
+
+    static constexpr size_t kMaxOpen = 4096;
+
+    TextFileReader() = default;
+    ~TextFileReader();
+    TextFileReader(const TextFileReader&) = delete;
+    TextFileReader& operator=(const TextFileReader&) = delete;
 
 private:
+    // Reads all of `fd` from `offset` on into the buffer; false with m_lastError on failure.
+    bool readAll(int fd, bool positional, std::string_view stopAfter, size_t& size);
+
     int m_lastError = 0;
     std::vector<char> m_buffer = std::vector<char>(16384);
+    std::map<std::string, int, std::less<>> m_open; // path -> descriptor
 };
 
 // Parsing helpers over the text read.

@@ -673,3 +673,54 @@ TEST_F(MetricsApi, TheStreamSendsEachCollectionOfASource) {
     g.open();
     a.waitFinished(cid);
 }
+
+TEST_F(MetricsApi, ATagFloodBeyondTheCapIsDroppedAndCountedAndTheRestServed) {
+    auto& a = *s_agent;
+    // 1,500 series (one name, 1,500 values of a tag), then one more line of the first: the cap
+    // (metrics.max_series_per_task, 1,000) keeps 1,000 and counts the other 500 lines.
+    const std::string script = "import os, socket\n"
+                               "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                               "to = (os.environ['STATSD_UDP_HOST'], "
+                               "int(os.environ['STATSD_UDP_PORT']))\n"
+                               "for b in range(30):\n"
+                               "    s.sendto(''.join('flood:1|c|#i:%d\\n' % (b * 50 + i) "
+                               "for i in range(50)).encode(), to)\n"
+                               "s.sendto(b'flood:1|c|#i:0\\n' + b'x' * 60000, to)\n";
+    json c = a.launch({{"framework_id", "fw-metrics"},
+                       {"framework_name", "marathon"},
+                       {"application_name", "/flood"},
+                       {"command", {"/usr/bin/python3", "-c", script}}});
+    const std::string cid = c["container_id"];
+    EXPECT_EQ(a.waitFinished(cid)["state"], "exited");
+    const json node = a.metricsJson("node");
+    double dropped = -1, parseErrors = -1, drops = -1;
+    for (const auto& p : node["datapoints"]) {
+        if (p["tags"].value("container_id", "") != cid)
+            continue;
+        if (p["name"] == "day2.statsd.dropped_series")
+            dropped = p["value"];
+        if (p["name"] == "day2.statsd.parse_errors")
+            parseErrors = p["value"];
+        if (p["name"] == "day2.statsd.udp_drops")
+            drops = p["value"];
+    }
+    ASSERT_EQ(drops, 0) << "the kernel dropped datagrams: the counts below would not hold";
+    EXPECT_EQ(dropped, 500);
+    EXPECT_EQ(parseErrors, 1); // the 60,000-byte line, in a datagram with a good one
+    // Across the history, the first series holds both of its lines, and 1,000 series exist.
+    const json hist = a.metricsJson("history/containers/" + cid + "/app");
+    size_t series = 0;
+    double first = 0;
+    for (const auto& s : hist["series"]) {
+        if (s["name"] != "flood")
+            continue;
+        ++series;
+        if (s["tags"]["i"] == "0")
+            for (const auto& p : s["points"])
+                first += p[1].get<double>();
+    }
+    EXPECT_EQ(series, 1000u);
+    EXPECT_EQ(first, 2);
+    // The agent still serves.
+    EXPECT_EQ(a.metrics("ping").status, 200);
+}

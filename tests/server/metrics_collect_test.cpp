@@ -1,17 +1,21 @@
 // HostCollector: exact values from a fake /proc written by the test, what a missing or malformed
 // file does, and the real thing: this machine's /proc.
 #include "metrics/host_collector.h"
+#include "metrics/text_file_reader.h"
 #include "metrics_collect_support.h"
 
 #include <gtest/gtest.h>
 
 #include <cctype>
+#include <cerrno>
+#include <cstdio>
 #include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 using namespace day2::metrics;
 using namespace day2::metrics::test;
@@ -360,4 +364,35 @@ TEST(HostCollector, TheRealProcAgreesWithWhatItsFilesSay) {
     const double busy = value(p, "cpu.user") + value(p, "cpu.system");
     EXPECT_LE(busy, value(p, "cpu.total") + 1e-9);
     EXPECT_NEAR(value(p, "cpu.total") + value(p, "cpu.idle") + value(p, "cpu.wait"), 100, 1e-9);
+}
+
+TEST(TextFileReader, AFileKeptOpenIsReadAnewEachTimeAndReopenedWhenReplaced) {
+    char dirTemplate[] = "/tmp/day2-reader-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(dirTemplate), nullptr);
+    const std::string dir = dirTemplate;
+    const std::string path = dir + "/value";
+    auto write = [&](const std::string& text) {
+        FILE* f = std::fopen(path.c_str(), "w");
+        std::fputs(text.c_str(), f);
+        std::fclose(f);
+    };
+    day2::metrics::TextFileReader reader;
+    write("1\n");
+    EXPECT_EQ(reader.readKeepingOpen(path).value_or("?"), "1\n");
+    EXPECT_EQ(reader.openFiles(), 1u);
+    write("22\n"); // the same file, new text (truncated and written in place)
+    EXPECT_EQ(reader.readKeepingOpen(path).value_or("?"), "22\n");
+    // Replaced by another file of the same name: the kept one still reads the old text, as a
+    // kept cgroup file would until its cgroup goes; the owner closes it with closeUnder().
+    std::remove(path.c_str());
+    write("333\n");
+    reader.closeUnder(dir + "/");
+    EXPECT_EQ(reader.openFiles(), 0u);
+    EXPECT_EQ(reader.readKeepingOpen(path).value_or("?"), "333\n");
+    std::remove(path.c_str());
+    reader.closeUnder(dir + "/");
+    EXPECT_FALSE(reader.readKeepingOpen(path));
+    EXPECT_EQ(reader.lastError(), ENOENT);
+    EXPECT_EQ(reader.openFiles(), 0u);
+    ::rmdir(dir.c_str());
 }
