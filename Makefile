@@ -7,7 +7,7 @@ FUZZ_BUILD ?= build-fuzz
 JOBS       ?= 2
 CMAKE_ARGS ?=
 
-.PHONY: all deps configure build test unit fuzz demo demo-down demo-node bench bench-logs bench-tasks bench-console bench-metrics clean
+.PHONY: all deps configure build test unit fuzz demo demo-down demo-node bench bench-logs bench-tasks bench-statsd bench-metrics bench-console clean
 
 all: build
 
@@ -40,13 +40,16 @@ demo-down:
 demo-node: build
 	@packaging/demo/logs-demo.sh $(BUILD)
 
-bench: bench-logs bench-tasks bench-console bench-metrics
+bench: bench-logs bench-tasks bench-statsd bench-metrics bench-console
 
 bench-logs: build
 	@tests/bench/logs_bench.sh $(BUILD)
 
 bench-tasks: build
 	@tests/bench/tasks_bench.sh $(BUILD)
+
+bench-statsd: build
+	@tests/bench/statsd_bench.sh $(BUILD)
 
 bench-metrics: build
 	@tests/bench/metrics_overhead.sh $(BUILD)

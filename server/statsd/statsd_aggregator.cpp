@@ -32,13 +32,32 @@ std::string_view unitOf(StatsdType type) {
 StatsdAggregator::StatsdAggregator(size_t maxSeries) : m_maxSeries(maxSeries) {}
 
 StatsdAggregator::Series* StatsdAggregator::find(const StatsdLine& line) {
+    // A name holds no control character (the parser refuses them): '\0' ends it.
+    m_rawKey.assign(line.name);
+    m_rawKey += '\0';
+    m_rawKey += static_cast<char>('0' + static_cast<int>(line.type));
+    m_rawKey += line.tags;
+    if (auto it = m_rawKeys.find(m_rawKey); it != m_rawKeys.end()) {
+        m_reservedTags += it->second.reservedTags;
+        return it->second.series;
+    }
+    uint32_t reserved = 0;
     m_tags.clear();
     forEachStatsdTag(line.tags, [&](std::string_view key, std::string_view value) {
         if (isIdentityTag(key))
-            ++m_reservedTags;
+            ++reserved;
         else
             m_tags.emplace_back(key, value);
     });
+    m_reservedTags += reserved;
+    Series* s = findSorted(line);
+    if (s && m_rawKeys.size() / kRawKeysPerSeries < m_maxSeries)
+        m_rawKeys.emplace(m_rawKey, RawEntry{s, reserved});
+    return s;
+}
+
+// The series of a line whose tags are in m_tags, without the identity tags.
+StatsdAggregator::Series* StatsdAggregator::findSorted(const StatsdLine& line) {
     std::sort(m_tags.begin(), m_tags.end());
     m_key.assign(line.name);
     m_key += '\0';
@@ -116,7 +135,7 @@ std::vector<StatsdPoint> StatsdAggregator::flush(double seconds) {
     std::vector<StatsdPoint> out;
     for (auto& [key, ptr] : m_series) {
         Series& s = *ptr;
-        auto point = [&](std::string suffix, double value, std::string_view unit) {
+        auto point = [&](const char* suffix, double value, std::string_view unit) {
             out.push_back({s.name + suffix, value, unit, &s.tags});
         };
         switch (s.type) {

@@ -85,12 +85,25 @@ private:
         double gauge = 0;
         double total = 0; // counter since the start
     };
+    // A line's name, type and tags as sent, to its series: a task sends the same lines again and
+    // again, and this way most lines skip splitting, checking and sorting their tags. Bounded:
+    // at most kRawKeysPerSeries a series (tags sent in ever new orders take the slower path once
+    // it is full).
+    struct RawEntry {
+        Series* series;
+        uint32_t reservedTags; // identity tags in those tags, counted again at each line
+    };
+    static constexpr size_t kRawKeysPerSeries = 4;
+
     Series* find(const StatsdLine& line);
+    Series* findSorted(const StatsdLine& line);
     void addValue(Series& s, double value, double rate);
 
     size_t m_maxSeries;
-    std::unordered_map<std::string, std::unique_ptr<Series>> m_series; // by key
+    std::unordered_map<std::string, std::unique_ptr<Series>> m_series; // by key; never erased
+    std::unordered_map<std::string, RawEntry> m_rawKeys;               // by name, type, tags sent
     std::string m_key;                                                 // scratch
+    std::string m_rawKey;                                              // scratch
     Tags m_tags;                                                       // scratch
     std::mt19937_64 m_random{20261205};
     uint64_t m_droppedSeries = 0;

@@ -2,6 +2,8 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 
 namespace day2::statsd {
 
@@ -11,12 +13,49 @@ bool isControl(char c) {
     return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
 }
 
+// Whether any byte of `text` is a control character, eight bytes at a time: a byte below 0x20
+// sets its high bit in (w - 0x20...) where w's own high bit is clear, and a byte 0x7f is a zero
+// byte of w ^ 0x7f... (exact as a yes or no; bytes of 0x80 and above are not control).
+bool hasControl(std::string_view text) {
+    constexpr uint64_t kOnes = 0x0101010101010101ULL;
+    constexpr uint64_t kHigh = 0x8080808080808080ULL;
+    size_t i = 0;
+    for (; i + 8 <= text.size(); i += 8) {
+        uint64_t w;
+        std::memcpy(&w, text.data() + i, 8);
+        const uint64_t del = w ^ (0x7f * kOnes);
+        if ((((w - 0x20 * kOnes) & ~w) | ((del - kOnes) & ~del)) & kHigh)
+            return true;
+    }
+    for (; i < text.size(); ++i)
+        if (isControl(text[i]))
+            return true;
+    return false;
+}
+
 // A finite number, the whole of `text` ("1", "-2.5", "1e3"; a leading '+' only if allowed).
 bool parseNumber(std::string_view text, double& out, bool plusAllowed = false) {
     if (plusAllowed && !text.empty() && text.front() == '+')
         text.remove_prefix(1);
     if (text.empty() || text.front() == '+')
         return false;
+    // The common case, a whole number of up to 15 digits ("1", "250"): exact in a double, the
+    // same value from_chars gives, without its general path.
+    if (text.size() <= 15) {
+        uint64_t whole = 0;
+        bool digits = true;
+        for (char c : text) {
+            if (c < '0' || c > '9') {
+                digits = false;
+                break;
+            }
+            whole = whole * 10 + static_cast<uint64_t>(c - '0');
+        }
+        if (digits) {
+            out = static_cast<double>(whole);
+            return true;
+        }
+    }
     const char* end = text.data() + text.size();
     auto [ptr, ec] = std::from_chars(text.data(), end, out);
     return ec == std::errc() && ptr == end && std::isfinite(out);
@@ -85,11 +124,10 @@ StatsdParse parseStatsdLine(std::string_view line) {
     StatsdParse r;
     if (!line.empty() && line.back() == '\r')
         line.remove_suffix(1);
-    for (char c : line)
-        if (isControl(c)) {
-            r.error = "a control character in the line";
-            return r;
-        }
+    if (hasControl(line)) {
+        r.error = "a control character in the line";
+        return r;
+    }
     const size_t colon = line.find(':');
     const size_t bar = line.find('|');
     if (colon == std::string_view::npos || bar == std::string_view::npos || bar < colon) {

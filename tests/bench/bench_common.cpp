@@ -14,7 +14,9 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <numeric>
 #include <poll.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -402,6 +404,32 @@ std::string namespaceSocket(const std::string& nameSpace) {
 
 std::string namespaceStdoutSocket(const std::string& nameSpace) {
     return "/run/systemd/journal." + nameSpace + "/stdout";
+}
+
+std::vector<std::string> statsdDatagrams(uint64_t names, uint64_t perDatagram) {
+    const uint64_t count = std::lcm(names, perDatagram) / perDatagram;
+    std::vector<std::string> out;
+    out.reserve(count);
+    uint64_t k = 0;
+    for (uint64_t d = 0; d < count; ++d) {
+        std::string datagram;
+        for (uint64_t i = 0; i < perDatagram; ++i) {
+            if (i > 0)
+                datagram += '\n';
+            datagram += "bench.m" + std::to_string(k) + ":1|c|#env:bench";
+            k = (k + 1) % names;
+        }
+        out.push_back(std::move(datagram));
+    }
+    return out;
+}
+
+void pinToCpu(int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (::sched_setaffinity(0, sizeof set, &set) != 0)
+        die("cannot pin to CPU " + std::to_string(cpu) + ": " + std::strerror(errno));
 }
 
 } // namespace day2::bench

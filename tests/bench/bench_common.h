@@ -113,6 +113,14 @@ private:
     std::string m_path;
 };
 
+// The StatsD benchmark's datagrams: lines `bench.m<k>:1|c|#env:bench`, k cycling over `names`
+// metric names, `perDatagram` lines to a datagram, '\n' between them; every distinct datagram of
+// the cycle (lcm(names, perDatagram) / perDatagram of them), in the order they are sent.
+std::vector<std::string> statsdDatagrams(uint64_t names, uint64_t perDatagram);
+
+// Pins the calling thread (and what it starts later) to one CPU; dies if it cannot.
+void pinToCpu(int cpu);
+
 // The native and stdout sockets of a journald namespace.
 std::string namespaceSocket(const std::string& nameSpace);
 std::string namespaceStdoutSocket(const std::string& nameSpace);

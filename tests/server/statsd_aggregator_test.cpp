@@ -150,6 +150,30 @@ TEST(StatsdAggregator, IdentityTagsCannotBeSetByATask) {
     const auto p = a.flush(1);
     EXPECT_EQ(byName(p, {{"route", "/a"}})["req"], 1);
     EXPECT_EQ(a.reservedTags(), 2u);
+    // The same line again is counted again (a known line takes a shorter way to its series).
+    feed(a, "req:1|c|#container_id:forged,agent_id:x,route:/a\nreq:1|c|#route:/a");
+    EXPECT_EQ(byName(a.flush(1), {{"route", "/a"}})["req"], 2);
+    EXPECT_EQ(a.reservedTags(), 4u);
+}
+
+TEST(StatsdAggregator, TagsInEverNewOrdersStillFindTheirSeries) {
+    // Six tags in all their 720 orders: past what the aggregator remembers of lines as sent.
+    StatsdAggregator a(2);
+    std::vector<std::string> tags{"a:1", "b:2", "c:3", "d:4", "e:5", "f:6"};
+    int lines = 0;
+    do {
+        std::string line = "req:1|c|#";
+        for (size_t i = 0; i < tags.size(); ++i)
+            line += (i ? "," : "") + tags[i];
+        feed(a, line + "\n" + line);
+        lines += 2;
+    } while (std::next_permutation(tags.begin(), tags.end()));
+    const auto p = a.flush(1);
+    EXPECT_EQ(a.seriesCount(), 1u);
+    EXPECT_EQ(a.droppedSeries(), 0u);
+    EXPECT_EQ(
+        byName(p, {{"a", "1"}, {"b", "2"}, {"c", "3"}, {"d", "4"}, {"e", "5"}, {"f", "6"}})["req"],
+        lines);
 }
 
 TEST(StatsdAggregator, SeriesBeyondTheCapAreDroppedAndCounted) {
@@ -159,4 +183,7 @@ TEST(StatsdAggregator, SeriesBeyondTheCapAreDroppedAndCounted) {
     EXPECT_EQ(a.seriesCount(), 10u);
     EXPECT_EQ(a.droppedSeries(), 5u);
     EXPECT_EQ(byName(a.flush(1))["m0"], 16); // a known series goes on (twice in the first)
+    // A dropped line is dropped, and counted, each time.
+    feed(a, "m14:1|c\nm14:1|c");
+    EXPECT_EQ(a.droppedSeries(), 7u);
 }

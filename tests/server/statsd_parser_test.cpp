@@ -56,6 +56,8 @@ TEST(StatsdParser, LinesThatMustParse) {
         {"ünïcode.name:7|c", "ünïcode.name", StatsdType::Counter, 7},
         {"crlf:1|c\r", "crlf", StatsdType::Counter, 1},
         {"9lives:9|g", "9lives", StatsdType::Gauge, 9},
+        {"big:123456789012345|c", "big", StatsdType::Counter, 123456789012345.0},
+        {"bigger:12345678901234567890|c", "bigger", StatsdType::Counter, 12345678901234567890.0},
     };
     for (const auto& g : good) {
         SCOPED_TRACE(g.line);
@@ -120,6 +122,29 @@ TEST(StatsdParser, LinesThatMustNotParse) {
         const auto r = parseStatsdLine(line);
         ASSERT_FALSE(r.ok());
         EXPECT_NE(std::string(r.error).find(why), std::string::npos) << r.error;
+    }
+}
+
+TEST(StatsdParser, AControlCharacterIsRefusedWhereverItIs) {
+    // Names of 1 to 24 bytes with each byte value at each place: the line is checked eight bytes
+    // at a time and then byte by byte, and both must see it.
+    for (size_t length = 1; length <= 24; ++length) {
+        for (size_t at = 0; at < length; ++at) {
+            for (int b = 0; b < 256; ++b) {
+                const char c = static_cast<char>(b);
+                if (c == ':' || c == '|')
+                    continue;
+                std::string line(length, 'n');
+                line[at] = c;
+                line += ":1|c";
+                const auto r = parseStatsdLine(line);
+                const bool control = b < 0x20 || b == 0x7f;
+                ASSERT_EQ(r.ok(), !control) << "byte " << b << " at " << at << " of " << length;
+                if (control) {
+                    EXPECT_STREQ(r.error, "a control character in the line");
+                }
+            }
+        }
     }
 }
 
