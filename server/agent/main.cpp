@@ -185,6 +185,13 @@ int main(int argc, char** argv) {
         mo.maxSeriesPerTask = cfg.maxSeriesPerTask;
         mo.prometheusOpen = cfg.prometheusOpen;
         mo.prometheusToken = cfg.prometheusToken;
+        mo.kafkaBrokers = cfg.kafkaBrokers;
+        mo.kafkaTopic = cfg.kafkaTopic;
+        mo.kafkaCompression = cfg.kafkaCompression;
+        mo.kafkaBufferBytes = size_t{cfg.kafkaBufferMb} << 20;
+        mo.statsdSinkAddress = cfg.statsdSinkAddress;
+        mo.statsdSinkFormat = cfg.statsdSinkFormat;
+        mo.statsdSinkMtu = cfg.statsdSinkMtu;
         metrics = std::make_unique<metrics::MetricsService>(io, mo);
     }
     std::unique_ptr<tasks::TaskRuntime> runtime;
@@ -229,7 +236,10 @@ int main(int argc, char** argv) {
     }
     if (metrics) {
         metrics->attach(runtime.get());
-        metrics->start();
+        if (auto r = metrics->start(); !r) {
+            log::error(r.error().message);
+            return 1;
+        }
         if (cfg.prometheusOpen)
             log::warning("metrics: /metrics is open to anyone who reaches this agent "
                          "(metrics.prometheus_open = true)");
@@ -249,6 +259,8 @@ int main(int argc, char** argv) {
     info.cgroups = runtime ? runtime->describeCgroups() : "";
     info.taskLogs = runtime ? runtime->describeLogTransport() : "";
     info.metrics = metrics ? metrics->describe() : "off";
+    if (metrics)
+        info.sinks = [m = metrics.get()] { return m->sinksJson(); };
 
     http::Server* serverPtr = nullptr;
     std::unique_ptr<http::Server> tlsServer;

@@ -34,7 +34,7 @@ http::Response health(const AgentInfo& info, const logs::LogsService& logs, bool
         ",\"auth\":" + (authOn ? "\"on\"" : "\"off\"") +
         ",\"tasks\":" + jsonString(info.tasksState) + ",\"cgroups\":" + jsonString(info.cgroups) +
         ",\"task_logs\":" + jsonString(info.taskLogs) + ",\"metrics\":" + jsonString(info.metrics) +
-        "}\n";
+        ",\"sinks\":" + (info.sinks ? info.sinks() : std::string("{}")) + "}\n";
     return r;
 }
 

@@ -26,10 +26,11 @@ struct AgentInfo {
     std::function<size_t()> connectionCount;
     // Waiting connections closed to make room for others (a flood of idle ones), since start.
     std::function<uint64_t()> evictedConnections;
-    std::string tasksState; // "ok", "disabled", or why the task runtime could not start
-    std::string cgroups;    // what the task runtime uses
-    std::string taskLogs;   // how task lines reach journald
-    std::string metrics;    // "off", or what is collected how often
+    std::string tasksState;             // "ok", "disabled", or why the task runtime could not start
+    std::string cgroups;                // what the task runtime uses
+    std::string taskLogs;               // how task lines reach journald
+    std::string metrics;                // "off", or what is collected how often
+    std::function<std::string()> sinks; // a JSON object: each sink and how it delivers
 };
 
 struct Services {

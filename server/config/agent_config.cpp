@@ -88,11 +88,26 @@ struct Reader {
             const toml::table* table = sectionNode.as_table();
             if (!table)
                 return fail(sectionNode, section, "must be a table ([" + section + "])");
-            for (auto&& [k, node] : *table) {
-                std::string key = section + "." + std::string(k.str());
-                if (!readKey(key, node))
+            if (!readSection(section, *table))
+                return false;
+        }
+        return true;
+    }
+
+    // [section] keys; [sinks] holds tables of its own ([sinks.kafka], [sinks.statsd]).
+    bool readSection(const std::string& section, const toml::table& table) {
+        for (auto&& [k, node] : table) {
+            std::string key = section + "." + std::string(k.str());
+            if (section == "sinks") {
+                const toml::table* sub = node.as_table();
+                if (!sub || (k.str() != "kafka" && k.str() != "statsd"))
+                    return fail(node, key, "unknown sink ([sinks.kafka] or [sinks.statsd])");
+                if (!readSection(key, *sub))
                     return false;
+                continue;
             }
+            if (!readKey(key, node))
+                return false;
         }
         return true;
     }
@@ -267,6 +282,31 @@ struct Reader {
                 return fail(node, key, "must be at least 16 characters (or empty: none)");
             return true;
         }
+        if (key == "sinks.kafka.brokers")
+            return readString(node, key, cfg.kafkaBrokers);
+        if (key == "sinks.kafka.topic")
+            return readString(node, key, cfg.kafkaTopic);
+        if (key == "sinks.kafka.compression") {
+            if (!readString(node, key, cfg.kafkaCompression))
+                return false;
+            for (const char* c : {"none", "gzip", "snappy", "lz4", "zstd"})
+                if (cfg.kafkaCompression == c)
+                    return true;
+            return fail(node, key, "must be none, gzip, snappy, lz4 or zstd");
+        }
+        if (key == "sinks.kafka.buffer_mb")
+            return readUnsigned(node, key, cfg.kafkaBufferMb, 1, 2048);
+        if (key == "sinks.statsd.address")
+            return readString(node, key, cfg.statsdSinkAddress);
+        if (key == "sinks.statsd.format") {
+            if (!readString(node, key, cfg.statsdSinkFormat))
+                return false;
+            if (cfg.statsdSinkFormat != "dogstatsd" && cfg.statsdSinkFormat != "plain")
+                return fail(node, key, "must be dogstatsd or plain");
+            return true;
+        }
+        if (key == "sinks.statsd.mtu")
+            return readUnsigned(node, key, cfg.statsdSinkMtu, 64, 65507);
         if (key == "auth.enabled")
             return readBool(node, key, cfg.authEnabled);
         if (key == "auth.public_keys")

@@ -76,6 +76,15 @@ struct AgentConfig {
     std::vector<std::string> metricsFilesystems = {"/"}; // filesystem.* for these mount points
     bool prometheusOpen = false; // GET /metrics without any token (said at start and in health)
     std::string prometheusToken; // or with "Authorization: Bearer <this>"
+    // [sinks.kafka]: on when brokers is set
+    std::string kafkaBrokers;
+    std::string kafkaTopic = "metrics";
+    std::string kafkaCompression = "lz4";
+    unsigned kafkaBufferMb = 64;
+    // [sinks.statsd]: on when address is set
+    std::string statsdSinkAddress;
+    std::string statsdSinkFormat = "dogstatsd";
+    unsigned statsdSinkMtu = 1432;
     // [auth]
     bool authEnabled = true;
     std::vector<std::string> authPublicKeys;

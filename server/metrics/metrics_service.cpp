@@ -9,6 +9,8 @@
 #include "metrics/host_collector.h"
 #include "metrics/metrics_message.h"
 #include "metrics/prometheus.h"
+#include "sinks/kafka_sink.h"
+#include "sinks/statsd_sink.h"
 #include "statsd/statsd_listener.h"
 
 #include <boost/asio/redirect_error.hpp>
@@ -66,6 +68,8 @@ struct MetricsService::Impl : std::enable_shared_from_this<Impl> {
         Batch app;                       // the latest of its StatsD metrics
         statsd::ListenerStats lastStats; // of a listener closed
         uint64_t droppedSeries = 0;
+        int64_t forwardedUsage = 0; // the timestamps of the batches the sinks have had
+        int64_t forwardedApp = 0;
         // Counters since the task started, for Prometheus: name, tags, total.
         std::vector<std::tuple<std::string, Tags, double>> totals;
     };
@@ -83,6 +87,9 @@ struct MetricsService::Impl : std::enable_shared_from_this<Impl> {
     std::vector<asio::steady_timer*> streamWaiters;
     HostCollector host;
     ContainerCollector usage;
+    std::unique_ptr<sinks::KafkaSink> kafka;
+    std::unique_ptr<sinks::StatsdSink> statsdSink;
+    bool statsdDelivering = true; // no datagram of the last collection was dropped
     int64_t lastExpireMs = 0;
     uint16_t nextPort = 0; // where the search of the port range starts next
     bool stopped = false;
@@ -248,7 +255,9 @@ struct MetricsService::Impl : std::enable_shared_from_this<Impl> {
         n.timestampUsec = now;
         n.points = host.collect(seconds);
         node = std::move(n);
-        history.append("node", nodeNow()); // with the agent's own counters
+        Batch nodeBatch = nodeNow(); // with the agent's own counters
+        history.append("node", nodeBatch);
+        forward(nodeBatch);
         ++generation;
         for (auto* t : streamWaiters)
             t->cancel();
@@ -264,6 +273,24 @@ struct MetricsService::Impl : std::enable_shared_from_this<Impl> {
     Batch nodeNow() {
         Batch n = node;
         n.timestampUsec = nowUsec();
+        if (kafka) {
+            const auto st = kafka->stats();
+            n.points.push_back(
+                {"day2.sinks.kafka.delivered", static_cast<double>(st.delivered), "count", {}});
+            n.points.push_back(
+                {"day2.sinks.kafka.dropped", static_cast<double>(st.dropped), "count", {}});
+            n.points.push_back(
+                {"day2.sinks.kafka.queued", static_cast<double>(st.queuedMessages), "count", {}});
+        }
+        if (statsdSink) {
+            const auto& st = statsdSink->stats();
+            n.points.push_back(
+                {"day2.sinks.statsd.lines_sent", static_cast<double>(st.linesSent), "count", {}});
+            n.points.push_back({"day2.sinks.statsd.lines_dropped",
+                                static_cast<double>(st.linesDropped),
+                                "count",
+                                {}});
+        }
         n.points.push_back({"day2.metrics.read_errors",
                             static_cast<double>(host.readErrors() + usage.readErrors()),
                             "count",
@@ -283,6 +310,38 @@ struct MetricsService::Impl : std::enable_shared_from_this<Impl> {
                 {"day2.statsd.udp_drops", static_cast<double>(st.udpDrops), "count", tag});
         }
         return n;
+    }
+
+    // Every source's collection to the sinks: the node's, then each running task's usage and
+    // app metrics (and a finished task's last ones, once).
+    void forward(const Batch& nodeBatch) {
+        if (!kafka && !statsdSink)
+            return;
+        const Dimensions nd = nodeDimensions();
+        if (kafka)
+            kafka->send(options.agentId, metricsMessageJson(nodeBatch, nd));
+        const uint64_t statsdDroppedBefore = statsdSink ? statsdSink->stats().dropped : 0;
+        if (statsdSink)
+            statsdSink->send(nodeBatch, identityLabels(nd));
+        for (auto& [id, c] : containers) {
+            if (c.forwardedUsage == c.usage.timestampUsec && c.forwardedApp == c.app.timestampUsec)
+                continue;
+            const Tags ident = identityLabels(c.dimensions);
+            for (auto [batch, done] :
+                 {std::pair{&c.usage, &c.forwardedUsage}, std::pair{&c.app, &c.forwardedApp}}) {
+                if (batch->timestampUsec == 0 || *done == batch->timestampUsec)
+                    continue;
+                *done = batch->timestampUsec;
+                if (kafka)
+                    kafka->send(id, metricsMessageJson(*batch, c.dimensions));
+                if (statsdSink)
+                    statsdSink->send(*batch, ident);
+            }
+        }
+        if (kafka)
+            kafka->poll();
+        if (statsdSink)
+            statsdDelivering = statsdSink->stats().dropped == statsdDroppedBefore;
     }
 
     void schedule() {
@@ -604,9 +663,57 @@ void MetricsService::attach(const tasks::TaskRuntime* runtime) {
     m_impl->runtime = runtime;
 }
 
-void MetricsService::start() {
-    m_impl->collect();
-    m_impl->schedule();
+Result<void> MetricsService::start() {
+    auto& d = *m_impl;
+    const auto& o = d.options;
+    if (!o.kafkaBrokers.empty()) {
+        sinks::KafkaOptions ko;
+        ko.brokers = o.kafkaBrokers;
+        ko.topic = o.kafkaTopic;
+        ko.compression = o.kafkaCompression;
+        ko.bufferBytes = o.kafkaBufferBytes;
+        auto k = sinks::KafkaSink::create(ko);
+        if (!k)
+            return Error{"sinks.kafka: " + k.error().message};
+        d.kafka = std::move(*k);
+    }
+    if (!o.statsdSinkAddress.empty()) {
+        auto s =
+            sinks::StatsdSink::create({o.statsdSinkAddress, o.statsdSinkFormat, o.statsdSinkMtu});
+        if (!s)
+            return Error{"sinks.statsd: " + s.error().message};
+        d.statsdSink = std::move(*s);
+    }
+    d.collect();
+    d.schedule();
+    return {};
+}
+
+std::string MetricsService::sinksJson() const {
+    const auto& d = *m_impl;
+    std::string out = "{";
+    if (d.kafka) {
+        const auto st = d.kafka->stats();
+        out += "\"kafka\":{\"brokers\":" + jsonString(d.options.kafkaBrokers) +
+               ",\"topic\":" + jsonString(d.options.kafkaTopic) +
+               ",\"delivering\":" + (st.delivering ? "true" : "false") +
+               ",\"delivered\":" + std::to_string(st.delivered) +
+               ",\"dropped\":" + std::to_string(st.dropped) +
+               ",\"queued\":" + std::to_string(st.queuedMessages) +
+               ",\"last_error\":" + jsonString(st.lastError) + "}";
+    }
+    if (d.statsdSink) {
+        const auto& st = d.statsdSink->stats();
+        if (d.kafka)
+            out += ",";
+        out += "\"statsd\":{\"address\":" + jsonString(d.options.statsdSinkAddress) +
+               ",\"format\":" + jsonString(d.options.statsdSinkFormat) +
+               ",\"delivering\":" + (d.statsdDelivering ? "true" : "false") +
+               ",\"lines_sent\":" + std::to_string(st.linesSent) +
+               ",\"lines_dropped\":" + std::to_string(st.linesDropped) +
+               ",\"last_error\":" + jsonString(st.lastError) + "}";
+    }
+    return out + "}";
 }
 
 void MetricsService::stop() {

@@ -53,6 +53,15 @@ struct MetricsOptions {
     std::vector<std::string> filesystems = {"/"};
     // The stream: an SSE comment this often when nothing else is sent.
     std::chrono::seconds ssePing{15};
+    // Forwarding (server/sinks): Kafka when kafkaBrokers is set, StatsD when statsdSinkAddress
+    // is set.
+    std::string kafkaBrokers;
+    std::string kafkaTopic = "metrics";
+    std::string kafkaCompression = "lz4";
+    size_t kafkaBufferBytes = size_t{64} << 20;
+    std::string statsdSinkAddress;
+    std::string statsdSinkFormat = "dogstatsd";
+    size_t statsdSinkMtu = 1432;
 };
 
 class MetricsService {
@@ -66,8 +75,9 @@ public:
     tasks::LaunchHooks launchHooks();
     // Tells where container metrics come from (the containers the runtime knows).
     void attach(const tasks::TaskRuntime* runtime);
-    // Starts collecting every interval.
-    void start();
+    // Starts the sinks and collecting every interval. An error names the sink setting that is
+    // wrong (the agent does not start with a sink it cannot use).
+    Result<void> start();
     void stop();
 
     // `segments`: the path below /system/v1/metrics/v0/, decoded. A stream ends at `until` (the
@@ -86,6 +96,8 @@ public:
     // Collects once now (the timer's work; for tests).
     void collect();
     std::string describe() const;
+    // {"kafka": {...}, "statsd": {...}}: which sinks are on and whether each is delivering.
+    std::string sinksJson() const;
 
 private:
     struct Impl;

@@ -6,6 +6,7 @@
 #include "agent_process.h"
 #include "http_client.h"
 #include "journal_namespace.h"
+#include "kafka_mock.h"
 #include "task_gate.h"
 
 #include <gtest/gtest.h>
@@ -81,12 +82,12 @@ json pythonTask(const std::string& app, const std::string& datagram, int times,
 class Agent {
 public:
     Agent(const std::string& ns, const std::string& state, const std::string& parent,
-          unsigned interval) {
+          unsigned interval, const std::string& extraConfig = {}) {
         std::vector<std::string> args{"--journal-namespace", ns, "--state-dir", state};
         m_process = std::make_unique<AgentProcess>(
             args, "[tasks]\ncgroup_parent = \"" + parent +
                       "\"\nkill_grace_seconds = 2\n[metrics]\ninterval_seconds = " +
-                      std::to_string(interval) + "\n");
+                      std::to_string(interval) + "\n" + extraConfig);
     }
     uint16_t port() const { return m_process->port(); }
     AgentProcess& process() { return *m_process; }
@@ -179,7 +180,10 @@ protected:
     // (an assertion that ends a test early included).
     class OtherAgent {
     public:
-        OtherAgent(const std::string& name, unsigned interval) : m_name(name) { start(interval); }
+        OtherAgent(const std::string& name, unsigned interval, std::string extraConfig = {})
+            : m_name(name), m_extra(std::move(extraConfig)) {
+            start(interval);
+        }
         ~OtherAgent() {
             if (m_agent)
                 m_agent->clear();
@@ -191,12 +195,13 @@ protected:
         // Starts it (again: a stopped one is replaced by a new one on the same state).
         void start(unsigned interval) {
             m_agent = std::make_unique<Agent>(s_ns->name(), s_state + "-" + m_name,
-                                              s_parent + "-" + m_name, interval);
+                                              s_parent + "-" + m_name, interval, m_extra);
         }
         Agent* operator->() { return m_agent.get(); }
 
     private:
         std::string m_name;
+        std::string m_extra;
         std::unique_ptr<Agent> m_agent;
     };
 
@@ -723,4 +728,80 @@ TEST_F(MetricsApi, ATagFloodBeyondTheCapIsDroppedAndCountedAndTheRestServed) {
     EXPECT_EQ(first, 2);
     // The agent still serves.
     EXPECT_EQ(a.metrics("ping").status, 200);
+}
+
+TEST_F(MetricsApi, EveryCollectionGoesToKafkaAndToStatsd) {
+    MockCluster kafka(1);
+    ASSERT_TRUE(kafka.ok());
+    // A StatsD server: a UDP socket here.
+    const int udp = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    ASSERT_EQ(::bind(udp, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ::getsockname(udp, reinterpret_cast<sockaddr*>(&addr), &len);
+    const timeval tv{1, 0};
+    ::setsockopt(udp, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    OtherAgent agent("sinks", 1,
+                     "[sinks.kafka]\nbrokers = \"" + kafka.bootstraps() +
+                         "\"\n[sinks.statsd]\naddress = \"127.0.0.1:" +
+                         std::to_string(ntohs(addr.sin_port)) + "\"\n");
+    Gate g("sinks");
+    json c = agent->launch(pythonTask("/sunk", "sunk.hits:1|c|#zone:a", 1, g.path()));
+    const std::string cid = c["container_id"];
+    // StatsD: the task's counter as a gauge, with its identity and its own tag.
+    std::string line;
+    const bool seen = waitUntil(
+        [&] {
+            char buf[65536];
+            const ssize_t n = ::recv(udp, buf, sizeof buf, 0);
+            if (n <= 0)
+                return false;
+            std::string datagram(buf, static_cast<size_t>(n));
+            for (size_t pos = 0; pos < datagram.size();) {
+                size_t end = datagram.find('\n', pos);
+                if (end == std::string::npos)
+                    end = datagram.size();
+                const std::string l = datagram.substr(pos, end - pos);
+                if (l.rfind("sunk.hits:", 0) == 0 &&
+                    l.find("container_id:" + cid) != std::string::npos)
+                    line = l;
+                pos = end + 1;
+            }
+            return !line.empty();
+        },
+        std::chrono::seconds(60));
+    ASSERT_TRUE(seen);
+    EXPECT_NE(line.find("|g|#"), std::string::npos) << line;
+    EXPECT_NE(line.find("zone:a"), std::string::npos) << line;
+    EXPECT_NE(line.find("application_name:/sunk"), std::string::npos) << line;
+
+    // Kafka: once the agent says it delivered, the topic holds the task's messages, keyed by
+    // its container id, each a MetricsMessage.
+    json health;
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            health = json::parse(httpGet(agent->port(), "/system/v1/health").body);
+            return health["sinks"]["kafka"].value("delivered", 0) > 3;
+        },
+        std::chrono::seconds(60)))
+        << health.dump();
+    EXPECT_EQ(health["sinks"]["kafka"]["delivering"], true);
+    EXPECT_EQ(health["sinks"]["kafka"]["dropped"], 0);
+    EXPECT_EQ(health["sinks"]["statsd"]["lines_dropped"], 0);
+    g.open();
+    agent->waitFinished(cid);
+    bool found = false, node = false;
+    for (const auto& r : consumeAll(kafka.bootstraps())) {
+        const json m = json::parse(r.payload);
+        if (r.key == cid && !pointNamed(m, "sunk.hits").is_null()) {
+            found = true;
+            EXPECT_EQ(m["dimensions"]["container_id"], cid);
+        }
+        node |= r.key == health["agent_id"] && !pointNamed(m, "memory.total").is_null();
+    }
+    EXPECT_TRUE(found);
+    EXPECT_TRUE(node);
+    ::close(udp);
 }

@@ -72,6 +72,11 @@ TEST(Config, ErrorsNameFileLineAndKey) {
         {"[metrics]\nstatsd_port_range = \"1-70000\"\n", ":2: metrics.statsd_port_range:"},
         {"[metrics]\nprometheus_token = \"short\"\n",
          ":2: metrics.prometheus_token: must be at least 16"},
+        {"[sinks.kafka]\ncompression = \"brotli\"\n",
+         ":2: sinks.kafka.compression: must be none, gzip"},
+        {"[sinks.syslog]\naddress = \"x\"\n", ":1: sinks.syslog: unknown sink"},
+        {"[sinks.statsd]\nformat = \"graphite\"\n",
+         ":2: sinks.statsd.format: must be dogstatsd or plain"},
         {"[metrics]\nstatsd_port_range = 8125\n",
          ":2: metrics.statsd_port_range: must be a string"},
     };
@@ -108,6 +113,22 @@ TEST(Config, MetricsSection) {
     EXPECT_EQ(parsePortRange("0")->first, 0);
     EXPECT_FALSE(parsePortRange("0-10"));
     EXPECT_FALSE(parsePortRange("a-b"));
+}
+
+TEST(Config, SinksSections) {
+    auto path = writeTemp("[sinks.kafka]\nbrokers = \"k1:9092,k2:9092\"\ntopic = \"m\"\n"
+                          "compression = \"zstd\"\nbuffer_mb = 8\n[sinks.statsd]\n"
+                          "address = \"[::1]:8125\"\nformat = \"plain\"\nmtu = 512\n");
+    auto cfg = loadConfigFile(path, AgentConfig{});
+    ASSERT_TRUE(cfg) << cfg.error().message;
+    EXPECT_EQ(cfg->kafkaBrokers, "k1:9092,k2:9092");
+    EXPECT_EQ(cfg->kafkaTopic, "m");
+    EXPECT_EQ(cfg->kafkaCompression, "zstd");
+    EXPECT_EQ(cfg->kafkaBufferMb, 8u);
+    EXPECT_EQ(cfg->statsdSinkAddress, "[::1]:8125");
+    EXPECT_EQ(cfg->statsdSinkFormat, "plain");
+    EXPECT_EQ(cfg->statsdSinkMtu, 512u);
+    std::remove(path.c_str());
 }
 
 TEST(Config, ListenAddress) {
@@ -158,6 +179,13 @@ TEST(Config, ShippedDefaultFileParsesToTheDefaults) {
     EXPECT_EQ(cfg->metricsProcRoot, d.metricsProcRoot);
     EXPECT_EQ(cfg->metricsFilesystems, d.metricsFilesystems);
     EXPECT_EQ(cfg->prometheusToken, d.prometheusToken);
+    EXPECT_EQ(cfg->kafkaBrokers, d.kafkaBrokers);
+    EXPECT_EQ(cfg->kafkaTopic, d.kafkaTopic);
+    EXPECT_EQ(cfg->kafkaCompression, d.kafkaCompression);
+    EXPECT_EQ(cfg->kafkaBufferMb, d.kafkaBufferMb);
+    EXPECT_EQ(cfg->statsdSinkAddress, d.statsdSinkAddress);
+    EXPECT_EQ(cfg->statsdSinkFormat, d.statsdSinkFormat);
+    EXPECT_EQ(cfg->statsdSinkMtu, d.statsdSinkMtu);
     EXPECT_EQ(cfg->authEnabled, d.authEnabled);
     EXPECT_EQ(cfg->authPublicKeys, d.authPublicKeys);
     EXPECT_EQ(cfg->aclFile, d.aclFile);

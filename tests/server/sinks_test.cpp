@@ -1,6 +1,7 @@
 // The metrics sinks against real things: the StatsD sink's datagrams read from a UDP socket on
 // loopback, the Kafka sink producing into librdkafka's mock cluster (real brokers on loopback,
 // in this process) and read back with a real librdkafka consumer.
+#include "kafka_mock.h"
 #include "sinks/kafka_sink.h"
 #include "sinks/statsd_sink.h"
 #include "task_gate.h"
@@ -35,6 +36,9 @@ using day2::sinks::KafkaOptions;
 using day2::sinks::KafkaSink;
 using day2::sinks::StatsdSink;
 using day2::sinks::StatsdSinkOptions;
+using day2::test::consumeAll;
+using day2::test::MockCluster;
+using day2::test::Received;
 using day2::test::waitUntil;
 using namespace std::chrono_literals;
 
@@ -371,109 +375,6 @@ TEST(StatsdSink, BadSettingsSayWhichAndWhy) {
 
 constexpr char kTopic[] = "metrics";
 constexpr int kPartitions = 4;
-
-// librdkafka's mock cluster: brokers on loopback in this process. It lives in an rd_kafka_t of
-// its own, which does nothing else.
-class MockCluster {
-public:
-    explicit MockCluster(int brokers) {
-        char errstr[512];
-        rd_kafka_conf_t* conf = rd_kafka_conf_new();
-        rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof errstr);
-        m_rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
-        if (!m_rk) {
-            ADD_FAILURE() << errstr;
-            return;
-        }
-        m_cluster = rd_kafka_mock_cluster_new(m_rk, brokers);
-        EXPECT_NE(m_cluster, nullptr);
-        if (m_cluster) {
-            EXPECT_EQ(rd_kafka_mock_topic_create(m_cluster, kTopic, kPartitions, brokers),
-                      RD_KAFKA_RESP_ERR_NO_ERROR);
-        }
-    }
-    ~MockCluster() {
-        if (m_cluster)
-            rd_kafka_mock_cluster_destroy(m_cluster);
-        if (m_rk)
-            rd_kafka_destroy(m_rk);
-    }
-    MockCluster(const MockCluster&) = delete;
-    MockCluster& operator=(const MockCluster&) = delete;
-
-    bool ok() const { return m_cluster != nullptr; }
-    std::string bootstraps() const { return rd_kafka_mock_cluster_bootstraps(m_cluster); }
-    // Every broker closes its connections and refuses new ones (returns when done), or serves
-    // again.
-    void down() {
-        ASSERT_EQ(rd_kafka_mock_broker_set_down(m_cluster, -1), RD_KAFKA_RESP_ERR_NO_ERROR);
-    }
-    void up() { ASSERT_EQ(rd_kafka_mock_broker_set_up(m_cluster, -1), RD_KAFKA_RESP_ERR_NO_ERROR); }
-
-private:
-    rd_kafka_t* m_rk = nullptr;
-    rd_kafka_mock_cluster_t* m_cluster = nullptr;
-};
-
-struct Received {
-    std::string key;
-    std::string payload;
-    int32_t partition = -1;
-};
-
-// Reads every partition of the topic from the beginning to its end with a real consumer. Called
-// once everything sent has been acknowledged, so the end of a partition is final.
-std::vector<Received> consumeAll(const std::string& brokers) {
-    char errstr[512];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    for (const auto& [k, v] : std::map<std::string, std::string>{
-             {"bootstrap.servers", brokers},
-             {"group.id", "sinks_test"},
-             {"enable.auto.commit", "false"},
-             {"enable.partition.eof", "true"},
-             {"auto.offset.reset", "earliest"},
-         })
-        EXPECT_EQ(rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof errstr),
-                  RD_KAFKA_CONF_OK)
-            << errstr;
-    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
-    if (!rk) {
-        ADD_FAILURE() << errstr;
-        return {};
-    }
-    rd_kafka_poll_set_consumer(rk);
-    rd_kafka_topic_partition_list_t* partitions = rd_kafka_topic_partition_list_new(kPartitions);
-    for (int p = 0; p < kPartitions; ++p)
-        rd_kafka_topic_partition_list_add(partitions, kTopic, p)->offset =
-            RD_KAFKA_OFFSET_BEGINNING;
-    EXPECT_EQ(rd_kafka_assign(rk, partitions), RD_KAFKA_RESP_ERR_NO_ERROR);
-    rd_kafka_topic_partition_list_destroy(partitions);
-
-    std::vector<Received> received;
-    std::set<int32_t> ended;
-    const bool done = waitUntil(
-        [&] {
-            while (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100)) {
-                if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                    ended.insert(m->partition);
-                } else if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-                    Received r;
-                    r.key.assign(static_cast<const char*>(m->key), m->key_len);
-                    r.payload.assign(static_cast<const char*>(m->payload), m->len);
-                    r.partition = m->partition;
-                    received.push_back(std::move(r));
-                }
-                rd_kafka_message_destroy(m);
-            }
-            return ended.size() == static_cast<size_t>(kPartitions);
-        },
-        60s);
-    EXPECT_TRUE(done) << "the consumer reached the end of " << ended.size() << " of " << kPartitions
-                      << " partitions";
-    rd_kafka_consumer_close(rk);
-    rd_kafka_destroy(rk);
-    return received;
-}
 
 // Sends numbered messages round-robin over the keys; each key's numbers count from 0.
 class Numbered {
