@@ -91,6 +91,7 @@ struct MetricsService::Impl : std::enable_shared_from_this<Impl> {
     std::unique_ptr<sinks::StatsdSink> statsdSink;
     bool statsdDelivering = true; // no datagram of the last collection was dropped
     int64_t lastExpireMs = 0;
+    std::chrono::steady_clock::time_point nextTick{};
     uint16_t nextPort = 0; // where the search of the port range starts next
     bool stopped = false;
 
@@ -215,7 +216,8 @@ struct MetricsService::Impl : std::enable_shared_from_this<Impl> {
         if (!c.listener)
             return;
         c.listener->drain();
-        const int64_t now = nowUsec();
+        // After the last collection's (whole-second) time, in the same second or not.
+        const int64_t now = std::max(nowUsec(), c.app.timestampUsec + 1000);
         flushApp(c, now);
         history.append("containers/" + spec.containerId + "/app", c.app);
         c.lastStats = c.listener->stats();
@@ -235,7 +237,9 @@ struct MetricsService::Impl : std::enable_shared_from_this<Impl> {
     }
 
     void collect() {
-        const int64_t now = nowUsec();
+        // On the whole second: the history stores a steady series of timestamps in a bit or two
+        // each (delta of delta 0), where the timer's jitter of a few ms would cost a byte or more.
+        const int64_t now = nowUsec() / 1000000 * 1000000;
         if (runtime)
             runtime->forEachContainer([&](const tasks::ContainerSpec& spec,
                                           const tasks::ContainerStatus&) { known(spec); });
@@ -345,7 +349,13 @@ struct MetricsService::Impl : std::enable_shared_from_this<Impl> {
     }
 
     void schedule() {
-        timer.expires_after(std::chrono::seconds(options.intervalSeconds));
+        // At a steady phase (not "an interval after the last one ran", which drifts).
+        const auto interval = std::chrono::seconds(options.intervalSeconds);
+        const auto now = std::chrono::steady_clock::now();
+        nextTick = nextTick.time_since_epoch().count() == 0 ? now + interval : nextTick + interval;
+        if (nextTick <= now)
+            nextTick = now + interval; // fell behind: no burst of collections to catch up
+        timer.expires_at(nextTick);
         std::weak_ptr<Impl> weak = shared_from_this();
         timer.async_wait([weak](const boost::system::error_code& ec) {
             auto self = weak.lock();
