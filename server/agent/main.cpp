@@ -158,6 +158,15 @@ int main(int argc, char** argv) {
         return 1;
     }
 
+    // Connections, kept cgroup files and StatsD sockets all take descriptors: the soft limit
+    // goes up to the hard one (at most 65,536), as systemd's LimitNOFILE would set it.
+    if (rlimit limit{}; ::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < 65536 &&
+                        limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = std::min<rlim_t>(limit.rlim_max, 65536);
+        if (::setrlimit(RLIMIT_NOFILE, &limit) != 0)
+            log::warning("could not raise the open file limit: ", std::strerror(errno));
+    }
+
     boost::asio::io_context io(1);
 
     logs::LogsOptions logsOptions;

@@ -92,6 +92,7 @@ struct MetricsService::Impl : std::enable_shared_from_this<Impl> {
     bool statsdDelivering = true; // no datagram of the last collection was dropped
     int64_t lastExpireMs = 0;
     std::chrono::steady_clock::time_point nextTick{};
+    int64_t lastCollectUsec = 0;
     uint16_t nextPort = 0; // where the search of the port range starts next
     bool stopped = false;
 
@@ -239,7 +240,10 @@ struct MetricsService::Impl : std::enable_shared_from_this<Impl> {
     void collect() {
         // On the whole second: the history stores a steady series of timestamps in a bit or two
         // each (delta of delta 0), where the timer's jitter of a few ms would cost a byte or more.
-        const int64_t now = nowUsec() / 1000000 * 1000000;
+        // A collection that ran late and the next one on time can fall in the same second: the
+        // later one then takes a millisecond after it (the history takes only later times).
+        const int64_t now = std::max(nowUsec() / 1000000 * 1000000, lastCollectUsec + 1000);
+        lastCollectUsec = now;
         if (runtime)
             runtime->forEachContainer([&](const tasks::ContainerSpec& spec,
                                           const tasks::ContainerStatus&) { known(spec); });
@@ -295,6 +299,11 @@ struct MetricsService::Impl : std::enable_shared_from_this<Impl> {
                                 "count",
                                 {}});
         }
+        n.points.push_back({"day2.metrics.history_refused",
+                            static_cast<double>(history.refusedBatches() +
+                                                history.refusedSamples() + history.droppedSeries()),
+                            "count",
+                            {}});
         n.points.push_back({"day2.metrics.read_errors",
                             static_cast<double>(host.readErrors() + usage.readErrors()),
                             "count",
@@ -352,7 +361,14 @@ struct MetricsService::Impl : std::enable_shared_from_this<Impl> {
         // At a steady phase (not "an interval after the last one ran", which drifts).
         const auto interval = std::chrono::seconds(options.intervalSeconds);
         const auto now = std::chrono::steady_clock::now();
-        nextTick = nextTick.time_since_epoch().count() == 0 ? now + interval : nextTick + interval;
+        if (nextTick.time_since_epoch().count() == 0) {
+            // The first at the middle of a wall-clock second: a collection can then run up to
+            // half a second late and still fall in its own second.
+            const int64_t intoSecond = nowUsec() % 1000000;
+            nextTick = now + std::chrono::microseconds((1500000 - intoSecond) % 1000000);
+        } else {
+            nextTick += interval;
+        }
         if (nextTick <= now)
             nextTick = now + interval; // fell behind: no burst of collections to catch up
         timer.expires_at(nextTick);

@@ -1,10 +1,18 @@
 #include "metrics/text_file_reader.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 namespace day2::metrics {
+
+TextFileReader::TextFileReader() : m_maxOpen(kMaxOpen) {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY)
+        m_maxOpen = std::min<size_t>(kMaxOpen, static_cast<size_t>(limit.rlim_cur / 4));
+}
 
 TextFileReader::~TextFileReader() {
     for (const auto& [path, fd] : m_open)
@@ -73,7 +81,7 @@ std::optional<std::string_view> TextFileReader::readKeepingOpen(const std::strin
         ::close(it->second); // gone or broken: once more from the path
         m_open.erase(it);
     }
-    if (m_open.size() >= kMaxOpen)
+    if (m_open.size() >= m_maxOpen)
         return read(path);
     m_lastError = 0;
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

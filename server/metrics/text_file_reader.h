@@ -26,7 +26,8 @@ public:
     std::optional<std::string_view> read(const std::string& path, std::string_view stopAfter = {});
     // As read(), but the file stays open and is read again from its start next time (pread at
     // offset 0: the kernel makes a cgroup or /proc file's text anew), which saves the path walk,
-    // open() and close() of every collection. At most kMaxOpen files stay open; beyond that the
+    // open() and close() of every collection. At most kMaxOpen files stay open, and no more than
+    // a quarter of the process's descriptor limit (RLIMIT_NOFILE); beyond that the
     // file is read as read() does. A file that fails on its kept descriptor (its cgroup was
     // removed) is opened once more. For cgroup and /proc files made by seq_file, which fill a
     // read as far as they have text: a short read is taken as the end of the file.
@@ -39,7 +40,7 @@ public:
 
     static constexpr size_t kMaxOpen = 4096;
 
-    TextFileReader() = default;
+    TextFileReader();
     ~TextFileReader();
     TextFileReader(const TextFileReader&) = delete;
     TextFileReader& operator=(const TextFileReader&) = delete;
@@ -51,6 +52,7 @@ private:
     int m_lastError = 0;
     std::vector<char> m_buffer = std::vector<char>(16384);
     std::map<std::string, int, std::less<>> m_open; // path -> descriptor
+    size_t m_maxOpen;
 };
 
 // Parsing helpers over the text read.

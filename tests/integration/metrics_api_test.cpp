@@ -463,6 +463,8 @@ TEST_F(MetricsApi, TheHistoryHoldsEveryIntervalACounterSumsToExactlyWhatWasSent)
         }
     EXPECT_EQ(sum, sent) << hist.dump();
 
+    // The history took every collection (none refused for its time).
+    EXPECT_EQ(pointNamed(a.metricsJson("node"), "day2.metrics.history_refused")["value"], 0);
     // The node's history is there too; bad parameters are refused.
     EXPECT_FALSE(a.metricsJson("history/node")["series"].empty());
     EXPECT_EQ(a.metrics("history/node?since=yesterday").status, 400);
