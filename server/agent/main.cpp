@@ -186,6 +186,7 @@ int main(int argc, char** argv) {
         mo.hostname = hostName();
         mo.intervalSeconds = cfg.metricsIntervalSeconds;
         mo.keepFinishedSeconds = cfg.keepFinishedSeconds;
+        mo.historyMaxSeries = cfg.historyMaxSeries;
         mo.procRoot = cfg.metricsProcRoot;
         mo.filesystems = cfg.metricsFilesystems;
         mo.statsdHost = cfg.statsdHost;

@@ -72,7 +72,8 @@ struct AgentConfig {
     uint16_t statsdPortLow = 0;           // statsd_port_range "LOW-HIGH"; 0: any free port
     uint16_t statsdPortHigh = 0;
     unsigned maxSeriesPerTask = 1000;
-    std::string metricsProcRoot = "/proc";               // host metrics come from here
+    unsigned historyMaxSeries = 10000;     // history series of the node (~12-75 KB each for a day)
+    std::string metricsProcRoot = "/proc"; // host metrics come from here
     std::vector<std::string> metricsFilesystems = {"/"}; // filesystem.* for these mount points
     bool prometheusOpen = false; // GET /metrics without any token (said at start and in health)
     std::string prometheusToken; // or with "Authorization: Bearer <this>"

@@ -99,7 +99,7 @@ TEST(Config, MissingFileIsAnError) {
 TEST(Config, MetricsSection) {
     auto path = writeTemp("[metrics]\nenabled = false\ninterval_seconds = 10\n"
                           "statsd_host = \"::1\"\nstatsd_port_range = \"8125-8225\"\n"
-                          "max_series_per_task = 50\n");
+                          "max_series_per_task = 50\nhistory_max_series = 2000\n");
     auto cfg = loadConfigFile(path, AgentConfig{});
     ASSERT_TRUE(cfg) << cfg.error().message;
     EXPECT_FALSE(cfg->metricsEnabled);
@@ -108,6 +108,7 @@ TEST(Config, MetricsSection) {
     EXPECT_EQ(cfg->statsdPortLow, 8125);
     EXPECT_EQ(cfg->statsdPortHigh, 8225);
     EXPECT_EQ(cfg->maxSeriesPerTask, 50u);
+    EXPECT_EQ(cfg->historyMaxSeries, 2000u);
     std::remove(path.c_str());
     EXPECT_EQ(parsePortRange("8125")->second, 8125);
     EXPECT_EQ(parsePortRange("0")->first, 0);
@@ -177,6 +178,7 @@ TEST(Config, ShippedDefaultFileParsesToTheDefaults) {
     EXPECT_EQ(cfg->maxSeriesPerTask, d.maxSeriesPerTask);
     EXPECT_EQ(cfg->prometheusOpen, d.prometheusOpen);
     EXPECT_EQ(cfg->metricsProcRoot, d.metricsProcRoot);
+    EXPECT_EQ(cfg->historyMaxSeries, d.historyMaxSeries);
     EXPECT_EQ(cfg->metricsFilesystems, d.metricsFilesystems);
     EXPECT_EQ(cfg->prometheusToken, d.prometheusToken);
     EXPECT_EQ(cfg->kafkaBrokers, d.kafkaBrokers);
