@@ -110,6 +110,31 @@ http::Handler makeRouter(const AgentInfo& info, Services sv) {
             sv.audit.record({identity.uid, resource, action, "denied", req.remoteAddress,
                              req.method + " " + req.path.substr(0, 200)});
         };
+        // A stream ends with its token (through that second) and holds its grant while it runs:
+        // an ACL reload that takes the grant away ends it. (A range is over before a reload
+        // could matter.)
+        std::optional<std::chrono::system_clock::time_point> until;
+        if (identity.acceptedUntil)
+            until =
+                std::chrono::system_clock::from_time_t(std::time_t(*identity.acceptedUntil + 1));
+        auto holdStream = [&sv, &req, &authorization, identity](const std::string& resource,
+                                                                http::StreamStop& stop) {
+            return sv.held.hold(std::string(authorization.value_or("")), identity.uid, resource,
+                                "read", req.remoteAddress, [&stop](const std::string& why) {
+                                    stop.stop(why + ": the stream ends");
+                                });
+        };
+        // Every metrics path, /metrics with a JWT included: day2:metrics read, and metrics on.
+        auto metricsRefusal = [&]() -> std::optional<http::Response> {
+            if (!may("day2:metrics", "read")) {
+                refused("day2:metrics", "read");
+                return http::jsonError(403, "uid '" + identity.uid + "' may not read day2:metrics");
+            }
+            if (!sv.metrics)
+                return http::jsonError(
+                    503, "metrics are off on this node (metrics.enabled = false in agent.toml)");
+            return std::nullopt;
+        };
         if (api && s.size() == 4 && s[2] == "auth" && s[3] == "whoami") {
             http::Response r;
             r.body = whoami(identity);
@@ -138,19 +163,10 @@ http::Handler makeRouter(const AgentInfo& info, Services sv) {
                 co_await rs.send(std::move(refusal));
                 co_return;
             }
-            std::optional<std::chrono::system_clock::time_point> until;
-            if (identity.acceptedUntil) // through that second: the stream ends at its end
-                until = std::chrono::system_clock::from_time_t(
-                    std::time_t(*identity.acceptedUntil + 1));
-            // A stream holds its grant while it runs: an ACL reload that takes it away ends it.
-            // (A range is over before a reload could matter.)
-            logs::StreamStop stop;
+            http::StreamStop stop;
             auth::HeldGrants::Hold hold;
             if (!rest.empty() && rest[0] == "stream")
-                hold = sv.held.hold(std::string(authorization.value_or("")), identity.uid, resource,
-                                    "read", req.remoteAddress, [&stop](const std::string& why) {
-                                        stop.stop(why + ": the stream ends");
-                                    });
+                hold = holdStream(resource, stop);
             co_await sv.logs.handle(req, rest, rs, until, &stop);
             co_return;
         }
@@ -167,44 +183,23 @@ http::Handler makeRouter(const AgentInfo& info, Services sv) {
             co_return;
         }
         if (api && s.size() >= 4 && s[2] == "metrics" && s[3] == "v0") {
-            const std::string resource = "day2:metrics";
-            if (!may(resource, "read")) {
-                refused(resource, "read");
-                co_await rs.send(
-                    http::jsonError(403, "uid '" + identity.uid + "' may not read day2:metrics"));
-                co_return;
-            }
-            if (!sv.metrics) {
-                co_await rs.send(http::jsonError(
-                    503, "metrics are off on this node (metrics.enabled = false in agent.toml)"));
+            if (auto refusal = metricsRefusal()) {
+                co_await rs.send(std::move(*refusal));
                 co_return;
             }
             std::vector<std::string> rest(s.begin() + 4, s.end());
-            std::optional<std::chrono::system_clock::time_point> until;
-            if (identity.acceptedUntil)
-                until = std::chrono::system_clock::from_time_t(
-                    std::time_t(*identity.acceptedUntil + 1));
             http::StreamStop stop;
             auth::HeldGrants::Hold hold;
             if (rest.size() == 1 && rest[0] == "stream")
-                hold = sv.held.hold(std::string(authorization.value_or("")), identity.uid, resource,
-                                    "read", req.remoteAddress, [&stop](const std::string& why) {
-                                        stop.stop(why + ": the stream ends");
-                                    });
+                hold = holdStream("day2:metrics", stop);
             co_await sv.metrics->handle(req, rest, rs, until, &stop);
             co_return;
         }
         if (scrape) {
-            if (!may("day2:metrics", "read")) {
-                refused("day2:metrics", "read");
-                co_await rs.send(
-                    http::jsonError(403, "uid '" + identity.uid + "' may not read day2:metrics"));
-            } else if (!sv.metrics) {
-                co_await rs.send(http::jsonError(
-                    503, "metrics are off on this node (metrics.enabled = false in agent.toml)"));
-            } else {
-                co_await rs.send(prometheus(*sv.metrics, req));
-            }
+            auto answer = metricsRefusal();
+            if (!answer)
+                answer = prometheus(*sv.metrics, req);
+            co_await rs.send(std::move(*answer));
             co_return;
         }
         co_await rs.send(http::jsonError(404, "no such endpoint: " + req.path.substr(0, 200)));
