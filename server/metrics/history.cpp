@@ -297,21 +297,33 @@ std::optional<std::vector<SeriesPoints>> History::query(const std::string& sourc
     return out;
 }
 
+namespace {
+
+// Appends a chunk's samples within [sinceMs, untilMs]; false once the chunk starts after untilMs
+// (the chunks that follow start later still).
+bool appendInRange(const GorillaChunk& c, int64_t sinceMs, int64_t untilMs,
+                   std::vector<std::pair<int64_t, double>>& out) {
+    if (c.lastMs() < sinceMs)
+        return true;
+    if (c.firstMs() > untilMs)
+        return false;
+    for (auto it = c.iterator(); it.next();) {
+        const int64_t t = it.timestampMs();
+        if (t > untilMs)
+            break;
+        if (t >= sinceMs)
+            out.emplace_back(t, it.value());
+    }
+    return true;
+}
+
+} // namespace
+
 void History::collectRaw(const Series& series, int64_t sinceMs, int64_t untilMs,
                          std::vector<std::pair<int64_t, double>>& out) const {
-    for (const GorillaChunk& c : series.raw) {
-        if (c.lastMs() < sinceMs)
-            continue;
-        if (c.firstMs() > untilMs)
+    for (const GorillaChunk& c : series.raw)
+        if (!appendInRange(c, sinceMs, untilMs, out))
             break;
-        for (auto it = c.iterator(); it.next();) {
-            const int64_t t = it.timestampMs();
-            if (t > untilMs)
-                break;
-            if (t >= sinceMs)
-                out.emplace_back(t, it.value());
-        }
-    }
 }
 
 void History::collectRollup(const Series& series, int64_t sinceMs, int64_t untilMs, HistoryAgg agg,
@@ -320,17 +332,8 @@ void History::collectRollup(const Series& series, int64_t sinceMs, int64_t until
         const GorillaChunk& c = agg == HistoryAgg::Min   ? rc.min
                                 : agg == HistoryAgg::Max ? rc.max
                                                          : rc.mean;
-        if (c.lastMs() < sinceMs)
-            continue;
-        if (c.firstMs() > untilMs)
+        if (!appendInRange(c, sinceMs, untilMs, out))
             break;
-        for (auto it = c.iterator(); it.next();) {
-            const int64_t t = it.timestampMs();
-            if (t > untilMs)
-                break;
-            if (t >= sinceMs)
-                out.emplace_back(t, it.value());
-        }
     }
     if (series.minute && series.minute->startMs >= sinceMs && series.minute->startMs <= untilMs) {
         const Minute& m = *series.minute;

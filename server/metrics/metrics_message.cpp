@@ -9,35 +9,15 @@ namespace day2::metrics {
 
 namespace {
 
-void appendString(std::string& out, std::string_view s) {
-    out += '"';
-    text::appendJsonEscaped(out, s);
-    out += '"';
-}
-
-void appendTags(std::string& out, const Tags& tags) {
-    out += '{';
-    bool first = true;
-    for (const auto& [k, v] : tags) {
-        if (!first)
-            out += ',';
-        first = false;
-        appendString(out, k);
-        out += ':';
-        appendString(out, v);
-    }
-    out += '}';
-}
-
 void appendField(std::string& out, bool& first, std::string_view key, std::string_view value) {
     if (value.empty())
         return;
     if (!first)
         out += ',';
     first = false;
-    appendString(out, key);
+    appendJsonString(out, key);
     out += ':';
-    appendString(out, value);
+    appendJsonString(out, value);
 }
 
 bool selected(std::string_view name, std::string_view only) {
@@ -55,6 +35,26 @@ bool selected(std::string_view name, std::string_view only) {
 }
 
 } // namespace
+
+void appendJsonString(std::string& out, std::string_view s) {
+    out += '"';
+    text::appendJsonEscaped(out, s);
+    out += '"';
+}
+
+void appendJsonTags(std::string& out, const Tags& tags) {
+    out += '{';
+    bool first = true;
+    for (const auto& [k, v] : tags) {
+        if (!first)
+            out += ',';
+        first = false;
+        appendJsonString(out, k);
+        out += ':';
+        appendJsonString(out, v);
+    }
+    out += '}';
+}
 
 void appendJsonNumber(std::string& out, double value) {
     if (!std::isfinite(value)) {
@@ -82,15 +82,15 @@ std::string metricsMessageJson(const Batch& batch, const Dimensions& d, std::str
             out += ',';
         first = false;
         out += "{\"name\":";
-        appendString(out, p.name);
+        appendJsonString(out, p.name);
         out += ",\"value\":";
         appendJsonNumber(out, p.value);
         out += ",\"unit\":";
-        appendString(out, p.unit);
+        appendJsonString(out, p.unit);
         out += ",\"timestamp\":";
-        appendString(out, timestamp);
+        appendJsonString(out, timestamp);
         out += ",\"tags\":";
-        appendTags(out, p.tags);
+        appendJsonTags(out, p.tags);
         out += '}';
     }
     out += "],\"dimensions\":{";
@@ -106,7 +106,7 @@ std::string metricsMessageJson(const Batch& batch, const Dimensions& d, std::str
         if (!firstDim)
             out += ',';
         out += "\"labels\":";
-        appendTags(out, d.labels);
+        appendJsonTags(out, d.labels);
     }
     out += "}}\n";
     return out;

@@ -22,6 +22,9 @@ struct Dimensions {
     Tags labels;
 };
 
+// A JSON string, escaped; tags as an object {"k": "v", ...}.
+void appendJsonString(std::string& out, std::string_view s);
+void appendJsonTags(std::string& out, const Tags& tags);
 // A value JSON can carry: a finite number; NaN and infinities are written as null.
 void appendJsonNumber(std::string& out, double value);
 

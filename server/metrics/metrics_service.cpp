@@ -21,6 +21,7 @@
 #include <chrono>
 #include <map>
 #include <tuple>
+#include <unordered_set>
 
 namespace day2::metrics {
 
@@ -104,9 +105,7 @@ struct MetricsService::Impl : std::enable_shared_from_this<Impl> {
     }
 
     Dimensions dimensionsOf(const tasks::ContainerSpec& spec) const {
-        Dimensions d;
-        d.agentId = options.agentId;
-        d.hostname = options.hostname;
+        Dimensions d = nodeDimensions();
         d.containerId = spec.containerId;
         d.executorId = spec.executorId();
         d.frameworkId = spec.request.frameworkId;
@@ -117,21 +116,21 @@ struct MetricsService::Impl : std::enable_shared_from_this<Impl> {
         return d;
     }
 
-    Result<std::unique_ptr<statsd::StatsdListener>> bindListener(uint16_t port) {
-        return statsd::StatsdListener::bind(io, options.statsdHost, port, options.maxSeriesPerTask,
-                                            receive);
+    Result<std::unique_ptr<statsd::StatsdListener>> bindListener(const std::string& address,
+                                                                 uint16_t port) {
+        return statsd::StatsdListener::bind(io, address, port, options.maxSeriesPerTask, receive);
     }
 
     // A listener on a port of the configured range (or one the kernel picks).
     Result<std::unique_ptr<statsd::StatsdListener>> newListener() {
         const uint16_t low = options.statsdPortLow, high = options.statsdPortHigh;
         if (low == 0)
-            return bindListener(0);
+            return bindListener(options.statsdHost, 0);
         const unsigned span = unsigned{high} - low + 1;
         std::string last;
         for (unsigned i = 0; i < span; ++i) {
             const auto port = static_cast<uint16_t>(low + (nextPort + i) % span);
-            auto l = bindListener(port);
+            auto l = bindListener(options.statsdHost, port);
             if (l) {
                 nextPort = static_cast<uint16_t>((nextPort + i + 1) % span);
                 return l;
@@ -152,6 +151,7 @@ struct MetricsService::Impl : std::enable_shared_from_this<Impl> {
         (*l)->start();
         Container& c = containers[spec.containerId];
         c = Container{};
+        streamCache.generation = kStale;
         c.dimensions = dimensionsOf(spec);
         c.listener = std::move(*l);
         return {};
@@ -165,6 +165,7 @@ struct MetricsService::Impl : std::enable_shared_from_this<Impl> {
     }
 
     void adopted(const tasks::ContainerSpec& spec, bool finished) {
+        streamCache.generation = kStale;
         Container& c = containers[spec.containerId];
         c.dimensions = dimensionsOf(spec);
         c.cgroup = spec.cgroup;
@@ -172,8 +173,7 @@ struct MetricsService::Impl : std::enable_shared_from_this<Impl> {
         if (finished || spec.statsdHost.empty())
             return;
         // The task knows its port from its environment: it gets the same one back.
-        auto l = statsd::StatsdListener::bind(io, spec.statsdHost, spec.statsdPort,
-                                              options.maxSeriesPerTask, receive);
+        auto l = bindListener(spec.statsdHost, spec.statsdPort);
         if (!l) {
             log::error("container ", spec.containerId,
                        ": its StatsD metrics are lost until it "
@@ -213,6 +213,7 @@ struct MetricsService::Impl : std::enable_shared_from_this<Impl> {
             return;
         Container& c = it->second;
         c.finished = true;
+        streamCache.generation = kStale;
         usage.forget(spec.containerId);
         if (!c.listener)
             return;
@@ -231,6 +232,7 @@ struct MetricsService::Impl : std::enable_shared_from_this<Impl> {
     }
 
     void removed(const std::string& id) {
+        streamCache.generation = kStale;
         containers.erase(id);
         usage.forget(id);
         history.forget("containers/" + id);
@@ -435,14 +437,15 @@ struct MetricsService::Impl : std::enable_shared_from_this<Impl> {
             auto appName = [](const std::string& name) {
                 return name.rfind("day2", 0) == 0 ? "app." + name : name;
             };
-            auto isCounterPoint = [&c](const std::string& name) {
-                for (const auto& [n, tags, total] : c.totals)
-                    if (name == n || name == n + ".rate")
-                        return true;
-                return false;
-            };
+            // What the counters' per-interval points are named (n and n.rate): one lookup a
+            // point, not a pass over the counters.
+            std::unordered_set<std::string> counterPoints;
+            for (const auto& [n, tags, total] : c.totals) {
+                counterPoints.insert(n);
+                counterPoints.insert(n + ".rate");
+            }
             for (const auto& p : c.app.points) {
-                if (isCounterPoint(p.name))
+                if (counterPoints.count(p.name))
                     continue;
                 Datapoint q = p;
                 q.name = appName(p.name);
@@ -519,11 +522,9 @@ struct MetricsService::Impl : std::enable_shared_from_this<Impl> {
                     out += ',';
                 first = false;
                 out += "{\"name\":" + jsonString(s.name) + ",\"unit\":" + jsonString(s.unit) +
-                       ",\"tags\":{";
-                for (size_t i = 0; i < s.tags.size(); ++i)
-                    out += (i ? "," : "") + jsonString(s.tags[i].first) + ":" +
-                           jsonString(s.tags[i].second);
-                out += "},\"points\":[";
+                       ",\"tags\":";
+                appendJsonTags(out, s.tags);
+                out += ",\"points\":[";
                 for (size_t i = 0; i < s.points.size(); ++i) {
                     out += i ? ",[" : "[";
                     out += std::to_string(s.points[i].first);
@@ -538,25 +539,42 @@ struct MetricsService::Impl : std::enable_shared_from_this<Impl> {
     }
 
     // The stream's events of one collection: the node's message, then each container's usage
-    // and app messages (of one container with `only`).
+    // and app messages (of one container with `only`). Made once a collection, for every stream
+    // (and again when a container comes, ends or goes).
+    static constexpr uint64_t kStale = ~uint64_t{0}; // made again at the next use
+    struct StreamEvents {
+        uint64_t generation = kStale;
+        std::string node;
+        std::map<std::string, std::string, std::less<>> containers; // id -> its two events
+    } streamCache;
+
     std::string streamEvents(const std::string& only) {
-        std::string out;
-        auto event = [&out](std::string source, std::string message) {
-            while (!message.empty() && message.back() == '\n')
-                message.pop_back();
-            out += "event: metrics\ndata: {\"source\":" + jsonString(source) +
-                   ",\"message\":" + message + "}\n\n";
-        };
-        if (only.empty())
-            event("node", metricsMessageJson(nodeNow(), nodeDimensions()));
-        for (const auto& [id, c] : containers) {
-            if (!only.empty() && id != only)
-                continue;
-            if (c.finished && c.app.timestampUsec == 0 && c.usage.timestampUsec == 0)
-                continue;
-            event("containers/" + id, metricsMessageJson(c.usage, c.dimensions));
-            event("containers/" + id + "/app", metricsMessageJson(c.app, c.dimensions));
+        if (streamCache.generation != generation) {
+            auto event = [](std::string& out, const std::string& source, std::string message) {
+                while (!message.empty() && message.back() == '\n')
+                    message.pop_back();
+                out += "event: metrics\ndata: {\"source\":" + jsonString(source) +
+                       ",\"message\":" + message + "}\n\n";
+            };
+            streamCache.generation = generation;
+            streamCache.node.clear();
+            streamCache.containers.clear();
+            event(streamCache.node, "node", metricsMessageJson(nodeNow(), nodeDimensions()));
+            for (const auto& [id, c] : containers) {
+                if (c.finished && c.app.timestampUsec == 0 && c.usage.timestampUsec == 0)
+                    continue;
+                std::string& out = streamCache.containers[id];
+                event(out, "containers/" + id, metricsMessageJson(c.usage, c.dimensions));
+                event(out, "containers/" + id + "/app", metricsMessageJson(c.app, c.dimensions));
+            }
         }
+        if (!only.empty()) {
+            auto it = streamCache.containers.find(only);
+            return it == streamCache.containers.end() ? std::string() : it->second;
+        }
+        std::string out = streamCache.node;
+        for (const auto& [id, events] : streamCache.containers)
+            out += events;
         return out;
     }
 

@@ -55,14 +55,19 @@ bool TextFileReader::readAll(int fd, bool positional, std::string_view stopAfter
     }
 }
 
-std::optional<std::string_view> TextFileReader::read(const std::string& path,
-                                                     std::string_view stopAfter) {
+int TextFileReader::open(const std::string& path) {
     m_lastError = 0;
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
+    if (fd < 0)
         m_lastError = errno;
+    return fd;
+}
+
+std::optional<std::string_view> TextFileReader::read(const std::string& path,
+                                                     std::string_view stopAfter) {
+    const int fd = open(path);
+    if (fd < 0)
         return std::nullopt;
-    }
     size_t size = 0;
     const bool ok = readAll(fd, false, stopAfter, size);
     ::close(fd);
@@ -83,12 +88,9 @@ std::optional<std::string_view> TextFileReader::readKeepingOpen(const std::strin
     }
     if (m_open.size() >= m_maxOpen)
         return read(path);
-    m_lastError = 0;
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        m_lastError = errno;
+    const int fd = open(path);
+    if (fd < 0)
         return std::nullopt;
-    }
     size_t size = 0;
     if (!readAll(fd, true, {}, size)) {
         ::close(fd);

@@ -46,6 +46,8 @@ public:
     TextFileReader& operator=(const TextFileReader&) = delete;
 
 private:
+    // The file's descriptor, or -1 with m_lastError.
+    int open(const std::string& path);
     // Reads all of `fd` from `offset` on into the buffer; false with m_lastError on failure.
     bool readAll(int fd, bool positional, std::string_view stopAfter, size_t& size);
 
