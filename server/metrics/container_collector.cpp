@@ -136,7 +136,8 @@ std::vector<Datapoint> ContainerCollector::collect(const std::string& containerI
         if (!first && now > previous.at) {
             if (*cpuNanos >= previous.cpuNanos) {
                 const double elapsed = std::chrono::duration<double>(now - previous.at).count();
-                add(out, "cpus.usage", seconds(*cpuNanos - previous.cpuNanos) / elapsed, "cores");
+                add(out, "cpus.usage",
+                    roundTo(seconds(*cpuNanos - previous.cpuNanos) / elapsed, 4), "cores");
             }
             previous = CpuSample{*cpuNanos, now};
         }

@@ -2,6 +2,7 @@
 // container), the StatsD listeners, the history, the API, /metrics and the sinks.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -24,5 +25,13 @@ struct Batch {
     int64_t timestampUsec = 0; // wall clock, microseconds since the epoch
     std::vector<Datapoint> points;
 };
+
+// A ratio a collector computes (a percentage, cores) to `decimals` places: finer than what its
+// source can tell (ticks, a second's nanoseconds), and a decimal the history stores in a few
+// bits (gorilla.h) where the full double would take seven bytes.
+inline double roundTo(double value, int decimals) {
+    const double scale = std::pow(10.0, decimals);
+    return std::round(value * scale) / scale;
+}
 
 } // namespace day2::metrics

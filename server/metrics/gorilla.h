@@ -9,10 +9,22 @@
 //     '0' dod == 0, '10' + 7 bits [-64, 63], '110' + 12 bits [-2048, 2047],
 //     '1110' + 20 bits [-2^19, 2^19), '11110' + 32 bits [-2^31, 2^31), '11111' + 64 bits;
 //   so a steady interval costs 1 bit, a few ms of jitter 9 bits, a gap of any length 69 bits;
-// - each further value as the XOR of its bits with the previous value's bits:
-//     '0' the same bits, '10' + the meaningful bits inside the previous window of leading and
-//     trailing zeros, '11' + 5 bits of leading zeros (at most 31) + 6 bits of length (64 as 0)
-//     + the meaningful bits.
+// - each further value by whichever of these is shortest:
+//     '0' the same bits as the previous value;
+//     a decimal delta (below) in n bits, with the window (e, n) of the last one: '10' + n bits
+//       when the last changed value was written so too, else '110' + n bits;
+//     Gorilla's XOR with the previous value's bits, the meaningful bits inside the window of
+//       leading and trailing zeros of the last XOR: '10' + the bits when the last changed value
+//       was written so too, else '110' + the bits;
+//     '1110' + a new XOR window: 5 bits of leading zeros (at most 31) + 6 bits of length (64 as
+//       0) + the meaningful bits;
+//     '1111' + a new decimal window: 4 bits e + 6 bits n-1 + the delta in n bits (at the same e
+//       a new window is never narrower than the last, so noisy deltas do not reopen it).
+//   A value is *decimal at e* (0 <= e <= 15) when it is m / 10^e for an integer |m| <= 2^53, bit
+//   for bit (a collector's 123.456 or 4096.0, not 1/3 or -0.0); the decimal delta of two values
+//   decimal at the same e is the zigzag of m - m_previous in n bits. It is how VictoriaMetrics
+//   stores floats: counters of ticks, bytes and percents rounded at their source change in few
+//   decimal digits but in many bits of XOR.
 // Values round-trip bit for bit: NaN with its payload and sign, ±inf, -0.0, denormals.
 // Timestamps round-trip exactly for any int64 (negative ones too) as long as they strictly
 // increase: an append whose timestamp is not after the last one is refused (returns false) and
@@ -63,6 +75,7 @@ public:
         Iterator(const uint64_t* words, uint32_t count) : m_words(words), m_left(count) {}
         bool readBit();
         uint64_t readBits(unsigned n);
+        void applyDecimal(uint64_t delta);
 
         const uint64_t* m_words;
         uint64_t m_pos = 0; // bit position
@@ -73,6 +86,9 @@ public:
         uint64_t m_valueBits = 0;
         uint8_t m_leading = 0;
         uint8_t m_trailing = 0;
+        uint8_t m_decimalExponent = 0;
+        uint8_t m_decimalBits = 0;
+        bool m_lastFormDecimal = false;
     };
     Iterator iterator() const { return Iterator{m_words.data(), m_count}; }
 
@@ -89,8 +105,12 @@ private:
     uint64_t m_lastDelta = 0;
     uint64_t m_lastValueBits = 0;
     uint32_t m_count = 0;
-    uint8_t m_leading = kNoWindow; // window of the last '11' value, kNoWindow before the first
+    uint8_t m_leading = kNoWindow; // window of the last new XOR window, kNoWindow before the first
     uint8_t m_trailing = 0;
+    uint8_t m_decimalExponent = kNoWindow; // the last decimal window, kNoWindow before the first
+    uint8_t m_decimalBits = 0;
+    uint8_t m_lastExponent = kNoWindow; // the smallest e at which the last value is decimal
+    bool m_lastFormDecimal = false;     // the last changed value was written as a decimal delta
 };
 
 } // namespace day2::metrics

@@ -24,19 +24,20 @@
 // (refusedSamples()). A series missing from some batches has a gap, which costs nothing but the
 // larger delta when it comes back (at most 9 bytes).
 //
-// Bounds, at the default options and a 1 s interval (measured by history_bench, timestamps with
-// 0-4 ms of jitter). A raw sample costs, chunk headers included: a constant gauge 1.6 bytes (0.7
-// on exact seconds), memory bytes with page-sized noise 2.4, cumulative cpu seconds 7.3, a
-// random percentage 9.4; at most 18.3 (a gap and a value of all new bits). One series with both
-// tiers full (an hour and a block of samples, a day and a block of minutes in 3 streams): a
-// constant gauge ~12 KB (raw 6, rollups 6, mostly chunk headers), memory bytes ~25 KB, a
-// cpu-seconds counter ~62 KB, a random percentage ~75 KB; at most ~160 KB (70 raw, 85 rollups,
-// and the names). With a longer interval the raw tier shrinks in proportion, the rollups do
-// not. Per node: at most `maxSeries` series (default 20,000; the points of further series are
-// dropped and counted in droppedSeries()), which would be ~1.5 GB were they all random
-// percentages and ~3 GB in theory; 1,000 series of the bench's mix hold 17 MB after an hour,
-// ~40 MB after a day. bytes() reports what is held: exact for the streams (their capacity),
-// close for the containers around them.
+// Bounds, at the default options and a 1 s interval (measured by history_bench, whole-second
+// timestamps as the agent makes them; with 0-4 ms of jitter add ~0.9). A raw sample costs,
+// chunk headers included: a constant gauge 0.7 bytes, memory bytes with page-sized noise 1.6,
+// cumulative cpu seconds in ticks 1.9, a random percentage in 0.01 steps 2.7, an arbitrary
+// double (no decimal form) 7.3; at most 18.5 (a gap and a value of all new bits); the bench's
+// mix of the first four 1.6. One series with both tiers full (an hour and a block of samples, a
+// day and a block of minutes in 3 streams): a constant gauge ~12 KB (raw 6, rollups 6, mostly
+// chunk headers), memory bytes ~25 KB, a cpu-seconds counter ~33 KB, a random percentage
+// ~35 KB, arbitrary doubles ~70 KB; at most ~160 KB (70 raw, 85 rollups, and the names). With a
+// longer interval the raw tier shrinks in proportion, the rollups do not. Per node: at most
+// `maxSeries` series (default 20,000; the points of further series are dropped and counted in
+// droppedSeries()), which would be ~1.4 GB were they all arbitrary doubles and ~3 GB in theory;
+// 1,000 series of the bench's mix hold 7 MB after an hour. bytes() reports what is held: exact
+// for the streams (their capacity), close for the containers around them.
 //
 // Single-threaded: the agent's event loop appends, queries and expires.
 #pragma once

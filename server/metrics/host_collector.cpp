@@ -130,11 +130,11 @@ bool HostCollector::collectCpu(std::vector<Datapoint>& out) {
         return true; // no jiffy since the previous collect: keep its baseline
     m_previousCpu = now;
     const auto percent = [&](uint64_t jiffies) {
-        return 100.0 * toDouble(jiffies) / toDouble(sum);
+        return roundTo(100.0 * toDouble(jiffies) / toDouble(sum), 2);
     };
     const double idle = percent(delta[3]);
     const double wait = percent(delta[4]);
-    add(out, "cpu.total", 100.0 - idle - wait, "percent");
+    add(out, "cpu.total", roundTo(100.0 - idle - wait, 2), "percent");
     add(out, "cpu.user", percent(delta[0] + delta[1]), "percent");
     add(out, "cpu.system", percent(delta[2] + delta[5] + delta[6]), "percent");
     add(out, "cpu.idle", idle, "percent");

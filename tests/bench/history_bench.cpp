@@ -1,7 +1,11 @@
 // history_bench: what the metrics history (server/metrics/history.h) costs for a node of SERIES
-// series collected every second for SECONDS of simulated time: 30 % constant gauges, 30 %
-// memory bytes changing slowly with noise, 20 % cumulative cpu seconds (doubles), 20 % random
-// percentages. Against an anchor measured in the same run: the same samples in a plain
+// series collected every second for SECONDS of simulated time, shaped as the collectors make
+// them: 30 % constant gauges (limits, counts), 30 % memory bytes changing slowly with page-sized
+// noise, 20 % cumulative cpu seconds (a cgroup's cpuacct.usage_user: nanoseconds in 4 ms ticks,
+// HZ=250, / 1e9; up to 0.2 s a second), 20 % random percentages (0.01 % steps, as the collectors
+// round them; a new uniformly random value every second, the worst a percentage can be). Also,
+// alone and not in the mix: arbitrary doubles (a random walk of full-precision values, e.g. a
+// StatsD timer's mean), the worst case of any series. Against an anchor measured in the same run: the same samples in a plain
 // std::vector<std::pair<int64_t, double>> per series (16 bytes a sample), found by the same
 // kind of key. Once with timestamps on exact seconds, once with 0-4 ms of jitter. Prints, for
 // each: bytes per raw sample (compression, and per kind), bytes per series, the node's total,
@@ -31,18 +35,23 @@ using namespace day2::metrics;
 
 namespace {
 
-enum class Kind { Constant, Memory, Counter, Percent };
-constexpr const char* kKindNames[] = {"constant gauge", "memory bytes", "cpu seconds", "percent"};
+enum class Kind { Constant, Memory, Counter, Percent, Arbitrary };
+constexpr const char* kKindNames[] = {"constant gauge", "memory bytes", "cpu seconds", "percent",
+                                      "arbitrary doubles"};
+constexpr Kind kMixKinds[] = {Kind::Constant, Kind::Memory, Kind::Counter, Kind::Percent};
 constexpr int64_t kT0 = 1'700'006'400'000;
 
 // The series and their values, tick by tick.
 class Generator {
 public:
-    Generator(size_t series, bool jitter) : m_jitter(jitter) {
-        static const char* kUnits[] = {"count", "bytes", "seconds", "percent"};
+    // The mix, or `only` this kind.
+    Generator(size_t series, bool jitter, std::optional<Kind> only = std::nullopt)
+        : m_jitter(jitter) {
+        static const char* kUnits[] = {"count", "bytes", "seconds", "percent", "ms"};
         for (size_t i = 0; i < series; ++i) {
             const size_t percent = i * 100 / series;
-            const Kind k = percent < 30   ? Kind::Constant
+            const Kind k = only          ? *only
+                           : percent < 30 ? Kind::Constant
                            : percent < 60 ? Kind::Memory
                            : percent < 80 ? Kind::Counter
                                           : Kind::Percent;
@@ -58,11 +67,14 @@ public:
             case Kind::Memory:
                 m_state.push_back(static_cast<double>(256 + m_rng() % 4096) * 1024 * 1024);
                 break;
-            case Kind::Counter:
-                m_state.push_back(static_cast<double>(m_rng() % 100'000) / 7.0);
+            case Kind::Counter: // nanoseconds
+                m_state.push_back(static_cast<double>(m_rng() % 1'000'000 * 4'000'000));
                 break;
             case Kind::Percent:
                 m_state.push_back(0);
+                break;
+            case Kind::Arbitrary:
+                m_state.push_back(static_cast<double>(m_rng() % 100'000) / 7.0);
                 break;
             }
         }
@@ -84,12 +96,16 @@ public:
                     v += (static_cast<double>(m_rng() % 3) - 1) * 4096;
                 out = v + static_cast<double>(m_rng() % 8) * 4096;
                 break;
-            case Kind::Counter:
-                v += static_cast<double>(m_rng() % 200'000'000) / 1e9; // up to 0.2 cpu s a second
-                out = v;
+            case Kind::Counter: // up to 50 ticks of 4 ms a second; seconds as the collector
+                v += static_cast<double>(m_rng() % 51 * 4'000'000);
+                out = v / 1e9;
                 break;
             case Kind::Percent:
                 out = static_cast<double>(m_rng() % 10'000) / 100;
+                break;
+            case Kind::Arbitrary:
+                v += (static_cast<double>(m_rng() % 2'000'001) - 1e6) / 7e3;
+                out = v;
                 break;
             }
             points[i].value = out;
@@ -216,20 +232,16 @@ size_t countPoints(const std::optional<std::vector<SeriesPoints>>& r) {
     return n;
 }
 
-// Raw bytes per sample of one kind alone (its series in a History of their own).
-double rawBytesPerSample(const Workload& w, Kind kind) {
+// Raw bytes per sample of one kind alone: `series` of it in a History of their own.
+double rawBytesPerSample(Kind kind, size_t series, size_t seconds, bool jitter) {
+    Generator g{series, jitter, kind};
     History h;
     Batch batch;
-    std::vector<size_t> index;
-    for (size_t i = 0; i < w.kinds.size(); ++i)
-        if (w.kinds[i] == kind) {
-            index.push_back(i);
-            batch.points.push_back(w.points[i]);
-        }
-    for (size_t t = 0; t < w.timestamps.size(); ++t) {
-        batch.timestampUsec = w.timestamps[t] * 1000;
-        for (size_t j = 0; j < index.size(); ++j)
-            batch.points[j].value = w.values[t * w.kinds.size() + index[j]];
+    batch.points = g.points;
+    for (size_t t = 0; t < seconds; ++t) {
+        batch.timestampUsec = g.tick() * 1000;
+        for (size_t i = 0; i < series; ++i)
+            batch.points[i].value = g.points[i].value;
         h.append("node", batch);
     }
     const HistoryFootprint f = h.footprint();
@@ -272,9 +284,11 @@ void scenario(size_t series, size_t seconds, bool jitter) {
     std::printf("%-34s %16.1f %16.1f\n", "query whole range, raw (ms)", dm.queryMs, am.queryMs);
     std::printf("%-34s %16.1f %16s\n", "query whole range, step 60 (ms)", dm.query60Ms, "-");
     std::printf("%-34s %16zu %16zu\n", "points returned", dm.queried, am.queried);
-    for (Kind k : {Kind::Constant, Kind::Memory, Kind::Counter, Kind::Percent})
+    for (Kind k : kMixKinds)
         std::printf("  raw bytes / sample, %-20s %10.2f\n", kKindNames[static_cast<int>(k)],
-                    rawBytesPerSample(w, k));
+                    rawBytesPerSample(k, series / 5 + 1, seconds, jitter));
+    std::printf("  not in the mix: %-24s %10.2f\n", kKindNames[static_cast<int>(Kind::Arbitrary)],
+                rawBytesPerSample(Kind::Arbitrary, series / 5 + 1, seconds, jitter));
 }
 
 // A day and an hour at the default options (both tiers full), SERIES_PER_KIND of each kind,
@@ -283,25 +297,19 @@ void steadyState(size_t perKind) {
     std::printf("\n%zu series of each kind, 25 h at 1 s (both tiers full), default options\n",
                 perKind);
     std::printf("%-20s %12s %12s %12s\n", "bytes / series", "raw", "rollups", "all");
-    for (Kind k : {Kind::Constant, Kind::Memory, Kind::Counter, Kind::Percent}) {
-        // Generate the mix and keep the kind's series.
-        Generator g{perKind * 10, true};
+    for (Kind k : {Kind::Constant, Kind::Memory, Kind::Counter, Kind::Percent, Kind::Arbitrary}) {
+        Generator g{perKind, true, k};
         History h;
         Batch batch;
-        std::vector<size_t> index;
-        for (size_t i = 0; i < g.kinds.size(); ++i)
-            if (g.kinds[i] == k && index.size() < perKind) {
-                index.push_back(i);
-                batch.points.push_back(g.points[i]);
-            }
+        batch.points = g.points;
         for (int t = 0; t < 25 * 3600; ++t) {
             batch.timestampUsec = g.tick() * 1000;
-            for (size_t j = 0; j < index.size(); ++j)
-                batch.points[j].value = g.points[index[j]].value;
+            for (size_t i = 0; i < perKind; ++i)
+                batch.points[i].value = g.points[i].value;
             h.append("node", batch);
         }
         const HistoryFootprint f = h.footprint();
-        const auto n = static_cast<double>(index.size());
+        const auto n = static_cast<double>(perKind);
         std::printf("%-20s %12.0f %12.0f %12.0f\n", kKindNames[static_cast<int>(k)],
                     static_cast<double>(f.rawBytes) / n, static_cast<double>(f.rollupBytes) / n,
                     static_cast<double>(f.totalBytes) / n);

@@ -204,6 +204,14 @@ TEST(HostCollector, CpuPercentsAreOverTheJiffiesSinceThePreviousCollect) {
     EXPECT_DOUBLE_EQ(value(p, "cpu.idle"), 75);
     EXPECT_DOUBLE_EQ(value(p, "cpu.wait"), 0);
     EXPECT_DOUBLE_EQ(value(p, "cpu.total"), 25);
+
+    // 300 jiffies: thirds are rounded to 0.01 %, and the total from the rounded parts.
+    t.write("proc/stat", procStat("2500 600 1100 6400 800 250 350 600"));
+    p = host.collect(10);
+    EXPECT_EQ(value(p, "cpu.user"), 33.33);
+    EXPECT_EQ(value(p, "cpu.idle"), 33.33);
+    EXPECT_EQ(value(p, "cpu.wait"), 33.33);
+    EXPECT_EQ(value(p, "cpu.total"), 33.34);
     EXPECT_EQ(host.readErrors(), 0u);
 }
 
@@ -361,8 +369,9 @@ TEST(HostCollector, TheRealProcAgreesWithWhatItsFilesSay) {
     EXPECT_GT(value(p, "filesystem.capacity.total", Tags{{"path", "/"}}), 0);
     for (const auto& d : p)
         EXPECT_NE(d.tags, (Tags{{"interface", "lo"}})) << d.name;
+    // Each percentage is rounded to 0.01: the parts may exceed the total by 0.005 each.
     const double busy = value(p, "cpu.user") + value(p, "cpu.system");
-    EXPECT_LE(busy, value(p, "cpu.total") + 1e-9);
+    EXPECT_LE(busy, value(p, "cpu.total") + 0.02 + 1e-9);
     EXPECT_NEAR(value(p, "cpu.total") + value(p, "cpu.idle") + value(p, "cpu.wait"), 100, 1e-9);
 }
 
