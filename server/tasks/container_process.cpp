@@ -1,5 +1,6 @@
 #include "tasks/container_process.h"
 
+#include "base/c_string_array.h"
 #include "base/log.h"
 
 #include <cerrno>
@@ -84,15 +85,10 @@ std::string StartFailure::reason(const std::string& program) const {
 Result<ContainerProcess> startContainerProcess(const ContainerSpec& spec, int stdoutFd,
                                                int stderrFd, bool namespaces) {
     // Everything the children need is built before fork.
-    std::vector<std::string> argvStore = spec.argv;
-    std::vector<std::string> envStore = spec.env;
-    std::vector<char*> argv, envp;
-    for (auto& a : argvStore)
-        argv.push_back(a.data());
-    argv.push_back(nullptr);
-    for (auto& e : envStore)
-        envp.push_back(e.data());
-    envp.push_back(nullptr);
+    CStringArray argvStore(spec.argv);
+    CStringArray envStore(spec.env);
+    char** argv = argvStore.data();
+    char** envp = envStore.data();
     const std::string hostname = spec.hostname;
     const std::string workdir = spec.workdir;
     const bool switchUser = spec.uid != ::geteuid() || spec.gid != ::getegid();
@@ -193,8 +189,8 @@ Result<ContainerProcess> startContainerProcess(const ContainerSpec& spec, int st
             }
             if (!workdir.empty() && ::chdir(workdir.c_str()) != 0)
                 failStart(errPipe[1], StartStage::Workdir, errno, "cannot enter", workdir.c_str());
-            environ = envp.data();
-            ::execvp(argv[0], argv.data());
+            environ = envp;
+            ::execvp(argv[0], argv);
             failStart(errPipe[1], StartStage::Exec, errno, "cannot run", argv[0]);
         }
         // Only the task (and its children) hold the output pipes and the failure pipe now.
