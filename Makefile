@@ -26,7 +26,7 @@ unit: build
 fuzz: deps
 	@CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DDAY2_BUILD_TESTS=OFF -DDAY2_BUILD_FUZZ=ON >/dev/null
-	@ninja -C $(FUZZ_BUILD) -j$(JOBS) log_query_fuzz task_request_fuzz auth_fuzz statsd_fuzz
+	@ninja -C $(FUZZ_BUILD) -j$(JOBS) log_query_fuzz task_request_fuzz auth_fuzz statsd_fuzz exec_protocol_fuzz
 	@cd $(FUZZ_BUILD) && ctest --output-on-failure
 
 test: unit fuzz

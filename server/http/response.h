@@ -2,10 +2,13 @@
 #pragma once
 
 #include "http/request.h"
+#include "http/websocket.h"
 
 #include <boost/asio/awaitable.hpp>
 
+#include <cstddef>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -23,8 +26,8 @@ Response jsonError(unsigned status, std::string_view detail);
 std::string_view reasonPhrase(unsigned status);
 
 // The response side of one request. A handler either calls send() once, or begin(), any number
-// of write()s and end(). write() returns false once the peer is gone or the agent stops; the
-// handler then returns.
+// of write()s and end(), or acceptWebSocket() once. write() returns false once the peer is gone
+// or the agent stops; the handler then returns.
 class ResponseStream {
 public:
     virtual ~ResponseStream() = default;
@@ -37,6 +40,15 @@ public:
     virtual bool closing() const = 0;
     // Called (once) when closing() becomes true while the handler waits for something else.
     virtual void onClosing(std::function<void()> callback) = 0;
+
+    // Upgrades the connection to a WebSocket (check isWebSocketUpgrade and choose the
+    // subprotocol first, see websocket_upgrade.h): answers 101 with `subprotocol` (none if
+    // empty) and returns the session, whose messages may be up to `maxMessageBytes`. nullptr
+    // when the handshake failed (a malformed upgrade is answered 400 or 426 by the server) or
+    // a response was already begun. The connection then serves no more requests, and send(),
+    // begin(), write() and end() do nothing. See websocket.h.
+    virtual boost::asio::awaitable<std::unique_ptr<WebSocket>>
+    acceptWebSocket(std::string_view subprotocol, size_t maxMessageBytes) = 0;
 };
 
 using Handler = std::function<boost::asio::awaitable<void>(const Request&, ResponseStream&)>;

@@ -2,6 +2,7 @@
 
 #include "base/log.h"
 #include "base/text.h"
+#include "http/websocket_session.h"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -217,9 +218,11 @@ public:
         m_onClosing = std::move(callback);
         if (closing())
             fireClosing();
-        else
+        else if (!m_webSocket) // (a WebSocket session tells when its peer goes)
             watchPeer();
     }
+    asio::awaitable<std::unique_ptr<WebSocket>> acceptWebSocket(std::string_view subprotocol,
+                                                                size_t maxMessageBytes) override;
 
     void evict() override {
         m_server.countEvicted(*this);
@@ -235,6 +238,8 @@ public:
             error_code ignored;
             beast::get_lowest_layer(m_socket).cancel(ignored);
         } else {
+            if (m_webSocket)
+                m_webSocket->stop();
             fireClosing();
         }
     }
@@ -302,6 +307,10 @@ private:
     Server::Impl& m_server;
     Clock::time_point m_firstDeadline;
     std::function<void()> m_onClosing;
+    // While the handler runs: the request as Beast parsed it (for a WebSocket upgrade).
+    const bhttp::request<bhttp::string_body>* m_request = nullptr;
+    // After an upgrade, until the handler has returned and the session is closed.
+    std::shared_ptr<WebSocketSession<Stream>> m_webSocket;
     char m_peerBytes[512] = {};
     unsigned m_version = 11;
     bool m_idle = true;
@@ -390,6 +399,8 @@ void setCommonHeaders(bhttp::fields& f, std::string_view contentType, const Head
 
 template <class Stream>
 asio::awaitable<void> Connection<Stream>::send(Response response) {
+    if (m_webSocket) // upgraded: no HTTP response any more
+        co_return;
     bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(response.status), m_version};
     setCommonHeaders(res, response.contentType, response.headers);
     res.body() = std::move(response.body);
@@ -415,6 +426,8 @@ asio::awaitable<void> Connection<Stream>::send(Response response) {
 template <class Stream>
 asio::awaitable<bool> Connection<Stream>::begin(unsigned status, std::string_view contentType,
                                                 Headers headers) {
+    if (m_webSocket)
+        co_return false;
     if (m_version < 11) {
         // Without chunked framing a body ends when the connection closes, so a read that fails
         // half-way would look complete. Streamed answers need HTTP/1.1.
@@ -445,7 +458,7 @@ asio::awaitable<bool> Connection<Stream>::begin(unsigned status, std::string_vie
 
 template <class Stream>
 asio::awaitable<bool> Connection<Stream>::write(std::string_view data) {
-    if (m_peerGone)
+    if (m_peerGone || m_webSocket)
         co_return false;
     if (data.empty() || m_head)
         co_return true;
@@ -456,14 +469,47 @@ asio::awaitable<bool> Connection<Stream>::write(std::string_view data) {
 
 template <class Stream>
 asio::awaitable<void> Connection<Stream>::end() {
-    if (m_head) {
-        // Headers only: nothing to end, the connection stays usable.
+    if (m_webSocket || m_head) {
+        // Upgraded (the session's now), or headers only: nothing to end.
     } else if (m_chunked && !m_peerGone) {
         co_await writeBuffers(bhttp::make_chunk_last());
     } else {
         m_keepAlive = false;
     }
     m_finished = true;
+}
+
+template <class Stream>
+asio::awaitable<std::unique_ptr<WebSocket>>
+Connection<Stream>::acceptWebSocket(std::string_view subprotocol, size_t maxMessageBytes) {
+    if (m_began || !m_request || m_webSocket) {
+        log::error("acceptWebSocket after the response began, or twice: not upgraded");
+        co_return nullptr;
+    }
+    // From here the connection is the session's: no HTTP response, never reused.
+    m_began = m_finished = true;
+    m_keepAlive = false;
+    WebSocketLimits limits;
+    limits.maxMessageBytes = maxMessageBytes;
+    limits.pingInterval = m_server.options.webSocketPingInterval;
+    limits.closeTimeout = m_server.options.webSocketCloseTimeout;
+    limits.writeTimeout = m_server.options.writeTimeout;
+    auto session = std::make_shared<WebSocketSession<Stream>>(
+        m_socket, this->shared_from_this(), std::string(subprotocol), limits);
+    m_webSocket = session; // (so that a stop during the handshake reaches it)
+    session->onEnd([weak = this->weak_from_this()] {
+        if (auto self = weak.lock()) {
+            self->m_peerGone = true;
+            self->fireClosing();
+        }
+    });
+    if (!co_await session->accept(*m_request)) {
+        log::debug("WebSocket handshake with ", address.to_string(), " failed");
+        co_return nullptr;
+    }
+    if (m_server.stopping)
+        session->stop();
+    co_return std::make_unique<WebSocketHandle>(std::move(session));
 }
 
 template <class Stream>
@@ -598,6 +644,7 @@ asio::awaitable<void> Connection<Stream>::run() {
         m_head = msg.method() == bhttp::verb::head;
 
         bool failed = false;
+        m_request = &msg;
         try {
             co_await m_server.handler(req, *this);
         } catch (const std::exception& e) {
@@ -605,7 +652,23 @@ asio::awaitable<void> Connection<Stream>::run() {
                        " failed: ", e.what());
             failed = true;
         }
+        m_request = nullptr;
         m_onClosing = nullptr;
+        if (auto session = std::move(m_webSocket)) {
+            // Upgraded: close the session if the handler has not, then the connection.
+            uint16_t code = kCloseNormal;
+            std::string why;
+            if (failed) {
+                code = kCloseInternalError;
+                why = "internal error";
+            }
+            if (m_server.stopping) {
+                code = kCloseGoingAway;
+                why = "the agent is stopping";
+            }
+            co_await session->close(code, why);
+            break;
+        }
         if (failed && !m_began)
             co_await send(jsonError(500, "internal error while serving the request"));
         else if (failed)

@@ -35,6 +35,11 @@ struct ServerOptions {
     unsigned bodyLimitBytes = 1024 * 1024;
     std::string certificateFile; // set: HTTPS with this PEM chain and keyFile
     std::string keyFile;
+    // WebSocket sessions: a ping after this long with nothing from the peer, and the peer
+    // dropped when another as long passes with nothing (see websocket.h).
+    std::chrono::seconds webSocketPingInterval{30};
+    // How long close() waits for the peer's close frame (and the upgrade for its 101 to go).
+    std::chrono::seconds webSocketCloseTimeout{10};
 
     static ServerOptions fromConfig(const config::AgentConfig& cfg);
 };
