@@ -21,8 +21,8 @@ packages=(
   nginx
   # the client library, the console and their Qt Test tests; the console's keyring (and a real
   # Secret Service for its test, in a private D-Bus session); its screenshot test under a
-  # virtual X server
-  qt6-base-dev qtkeychain-qt6-dev gnome-keyring dbus-daemon xvfb xauth
+  # virtual X server; Qt WebSockets for exec (the CLI's `task exec`, the console's terminal)
+  qt6-base-dev qtkeychain-qt6-dev gnome-keyring dbus-daemon xvfb xauth qt6-websockets-dev
 )
 
 missing=()

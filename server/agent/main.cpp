@@ -7,6 +7,7 @@
 #include "base/log.h"
 #include "base/text.h"
 #include "config/agent_config.h"
+#include "exec/exec_service.h"
 #include "http/server.h"
 #include "logs/logs_service.h"
 #include "metrics/metrics_service.h"
@@ -282,9 +283,16 @@ int main(int argc, char** argv) {
         return (serverPtr ? serverPtr->evictedCount() : 0) +
                (tlsServer ? tlsServer->evictedCount() : 0);
     };
+    std::unique_ptr<exec::ExecService> execService;
+    if (runtime) {
+        exec::ExecServiceOptions eo;
+        eo.maxSessions = cfg.execMaxSessions;
+        execService = std::make_unique<exec::ExecService>(io, *runtime, audit, eo);
+    }
     auth::HeldGrants held;
-    const auto router = agent::makeRouter(info, {logsService, tasksService.get(), runtime.get(),
-                                                 metrics.get(), *authority, audit, held});
+    const auto router =
+        agent::makeRouter(info, {logsService, tasksService.get(), runtime.get(), metrics.get(),
+                                 execService.get(), *authority, audit, held});
     http::Server server(io, http::ServerOptions::fromConfig(cfg), router);
     serverPtr = &server;
     if (cfg.httpsListen) {

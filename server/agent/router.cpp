@@ -96,8 +96,13 @@ http::Handler makeRouter(const AgentInfo& info, Services sv) {
         auto who = sv.authority.authenticate(authorization, static_cast<int64_t>(now));
         if (!who) {
             sv.audit.record(
-                {"-", "-", "-", "unauthenticated", req.remoteAddress,
-                 req.method + " " + req.path.substr(0, 200) + ": " + who.error().message});
+                {"-",
+                 "-",
+                 "-",
+                 "unauthenticated",
+                 req.remoteAddress,
+                 req.method + " " + req.path.substr(0, 200) + ": " + who.error().message,
+                 {}});
             co_await rs.send(unauthorized(who.error().message, authorization.has_value()));
             co_return;
         }
@@ -107,8 +112,13 @@ http::Handler makeRouter(const AgentInfo& info, Services sv) {
         };
         auto refused = [&sv, &req, identity](const std::string& resource,
                                              const std::string& action) {
-            sv.audit.record({identity.uid, resource, action, "denied", req.remoteAddress,
-                             req.method + " " + req.path.substr(0, 200)});
+            sv.audit.record({identity.uid,
+                             resource,
+                             action,
+                             "denied",
+                             req.remoteAddress,
+                             req.method + " " + req.path.substr(0, 200),
+                             {}});
         };
         // A stream ends with its token (through that second) and holds its grant while it runs:
         // an ACL reload that takes the grant away ends it. (A range is over before a reload
@@ -193,6 +203,42 @@ http::Handler makeRouter(const AgentInfo& info, Services sv) {
             if (rest.size() == 1 && rest[0] == "stream")
                 hold = holdStream("day2:metrics", stop);
             co_await sv.metrics->handle(req, rest, rs, until, &stop);
+            co_return;
+        }
+        if (api && s.size() >= 4 && s[2] == "exec" && s[3] == "v1") {
+            if (!sv.exec) {
+                co_await rs.send(http::jsonError(
+                    503, "exec needs the task runtime, which is not available on this node: " +
+                             info.tasksState));
+                co_return;
+            }
+            std::vector<std::string> rest(s.begin() + 4, s.end());
+            // day2:exec:<application>, refused alike whether the container exists or not, so
+            // that a caller without the grant learns no ids from it.
+            std::string resource = "day2:exec:";
+            if (rest.size() == 2 && rest[0] == "containers")
+                resource += sv.runtime->applicationName(rest[1]).value_or("");
+            if (!may(resource, "create")) {
+                refused(resource, "create");
+                std::string what = "exec in ";
+                if (rest.size() == 2)
+                    what += "container '" + rest[1].substr(0, 64) + "'";
+                else
+                    what += "this node's containers";
+                http::Response refusal =
+                    http::jsonError(403, "uid '" + identity.uid + "' may not " + what);
+                co_await rs.send(std::move(refusal));
+                co_return;
+            }
+            // A session holds its grant like a stream: a reload that takes it away ends it.
+            http::StreamStop stop;
+            auth::HeldGrants::Hold hold =
+                sv.held.hold(std::string(authorization.value_or("")), identity.uid, resource,
+                             "create", req.remoteAddress, [&stop](const std::string& why) {
+                                 stop.stop(why + ": the session ends");
+                             });
+            exec::ExecCaller caller{identity.uid, resource, req.remoteAddress};
+            co_await sv.exec->handle(req, rest, rs, std::move(caller), until, &stop);
             co_return;
         }
         if (scrape) {

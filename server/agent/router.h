@@ -5,6 +5,7 @@
 #include "auth/audit_log.h"
 #include "auth/authority.h"
 #include "auth/held_grants.h"
+#include "exec/exec_service.h"
 #include "http/response.h"
 #include "logs/logs_service.h"
 #include "metrics/metrics_service.h"
@@ -38,6 +39,7 @@ struct Services {
     tasks::TasksService* tasks;       // null when the task runtime is disabled or could not start
     tasks::TaskRuntime* runtime;      // likewise
     metrics::MetricsService* metrics; // null when metrics are off
+    exec::ExecService* exec;          // null without the task runtime
     auth::Authority& authority;
     auth::AuditLog& audit;
     auth::HeldGrants& held; // streams (and exec sessions) hold their grant here

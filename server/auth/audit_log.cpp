@@ -36,6 +36,8 @@ void AuditLog::record(const AuditEvent& e) {
     JournalWriter::appendField(payload, "DAY2_AUDIT_ACTION", e.action.empty() ? "-" : e.action);
     JournalWriter::appendField(payload, "DAY2_AUDIT_RESULT", e.result);
     JournalWriter::appendField(payload, "DAY2_AUDIT_SOURCE", e.source);
+    for (const auto& [name, value] : e.fields)
+        JournalWriter::appendField(payload, name, value);
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     if (m_fd < 0 || m_socket.size() >= sizeof addr.sun_path) {

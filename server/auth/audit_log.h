@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace day2::auth {
 
@@ -12,9 +14,12 @@ struct AuditEvent {
     std::string uid;      // "-" when unauthenticated
     std::string resource; // "-" when none applies
     std::string action;
-    std::string result;   // "unauthenticated", "denied", "allowed", ...
-    std::string source;   // the client's address
-    std::string detail;   // why, for a person
+    std::string result; // "unauthenticated", "denied", "allowed", ...
+    std::string source; // the client's address
+    std::string detail; // why, for a person
+    // More journald fields, e.g. an exec session's DAY2_EXEC_COMMAND (names as journald takes
+    // them: upper case, digits, '_').
+    std::vector<std::pair<std::string, std::string>> fields;
 };
 
 class AuditLog {

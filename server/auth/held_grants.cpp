@@ -30,7 +30,7 @@ size_t HeldGrants::recheck(const Authority& authority, int64_t nowSeconds, Audit
         if (why.empty())
             continue;
         audit.record({h.uid, h.resource, h.action, "revoked", h.source,
-                      "ended after the keys and the ACL were reloaded: " + why});
+                      "ended after the keys and the ACL were reloaded: " + why, {}});
         ending.emplace_back(std::exchange(h.end, nullptr), std::move(why));
     }
     for (auto& [end, why] : ending)

@@ -269,6 +269,8 @@ struct Reader {
         }
         if (key == "metrics.max_series_per_task")
             return readUnsigned(node, key, cfg.maxSeriesPerTask, 1, 1000000);
+        if (key == "exec.max_sessions")
+            return readUnsigned(node, key, cfg.execMaxSessions, 1, 10000);
         if (key == "metrics.history_max_series")
             return readUnsigned(node, key, cfg.historyMaxSeries, 100, 1000000);
         if (key == "metrics.proc_root")

@@ -65,6 +65,8 @@ struct AgentConfig {
     std::string taskDefaultUser = "nobody";                 // a task without "user" runs as this
     std::vector<std::string> taskAllowedUsers = {"nobody"}; // "user" may name these; "*": any
     std::string taskLogTransport = "auto"; // auto, stream, native (task_log_forwarder.h)
+    // [exec]
+    unsigned execMaxSessions = 64; // open exec sessions of the node; more are refused (503)
     // [metrics]
     bool metricsEnabled = true;
     unsigned metricsIntervalSeconds = 1;  // collection and StatsD flush

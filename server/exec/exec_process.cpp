@@ -304,7 +304,7 @@ struct Stdio {
 };
 
 // Makes the pty or the pipes: the agent's ends into `process`, the process's into the result.
-Result<Stdio> makeStdio(const ExecRequest& request, ExecProcess& process) {
+Result<Stdio> makeStdio(const ProcessRequest& request, ExecProcess& process) {
     Stdio io;
     if (request.tty) {
         Fd master(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
@@ -421,7 +421,7 @@ ExecProcess::~ExecProcess() {
         closeFd(*fd);
 }
 
-Result<ExecStart> startExec(const ExecTarget& target, const ExecRequest& request) {
+Result<ExecStart> startExec(const ExecTarget& target, const ProcessRequest& request) {
     if (request.argv.empty() || request.argv.front().empty())
         return Error{"no command to run", 400};
     if (target.initStartTicks == 0)

@@ -36,7 +36,7 @@ struct ExecTarget {
     std::string workdir; // inside the container; empty: "/"
 };
 
-struct ExecRequest {
+struct ProcessRequest {
     std::vector<std::string> argv;
     bool tty = false;       // a pty (TERM=xterm-256color is added to the environment)
     bool stdinOpen = false; // without tty: a stdin pipe; otherwise stdin is /dev/null
@@ -77,7 +77,7 @@ using ExecStart = std::variant<ExecProcess, ExecStartError>;
 // running process) or could not be (ExecStartError). An Error is the agent's own failure (no
 // pty, fork failed, status 500), a container whose init is gone or whose pid was reused (409),
 // or an empty argv (400). Blocks for a few milliseconds: run it off the io thread.
-Result<ExecStart> startExec(const ExecTarget& target, const ExecRequest& request);
+Result<ExecStart> startExec(const ExecTarget& target, const ProcessRequest& request);
 
 // How a process ended.
 struct ExecExit {

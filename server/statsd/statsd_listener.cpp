@@ -37,8 +37,8 @@ ReceiveBatch::~ReceiveBatch() = default;
 
 StatsdListener::StatsdListener(asio::io_context& io, size_t maxSeries,
                                std::shared_ptr<ReceiveBatch> batch)
-    : m_socket(io), m_batch(std::move(batch)), m_alive(std::make_shared<bool>(true)),
-      m_aggregator(maxSeries) {}
+    : m_socket(io), m_moderation(io), m_batch(std::move(batch)),
+      m_alive(std::make_shared<bool>(true)), m_aggregator(maxSeries) {}
 
 StatsdListener::~StatsdListener() {
     *m_alive = false;
@@ -62,10 +62,13 @@ Result<std::unique_ptr<StatsdListener>> StatsdListener::bind(asio::io_context& i
     if (ec)
         return Error{"cannot listen for StatsD on " + where + ": " + ec.message()};
     l->m_socket.non_blocking(true, ec);
-    // A burst waits in the kernel while the loop serves others (capped at net.core.rmem_max).
+    // A burst waits in the kernel while the loop serves others, or while a wake-up is moderated.
+    // SO_RCVBUFFORCE passes net.core.rmem_max (root only; others get what it allows).
     const int bufferBytes = 4 * 1024 * 1024;
-    (void)::setsockopt(l->m_socket.native_handle(), SOL_SOCKET, SO_RCVBUF, &bufferBytes,
-                       sizeof bufferBytes);
+    if (::setsockopt(l->m_socket.native_handle(), SOL_SOCKET, SO_RCVBUFFORCE, &bufferBytes,
+                     sizeof bufferBytes) != 0)
+        (void)::setsockopt(l->m_socket.native_handle(), SOL_SOCKET, SO_RCVBUF, &bufferBytes,
+                           sizeof bufferBytes);
     l->m_host = host;
     l->m_port = l->m_socket.local_endpoint(ec).port();
     return l;
@@ -78,16 +81,28 @@ void StatsdListener::start() {
 void StatsdListener::wait() {
     if (!m_socket.is_open())
         return;
-    m_socket.async_wait(asio::socket_base::wait_read,
-                        [this, alive = m_alive](const boost::system::error_code& ec) {
-                            if (ec || !*alive)
-                                return;
-                            for (unsigned i = 0; i < kMaxBatchesPerWake; ++i)
-                                if (readBatch() < ReceiveBatch::kMessages)
-                                    break; // the queue is empty
-                            readDrops();
-                            wait();
-                        });
+    m_socket.async_wait(
+        asio::socket_base::wait_read, [this, alive = m_alive](const boost::system::error_code& ec) {
+            if (ec || !*alive)
+                return;
+            size_t read = 0;
+            bool emptied = false;
+            for (unsigned i = 0; i < kMaxBatchesPerWake && !emptied; ++i) {
+                const size_t n = readBatch();
+                read += n;
+                emptied = n < ReceiveBatch::kMessages;
+            }
+            readDrops();
+            if (!emptied || read < kModerateFrom) {
+                wait();
+                return;
+            }
+            m_moderation.expires_after(kModeration);
+            m_moderation.async_wait([this, alive](const boost::system::error_code& e) {
+                if (!e && *alive)
+                    wait();
+            });
+        });
 }
 
 size_t StatsdListener::readBatch() {
@@ -153,6 +168,7 @@ size_t StatsdListener::drain() {
 
 void StatsdListener::close() {
     boost::system::error_code ec;
+    m_moderation.cancel();
     m_socket.cancel(ec);
     m_socket.close(ec);
 }

@@ -85,6 +85,28 @@ Result<UserInfo> resolveUser(const std::string& name) {
     return u;
 }
 
+// `name` resolved, when this node lets tasks (or exec sessions: `what`) run as it: the default
+// user or one of tasks.allowed_users ("*": any). 400 no such user, 403 not allowed.
+Result<UserInfo> allowedUser(const RuntimeOptions& options, const std::string& name,
+                             std::string_view what) {
+    auto user = resolveUser(name);
+    if (!user)
+        return user.error();
+    const auto& allowed = options.allowedUsers;
+    if (name != options.defaultUser &&
+        std::find(allowed.begin(), allowed.end(), "*") == allowed.end() &&
+        std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+        std::string list;
+        for (const auto& a : allowed)
+            list += (list.empty() ? "" : ", ") + a;
+        return Error{std::string(what) + " may not run as '" + name +
+                         "' on this node (tasks.allowed_users: " + (list.empty() ? "none" : list) +
+                         ")",
+                     403};
+    }
+    return user;
+}
+
 // Forks twice so the supervisor is nobody's child here (no zombie for the agent to reap) and
 // in its own session; it keeps running when the agent stops. Returns the supervisor's pid.
 Result<pid_t> spawnSupervisor(const std::vector<std::string>& args, const std::string& logFile,
@@ -528,22 +550,9 @@ asio::awaitable<Result<std::string>> TaskRuntime::launch(TaskRequest request) {
     // not be a grant to be root on the node.
     if (request.user.empty())
         request.user = d.options.defaultUser;
-    const std::string userName = request.user;
-    auto user = resolveUser(userName);
+    auto user = allowedUser(d.options, request.user, "tasks");
     if (!user)
         co_return user.error();
-    const auto& allowed = d.options.allowedUsers;
-    if (userName != d.options.defaultUser &&
-        std::find(allowed.begin(), allowed.end(), "*") == allowed.end() &&
-        std::find(allowed.begin(), allowed.end(), userName) == allowed.end()) {
-        std::string list;
-        for (const auto& a : allowed)
-            list += (list.empty() ? "" : ", ") + a;
-        co_return Error{
-            "tasks may not run as '" + userName +
-                "' on this node (tasks.allowed_users: " + (list.empty() ? "none" : list) + ")",
-            403};
-    }
     const std::string id = newContainerId();
     auto spec = d.buildSpec(id, std::move(request));
     if (!spec)
@@ -679,6 +688,29 @@ std::optional<std::string> TaskRuntime::applicationName(std::string_view contain
     if (it == m_impl->containers.end())
         return std::nullopt;
     return it->second->spec.request.applicationName;
+}
+
+Result<ExecContext> TaskRuntime::execContext(std::string_view containerId,
+                                             const std::optional<std::string>& user) const {
+    auto it = m_impl->containers.find(containerId);
+    if (it == m_impl->containers.end())
+        return Error{"no container '" + std::string(containerId.substr(0, 64)) + "' on this node",
+                     404};
+    const Container& c = *it->second;
+    if (c.status.finished() || c.status.pid <= 0)
+        return Error{"container '" + c.spec.containerId + "' is not running (" +
+                         std::string(toString(c.status.state)) + ")",
+                     409};
+    ExecContext out{c.spec, c.status, c.spec.uid, c.spec.gid, c.spec.groups};
+    if (user) {
+        auto u = allowedUser(m_impl->options, *user, "exec sessions");
+        if (!u)
+            return u.error();
+        out.uid = u->uid;
+        out.gid = u->gid;
+        out.groups = u->groups;
+    }
+    return out;
 }
 
 void TaskRuntime::forEachContainer(

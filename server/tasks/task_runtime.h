@@ -52,6 +52,15 @@ struct LaunchHooks {
     std::function<void(const std::string& containerId)> removed;
 };
 
+// What an exec session needs of a running container (TaskRuntime::execContext).
+struct ExecContext {
+    ContainerSpec spec;
+    ContainerStatus status;
+    uid_t uid; // the task's user, or the one the session asked for
+    gid_t gid;
+    std::vector<gid_t> groups;
+};
+
 class TaskRuntime {
 public:
     TaskRuntime(boost::asio::io_context& io, RuntimeOptions options);
@@ -71,6 +80,10 @@ public:
     // Every container, or those whose application `visible` accepts.
     std::string listJson(const std::function<bool(const std::string&)>& visible = {}) const;
     std::optional<std::string> applicationName(std::string_view containerId) const;
+    // A running container for an exec session, as `user` (a user name) when given: 404 unknown,
+    // 409 not running, 400 no such user, 403 a user tasks.allowed_users does not allow.
+    Result<ExecContext> execContext(std::string_view containerId,
+                                    const std::optional<std::string>& user) const;
     // Calls f for every container this node knows, running or finished.
     void forEachContainer(
         const std::function<void(const ContainerSpec&, const ContainerStatus&)>& f) const;

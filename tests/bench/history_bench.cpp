@@ -5,14 +5,15 @@
 // HZ=250, / 1e9; up to 0.2 s a second), 20 % random percentages (0.01 % steps, as the collectors
 // round them; a new uniformly random value every second, the worst a percentage can be). Also,
 // alone and not in the mix: arbitrary doubles (a random walk of full-precision values, e.g. a
-// StatsD timer's mean), the worst case of any series. Against an anchor measured in the same run: the same samples in a plain
-// std::vector<std::pair<int64_t, double>> per series (16 bytes a sample), found by the same
-// kind of key. Once with timestamps on exact seconds, once with 0-4 ms of jitter. Prints, for
-// each: bytes per raw sample (compression, and per kind), bytes per series, the node's total,
-// append throughput, and the time of a query of the whole hour (raw, and at a step of 60 s).
-// Deterministic (seeded). A query's time includes the page faults of its answer (~57 MB for an
-// hour): where malloc has given the memory back to the system since, that can be several times
-// the decoding (GLIBC_TUNABLES=glibc.malloc.trim_threshold=4000000000 shows the decoding alone).
+// StatsD timer's mean), the worst case of any series. Against an anchor measured in the same run:
+// the same samples in a plain std::vector<std::pair<int64_t, double>> per series (16 bytes a
+// sample), found by the same kind of key. Once with timestamps on exact seconds, once with 0-4 ms
+// of jitter. Prints, for each: bytes per raw sample (compression, and per kind), bytes per series,
+// the node's total, append throughput, and the time of a query of the whole hour (raw, and at a
+// step of 60 s). Deterministic (seeded). A query's time includes the page faults of its answer (~57
+// MB for an hour): where malloc has given the memory back to the system since, that can be several
+// times the decoding (GLIBC_TUNABLES=glibc.malloc.trim_threshold=4000000000 shows the decoding
+// alone).
 //
 // Then a day at the default options, 10 series of each kind: what a series holds when both tiers
 // are full (skipped with --no-day).
@@ -50,7 +51,7 @@ public:
         static const char* kUnits[] = {"count", "bytes", "seconds", "percent", "ms"};
         for (size_t i = 0; i < series; ++i) {
             const size_t percent = i * 100 / series;
-            const Kind k = only          ? *only
+            const Kind k = only           ? *only
                            : percent < 30 ? Kind::Constant
                            : percent < 60 ? Kind::Memory
                            : percent < 80 ? Kind::Counter

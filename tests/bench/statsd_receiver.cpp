@@ -1,7 +1,9 @@
 // day2-bench-statsd-receiver: day2's StatsD ingest path alone, as the agent runs it for a task: a
 // StatsdListener on one io_context run by one thread, its aggregator flushed every second into a
 // metrics Batch (what MetricsService::flushApp does). For statsd_bench.sh. With --ingest-only,
-// the parse and aggregate path alone, in a loop (no socket, no kernel).
+// the parse and aggregate path alone, in a loop (no socket, no kernel). With --discard, the
+// kernel alone: a socket like the listener's read with blocking recvmmsg calls of 64 datagrams
+// and nothing done with them, the least any receiver on a UDP socket can spend a datagram.
 //
 // On SIGTERM, SIGINT or SIGUSR1 ("done": the sender has finished) it reads what is still queued
 // (drain), flushes once more and prints one line of JSON:
@@ -26,7 +28,14 @@
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <string>
+#include <vector>
+
+#include <arpa/inet.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 namespace day2::bench {
 namespace {
@@ -179,13 +188,78 @@ void ingestOnly(statsd::StatsdListener& listener, uint64_t lines, uint64_t perDa
                 s.lines ? cpu * 1e9 / static_cast<double>(s.lines) : 0.0);
 }
 
+// --discard: see the top. Prints the same JSON line on SIGTERM/SIGINT/SIGUSR1 (lines are
+// datagrams here).
+volatile std::sig_atomic_t g_stop = 0;
+
+int discard(const std::string& host, uint16_t port) {
+    const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    if (fd < 0 || ::inet_pton(AF_INET, host.c_str(), &a.sin_addr) != 1 ||
+        ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+        die("cannot bind " + host + ": " + std::strerror(errno));
+    const int buffer = 4 * 1024 * 1024;
+    if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buffer, sizeof buffer) != 0)
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
+    const timeval wake{0, 100000}; // to see the stop
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wake, sizeof wake);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    struct sigaction sa {};
+    sa.sa_handler = [](int) { g_stop = 1; };
+    for (int sig : {SIGTERM, SIGINT, SIGUSR1})
+        ::sigaction(sig, &sa, nullptr);
+    std::printf("listening port=%u\n", ntohs(a.sin_port));
+    std::fflush(stdout);
+    constexpr unsigned kBatch = 64;
+    std::vector<char> data(kBatch * 2048);
+    std::vector<iovec> iov(kBatch);
+    std::vector<mmsghdr> headers(kBatch);
+    uint64_t datagrams = 0;
+    double cpuAtFirst = 0;
+    uint64_t first = 0, last = 0;
+    while (!g_stop) {
+        for (unsigned i = 0; i < kBatch; ++i) {
+            iov[i] = {data.data() + i * 2048, 2048};
+            headers[i] = {};
+            headers[i].msg_hdr.msg_iov = &iov[i];
+            headers[i].msg_hdr.msg_iovlen = 1;
+        }
+        const int n = ::recvmmsg(fd, headers.data(), kBatch, MSG_WAITFORONE, nullptr);
+        if (n <= 0)
+            continue;
+        if (datagrams == 0) {
+            cpuAtFirst = cpuSeconds();
+            first = nowNanos();
+        }
+        datagrams += static_cast<uint64_t>(n);
+        last = nowNanos();
+    }
+    uint32_t info[SK_MEMINFO_VARS] = {};
+    socklen_t size = sizeof info;
+    ::getsockopt(fd, SOL_SOCKET, SO_MEMINFO, info, &size);
+    std::printf("{\"datagrams\": %" PRIu64 ", \"lines\": %" PRIu64 ", \"parseErrors\": 0, "
+                "\"udpDrops\": %u, \"droppedSeries\": 0, \"counterSum\": %" PRIu64
+                ", \"receiveSeconds\": %.6f, \"cpuSeconds\": %.6f, \"flushes\": 0}\n",
+                datagrams, datagrams, info[SK_MEMINFO_DROPS], datagrams,
+                static_cast<double>(last - first) / 1e9, cpuSeconds() - cpuAtFirst);
+    return 0;
+}
+
 int run(int argc, char** argv) {
-    Args args(argc, argv,
-              "[--host 127.0.0.1] [--port P (0: any)] [--cpu N] [--max-series 1000] "
-              "| --ingest-only LINES [--per-datagram 1] [--names 300] [--cpu N]",
-              {"host", "port", "cpu", "max-series", "ingest-only", "per-datagram", "names"});
+    Args args(
+        argc, argv,
+        "[--host 127.0.0.1] [--port P (0: any)] [--cpu N] [--max-series 1000] "
+        "| --ingest-only LINES [--per-datagram 1] [--names 300] [--cpu N] "
+        "| --discard [--host 127.0.0.1] [--port P] [--cpu N]",
+        {"host", "port", "cpu", "max-series", "ingest-only", "per-datagram", "names", "discard"});
     if (args.has("cpu"))
         pinToCpu(static_cast<int>(args.getCount("cpu", 0)));
+    if (args.has("discard"))
+        return discard(args.get("host", "127.0.0.1"),
+                       static_cast<uint16_t>(args.getCount("port", 0)));
     asio::io_context io(1);
     auto listener = statsd::StatsdListener::bind(
         io, args.get("host", "127.0.0.1"), static_cast<uint16_t>(args.getCount("port", 0)),

@@ -8,6 +8,7 @@
 #include "http_client.h"
 #include "journal_namespace.h"
 #include "test_keys.h"
+#include "ws_client.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -39,7 +40,8 @@ const char* kAcl = R"({"grants": [
   {"group": "ops", "resource": "day2:tasks:*", "actions": ["read", "create", "delete"]},
   {"uid": "webdev", "resource": "day2:logs:task:/web*", "actions": ["read"]},
   {"uid": "webdev", "resource": "day2:tasks:/web*", "actions": ["read"]},
-  {"uid": "watcher", "resource": "day2:metrics", "actions": ["read"]}
+  {"uid": "watcher", "resource": "day2:metrics", "actions": ["read"]},
+  {"uid": "shell", "resource": "day2:exec:/web*", "actions": ["create"]}
 ]})";
 const char* kScrapeToken = "scrape-0123456789abcdef";
 
@@ -568,4 +570,85 @@ TEST_F(AuthApi, MetricsNeedTheirGrantAndPrometheusItsTokenAndAReloadEndsAStream)
     while (get("/metrics", watcher).status != 200 && std::chrono::steady_clock::now() < back)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     EXPECT_EQ(get("/metrics", watcher).status, 200);
+}
+
+// Exec: no token 401, no grant 403 (audited, alike for a container that does not exist), a
+// session with the grant audited at its start and its end, and a reload that takes the grant
+// away ends the session with a status that says so.
+TEST_F(AuthApi, ExecSessionsAreAuthorizedAuditedAndEndedByAReload) {
+    const std::string ops = token(s_ec, "bob", {"ops"});
+    const std::string reader = token(s_rsa, "reader");
+    const std::string shell = token(s_rsa, "shell");
+    auto launched = request("POST", kTasks, ops, launchBody("/web-exec"));
+    ASSERT_EQ(launched.status, 201) << launched.body;
+    const std::string cid = json::parse(launched.body)["container_id"];
+    const std::vector<std::string> v5 = {"v5.channel.k8s.io"};
+    auto target = [&](const std::string& c, const std::string& command) {
+        return "/system/v1/exec/v1/containers/" + c + "?command=sh&command=-c&command=" + command +
+               "&stdout=1&stderr=1";
+    };
+    auto bearer = [](const std::string& t) {
+        return std::vector<std::pair<std::string, std::string>>{{"Authorization", "Bearer " + t}};
+    };
+
+    HttpResponse r;
+    EXPECT_FALSE(WsClient::connect(s_agent->port(), target(cid, "true"), v5, {}, &r));
+    EXPECT_EQ(r.status, 401);
+    const size_t deniedBefore = auditCount("DAY2_AUDIT_RESULT=denied");
+    EXPECT_FALSE(WsClient::connect(s_agent->port(), target(cid, "true"), v5, bearer(reader), &r));
+    EXPECT_EQ(r.status, 403) << r.body;
+    s_ns->waitForCount(deniedBefore + 1, "DAY2_AUDIT_RESULT=denied");
+    auto denied = s_ns->journalctlJson(kAudit + "DAY2_AUDIT_RESULT=denied").back();
+    EXPECT_EQ(denied["DAY2_AUDIT_RESOURCE"], "day2:exec:/web-exec");
+    EXPECT_EQ(denied["DAY2_AUDIT_ACTION"], "create");
+    EXPECT_FALSE(WsClient::connect(s_agent->port(), target("no-such-container", "true"), v5,
+                                   bearer(reader), &r));
+    EXPECT_EQ(r.status, 403) << "tells a caller without the grant which ids exist";
+
+    const size_t endedBefore = auditCount("DAY2_AUDIT_RESULT=ended");
+    auto c = WsClient::connect(s_agent->port(), target(cid, "echo%20hi%3B%20exit%204"), v5,
+                               bearer(shell), &r);
+    ASSERT_TRUE(c) << r.status << " " << r.body;
+    auto session = c->readSession();
+    EXPECT_EQ(session.out, "hi\n");
+    EXPECT_EQ(json::parse(session.status)["details"]["causes"][0]["message"], "4");
+    s_ns->waitForCount(endedBefore + 1, "DAY2_AUDIT_RESULT=ended");
+    auto ended = s_ns->journalctlJson(kAudit + "DAY2_AUDIT_RESULT=ended").back();
+    EXPECT_EQ(ended["DAY2_AUDIT_UID"], "shell");
+    EXPECT_EQ(ended["DAY2_EXEC_CONTAINER_ID"], cid);
+    EXPECT_EQ(ended["DAY2_EXEC_APPLICATION"], "/web-exec");
+    EXPECT_EQ(ended["DAY2_EXEC_COMMAND"], "sh -c echo hi; exit 4");
+    EXPECT_EQ(ended["DAY2_EXEC_EXIT_CODE"], "4");
+    EXPECT_EQ(ended["DAY2_EXEC_BYTES_OUT"], "3");
+    EXPECT_EQ(ended["DAY2_EXEC_TTY"], "0");
+    auto allowed = s_ns->journalctlJson(kAudit + "DAY2_EXEC_CONTAINER_ID=" + cid);
+    ASSERT_GE(allowed.size(), 2u);
+    EXPECT_EQ(allowed.front()["DAY2_AUDIT_RESULT"], "allowed");
+
+    // The grant goes while a session runs: the session ends, saying why, and is audited.
+    c = WsClient::connect(s_agent->port(), target(cid, "echo%20up%3B%20sleep%201000"), v5,
+                          bearer(shell), &r);
+    ASSERT_TRUE(c);
+    std::string out;
+    ASSERT_TRUE(c->readUntil("up", out)) << out;
+    const size_t revokedBefore = auditCount("DAY2_AUDIT_RESULT=revoked");
+    json acl = json::parse(kAcl);
+    json kept = json::array();
+    for (const auto& g : acl["grants"])
+        if (g.value("uid", "") != "shell")
+            kept.push_back(g);
+    acl["grants"] = kept;
+    writeTextFile(s_dir + "/acl.json", acl.dump());
+    ::kill(s_agent->pid(), SIGHUP);
+    session = c->readSession();
+    EXPECT_TRUE(session.closed);
+    EXPECT_EQ(session.statusMessages, 1);
+    const json status = json::parse(session.status);
+    EXPECT_EQ(status["reason"], "Forbidden") << session.status;
+    EXPECT_NE(status["message"].get<std::string>().find("no longer grants"), std::string::npos)
+        << session.status;
+    s_ns->waitForCount(revokedBefore + 1, "DAY2_AUDIT_RESULT=revoked");
+    writeTextFile(s_dir + "/acl.json", kAcl);
+    ::kill(s_agent->pid(), SIGHUP);
+    request("DELETE", kTasks + cid, ops);
 }

@@ -7,6 +7,7 @@
 #include "http_client.h"
 #include "journal_namespace.h"
 #include "kafka_mock.h"
+#include "task_agent.h"
 #include "task_gate.h"
 
 #include <gtest/gtest.h>
@@ -32,7 +33,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kTasks = "/system/v1/tasks/v1/";
 const std::string kMetrics = "/system/v1/metrics/v0/";
 
 // The environment variable `name` of the task's command: the child of the container's init.
@@ -79,36 +79,15 @@ json pythonTask(const std::string& app, const std::string& datagram, int times,
             {"command", {"/usr/bin/python3", "-c", script}}};
 }
 
-class Agent {
+// The shared task agent with a collection interval, and the metrics API.
+class Agent : public TaskAgent {
 public:
     Agent(const std::string& ns, const std::string& state, const std::string& parent,
-          unsigned interval, const std::string& extraConfig = {}) {
-        std::vector<std::string> args{"--journal-namespace", ns, "--state-dir", state};
-        m_process = std::make_unique<AgentProcess>(
-            args, "[tasks]\ncgroup_parent = \"" + parent +
-                      "\"\nkill_grace_seconds = 2\n[metrics]\ninterval_seconds = " +
-                      std::to_string(interval) + "\n" + extraConfig);
-    }
-    uint16_t port() const { return m_process->port(); }
-    AgentProcess& process() { return *m_process; }
+          unsigned interval, const std::string& extraConfig = {})
+        : TaskAgent(ns, state, parent,
+                    "[metrics]\ninterval_seconds = " + std::to_string(interval) + "\n" +
+                        extraConfig) {}
 
-    json launch(const json& body) {
-        auto r = httpRequest(port(), "POST", kTasks, body.dump());
-        if (r.status != 201)
-            throw std::runtime_error("launch failed: " + std::to_string(r.status) + " " + r.body);
-        return json::parse(r.body);
-    }
-    json task(const std::string& cid) { return json::parse(httpGet(port(), kTasks + cid).body); }
-    json waitFinished(const std::string& cid) {
-        json c;
-        waitUntil(
-            [&] {
-                c = task(cid);
-                return c.value("state", "") != "running";
-            },
-            std::chrono::seconds(60));
-        return c;
-    }
     HttpResponse metrics(const std::string& rest) { return httpGet(port(), kMetrics + rest); }
     json metricsJson(const std::string& rest) {
         auto r = metrics(rest);
@@ -116,19 +95,6 @@ public:
             throw std::runtime_error(rest + ": " + std::to_string(r.status) + " " + r.body);
         return json::parse(r.body);
     }
-    // Stops every task and forgets it (its cgroup goes with it).
-    void clear() {
-        const json list = json::parse(httpGet(port(), kTasks).body)["containers"];
-        for (const auto& c : list) {
-            const std::string cid = c["container_id"];
-            httpRequest(port(), "DELETE", kTasks + cid);
-            waitFinished(cid);
-            httpRequest(port(), "DELETE", kTasks + cid);
-        }
-    }
-
-private:
-    std::unique_ptr<AgentProcess> m_process;
 };
 
 // The datapoint named `name` (with these tags, if given), or null.
@@ -142,15 +108,9 @@ json pointNamed(const json& message, const std::string& name) {
 class MetricsApi : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
-        if (::geteuid() != 0) {
-            s_skip = "needs root (cgroups and namespaces for the tasks)";
+        s_skip = tasksUnavailable();
+        if (!s_skip.empty())
             return;
-        }
-        std::string why;
-        if (!JournalNamespace::available(&why)) {
-            s_skip = why;
-            return;
-        }
         if (!fs::exists("/usr/bin/python3")) {
             s_skip = "the tasks of this test are Python scripts: /usr/bin/python3 is missing";
             return;

@@ -194,7 +194,7 @@ struct Ran {
     ExecExit exit{-1, 0};
 };
 
-ExecProcess startOrFail(const ExecTarget& target, const ExecRequest& request) {
+ExecProcess startOrFail(const ExecTarget& target, const ProcessRequest& request) {
     auto started = startExec(target, request);
     if (!started) {
         ADD_FAILURE() << "startExec: " << started.error().message;
@@ -223,7 +223,7 @@ ExecExit reapOrFail(ExecProcess& process) {
 
 // Runs argv without a tty: its stdout and stderr to their ends, then how it ended.
 Ran run(const ExecTarget& target, std::vector<std::string> argv) {
-    ExecRequest request;
+    ProcessRequest request;
     request.argv = std::move(argv);
     ExecProcess process = startOrFail(target, request);
     Ran ran;
@@ -242,7 +242,7 @@ std::string runOut(const ExecTarget& target, std::vector<std::string> argv) {
 }
 
 ExecStartError startError(const ExecTarget& target, std::vector<std::string> argv) {
-    ExecRequest request;
+    ProcessRequest request;
     request.argv = std::move(argv);
     auto started = startExec(target, request);
     if (!started) {
@@ -377,7 +377,7 @@ TEST_F(ExecInContainer, ACommandThatCannotStartIsReportedBeforeStartExecReturns)
 TEST_F(ExecInContainer, RefusesAnInitWhosePidWasReused) {
     ExecTarget target = container().target();
     target.initStartTicks += 1;
-    ExecRequest request;
+    ProcessRequest request;
     request.argv = {"true"};
     auto started = startExec(target, request);
     ASSERT_FALSE(started);
@@ -385,7 +385,7 @@ TEST_F(ExecInContainer, RefusesAnInitWhosePidWasReused) {
 }
 
 TEST_F(ExecInContainer, IsTheAgentsChildInTheContainersCgroups) {
-    ExecRequest request;
+    ProcessRequest request;
     request.argv = {"sleep", "1000"};
     ExecProcess process = startOrFail(container().target(), request);
     ASSERT_GT(process.pid, 0);
@@ -416,7 +416,7 @@ TEST_F(ExecInContainer, IsTheAgentsChildInTheContainersCgroups) {
 
 TEST_F(ExecInContainer, HangUpAndKillEndTheWholeProcessGroup) {
     for (const int sig : {SIGHUP, SIGKILL}) {
-        ExecRequest request;
+        ProcessRequest request;
         // A background child in the same process group holds stdout too.
         request.argv = {"sh", "-c", "sleep 1000 & echo started; wait"};
         ExecProcess process = startOrFail(container().target(), request);
@@ -431,7 +431,7 @@ TEST_F(ExecInContainer, HangUpAndKillEndTheWholeProcessGroup) {
 }
 
 TEST_F(ExecInContainer, StdinPipeIsEchoedAndClosingItEndsCat) {
-    ExecRequest request;
+    ProcessRequest request;
     request.argv = {"cat"};
     request.stdinOpen = true;
     ExecProcess process = startOrFail(container().target(), request);
@@ -453,7 +453,7 @@ TEST_F(ExecInContainer, StdinPipeIsEchoedAndClosingItEndsCat) {
 }
 
 TEST_F(ExecInContainer, TerminalHasTheRequestedSizeAndFollowsResize) {
-    ExecRequest request;
+    ProcessRequest request;
     request.argv = {"sh", "-c", "echo term=$TERM; tty; stty size; read line; stty size"};
     request.tty = true;
     request.cols = 100;
@@ -478,7 +478,7 @@ TEST_F(ExecInContainer, TerminalHasTheRequestedSizeAndFollowsResize) {
 
 TEST_F(ExecInContainer, HangUpOrClosingTheTerminalEndsItsSession) {
     for (const bool closeTerminal : {false, true}) {
-        ExecRequest request;
+        ProcessRequest request;
         request.argv = {"sh", "-c", "echo started; sleep 1000"};
         request.tty = true;
         ExecProcess process = startOrFail(container().target(), request);
@@ -501,7 +501,7 @@ TEST_F(ExecInContainer, AThousandSessionsLeaveNoZombieAndNoDescriptor) {
     const std::set<pid_t> childrenBefore = ourChildren();
     EXPECT_EQ(childrenBefore, std::set<pid_t>{container().init()});
     for (int i = 0; i < 1000; ++i) {
-        ExecRequest request;
+        ProcessRequest request;
         request.argv = {"true"};
         request.tty = i % 2 == 1;
         ExecProcess process = startOrFail(target, request);
@@ -510,7 +510,7 @@ TEST_F(ExecInContainer, AThousandSessionsLeaveNoZombieAndNoDescriptor) {
     }
     // Sessions dropped while their process runs: killed and reaped by the destructor.
     for (int i = 0; i < 10; ++i) {
-        ExecRequest request;
+        ProcessRequest request;
         request.argv = {"sleep", "1000"};
         ExecProcess process = startOrFail(target, request);
         ASSERT_GT(process.pid, 0);

@@ -170,10 +170,22 @@ TEST(GorillaChunk, DecimalsAndTheirNeighboursRoundTripExactly) {
     Points in;
     int64_t t = 0;
     const double twoTo53 = 9007199254740992.0;
-    const std::vector<double> edges = {0.0,  -0.0,         1e-15,         -1e-15,       0.1,
-                                       0.3,  1.0 / 3,      twoTo53 / 1e15, twoTo53,     -twoTo53,
-                                       twoTo53 * 2,        1e300,        123456.789,   5e-324,
-                                       std::nextafter(0.1, 1.0), std::nextafter(123.45, 0.0)};
+    const std::vector<double> edges = {0.0,
+                                       -0.0,
+                                       1e-15,
+                                       -1e-15,
+                                       0.1,
+                                       0.3,
+                                       1.0 / 3,
+                                       twoTo53 / 1e15,
+                                       twoTo53,
+                                       -twoTo53,
+                                       twoTo53 * 2,
+                                       1e300,
+                                       123456.789,
+                                       5e-324,
+                                       std::nextafter(0.1, 1.0),
+                                       std::nextafter(123.45, 0.0)};
     for (double a : edges)
         for (double b : edges) {
             in.emplace_back(t += 1000, a);
