@@ -7,7 +7,7 @@ FUZZ_BUILD ?= build-fuzz
 JOBS       ?= 2
 CMAKE_ARGS ?=
 
-.PHONY: all deps configure build test unit fuzz demo demo-down demo-node bench bench-logs bench-tasks bench-statsd bench-metrics bench-console clean
+.PHONY: all deps configure build test unit fuzz demo demo-down demo-node bench bench-logs bench-tasks bench-statsd bench-metrics bench-exec bench-console clean
 
 all: build
 
@@ -40,7 +40,7 @@ demo-down:
 demo-node: build
 	@packaging/demo/logs-demo.sh $(BUILD)
 
-bench: bench-logs bench-tasks bench-statsd bench-metrics bench-console
+bench: bench-logs bench-tasks bench-statsd bench-metrics bench-exec bench-console
 
 bench-logs: build
 	@tests/bench/logs_bench.sh $(BUILD)
@@ -53,6 +53,9 @@ bench-statsd: build
 
 bench-metrics: build
 	@tests/bench/metrics_overhead.sh $(BUILD)
+
+bench-exec: build
+	@tests/bench/exec_bench.sh $(BUILD)
 
 bench-console: build
 	@tests/bench/console_bench.sh $(BUILD)

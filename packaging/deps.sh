@@ -19,6 +19,8 @@ packages=(
   systemd-journal-remote
   # Adminrouter (tests and the demo start their own nginx on loopback)
   nginx
+  # exec: the Kubernetes Python client's WebSocket client, run unchanged against the agent
+  python3-kubernetes
   # the client library, the console and their Qt Test tests; the console's keyring (and a real
   # Secret Service for its test, in a private D-Bus session); its screenshot test under a
   # virtual X server; Qt WebSockets for exec (the CLI's `task exec`, the console's terminal)

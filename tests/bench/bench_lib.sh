@@ -1,7 +1,37 @@
-# Shared by the benchmark scripts (logs_bench.sh, tasks_bench.sh): messages, processes that are
-# stopped by pid on exit, small arithmetic helpers, a private journald namespace and the agent on
-# a free loopback port. The caller sets BENCH (its name), STARTED, WORK, TOOLS, AGENT, JOURNALD,
-# NS and CONF before using them.
+# Shared by the benchmark scripts (logs_bench.sh, tasks_bench.sh, ...): messages, processes that
+# are stopped by pid on exit, small arithmetic helpers, a private journald namespace and the agent
+# on a free loopback port. The caller sets BENCH (its name), STARTED, WORK, TOOLS, AGENT,
+# JOURNALD, NS and CONF before using them, or has bench_setup set them.
+
+# bench_setup NAME NS_PREFIX: the usual paths and names for benchmark NAME, from BUILD and REPO:
+# AGENT, TOOLS, JOURNALD, OUT, WORK (OUT/NAME.work), REPORT (OUT/NAME.md), VERSION, NS (a journal
+# namespace NS_PREFIX<pid>), MID, JDIR, CONF, CGROUP_PARENT, STARTED and BENCH.
+bench_setup() {
+    BENCH=$1
+    AGENT=$BUILD/server/agent/day2-agent
+    TOOLS=$BUILD/tests/bench
+    JOURNALD=/lib/systemd/systemd-journald
+    OUT=$BUILD/bench
+    WORK=$OUT/$BENCH.work
+    REPORT=$OUT/$BENCH.md
+    VERSION=$(git -C "$REPO" describe --always --dirty 2> /dev/null || echo unknown)
+    NS=${2//-/}$$
+    MID=$(cat /etc/machine-id)
+    JDIR=/var/log/journal/$MID.$NS
+    CONF=/etc/systemd/journald@$NS.conf
+    CGROUP_PARENT=$2-$$
+    STARTED=$(date +%s)
+}
+
+# Removes what the agent's tasks left under CGROUP_PARENT (the cgroups of every hierarchy and
+# their log scopes' extra fields): for a script's extra_cleanup.
+remove_task_cgroups() {
+    for h in /sys/fs/cgroup/*/"$CGROUP_PARENT"* /sys/fs/cgroup/*/"$CGROUP_PARENT"*.slice; do
+        [[ -d $h ]] || continue
+        for c in "$h"/*/; do rm -f "/run/systemd/units/log-extra-fields:$(basename "$c")"; done
+        rmdir "$h"/*/ "$h" 2> /dev/null || true
+    done
+}
 
 say() { printf '[%s %4ds] %s\n' "$BENCH" $(($(date +%s) - STARTED)) "$*" >&2; }
 die() {

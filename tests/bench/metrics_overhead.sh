@@ -21,24 +21,10 @@ BUILD=$(realpath "${1:-build}")
 TASKS=${DAY2_BENCH_TASKS:-100}
 SECONDS_WINDOW=${DAY2_BENCH_SECONDS:-60}
 
-AGENT=$BUILD/server/agent/day2-agent
-TOOLS=$BUILD/tests/bench
-JOURNALD=/lib/systemd/systemd-journald
-OUT=$BUILD/bench
-WORK=$OUT/metrics_overhead.work
-REPORT=$OUT/metrics_overhead.md
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-VERSION=$(git -C "$REPO" describe --always --dirty 2> /dev/null || echo unknown)
-
-NS=day2mbench$$
-MID=$(cat /etc/machine-id)
-JDIR=/var/log/journal/$MID.$NS
-CONF=/etc/systemd/journald@$NS.conf
-CGROUP_PARENT=day2-mbench-$$
-STARTED=$(date +%s)
-BENCH=metrics_overhead
 # shellcheck source=tests/bench/bench_lib.sh
 source "$REPO/tests/bench/bench_lib.sh"
+bench_setup metrics_overhead day2-mbench
 
 [[ $EUID -eq 0 ]] || die "needs root (cgroups and namespaces for the tasks)"
 for f in "$AGENT" "$BUILD/server/agent/day2-task-supervisor" "$JOURNALD"; do
@@ -46,13 +32,7 @@ for f in "$AGENT" "$BUILD/server/agent/day2-task-supervisor" "$JOURNALD"; do
 done
 command -v curl > /dev/null || die "curl is missing"
 
-extra_cleanup() {
-    for h in /sys/fs/cgroup/*/"$CGROUP_PARENT"* /sys/fs/cgroup/*/"$CGROUP_PARENT"*.slice; do
-        [[ -d $h ]] || continue
-        for c in "$h"/*/; do rm -f "/run/systemd/units/log-extra-fields:$(basename "$c")"; done
-        rmdir "$h"/*/ "$h" 2> /dev/null || true
-    done
-}
+extra_cleanup() { remove_task_cgroups; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 

@@ -8,6 +8,7 @@
 #include "http_client.h"
 #include "journal_namespace.h"
 #include "test_keys.h"
+#include "ws_client.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -379,6 +380,30 @@ TEST_F(Adminrouter, RoutesEveryLogsAndTasksEndpointToTheRightAgent) {
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }
         EXPECT_NE(lines.find("proxied"), std::string::npos) << lines;
+
+        // Exec over TLS (wss), through Adminrouter, into the task: its hostname; a terminal that
+        // takes input and a resize.
+        const std::vector<std::pair<std::string, std::string>> bearer = {
+            {"Authorization", "Bearer " + s_token}};
+        const std::string exec = agentPath(i, "/exec/v1/containers/" + cid);
+        HttpResponse refusal;
+        auto ws = WsClient::connect(s_port, exec + "?command=hostname&stdout=1&stderr=1",
+                                    {"v5.channel.k8s.io"}, bearer, &refusal, s_dir + "/ca.pem");
+        ASSERT_TRUE(ws) << refusal.status << " " << refusal.body;
+        auto session = ws->readSession();
+        EXPECT_EQ(session.out, cid.substr(0, 12) + "\n");
+        EXPECT_EQ(session.status, R"({"metadata":{},"status":"Success"})");
+        EXPECT_EQ(session.closeCode, 1000);
+        ws = WsClient::connect(s_port, exec + "?command=sh&stdin=1&stdout=1&tty=1",
+                               {"v4.channel.k8s.io"}, bearer, &refusal, s_dir + "/ca.pem");
+        ASSERT_TRUE(ws) << refusal.status << " " << refusal.body;
+        ws->sendChannel(4, R"({"Width":132,"Height":43})");
+        ws->sendChannel(0, "stty size; echo $((6*7)); exit 7\r");
+        session = ws->readSession();
+        EXPECT_NE(session.out.find("43 132"), std::string::npos) << session.out;
+        EXPECT_NE(session.out.find("42"), std::string::npos) << session.out;
+        EXPECT_EQ(json::parse(session.status)["details"]["causes"][0]["message"], "7");
+
         EXPECT_EQ(curl(agentPath(i, "/tasks/v1/" + cid), s_token, "-X DELETE").status, 202);
         limit = std::chrono::steady_clock::now() + std::chrono::seconds(30);
         std::string state;
@@ -653,9 +678,10 @@ TEST_F(Adminrouter, AnAgentThatDoesNotAnswerInTimeIsNamed) {
     EXPECT_NE(detailOf(list).find("token could not be checked"), std::string::npos) << list.body;
 }
 
-// WebSocket upgrades pass through (the exec endpoint's transport). The agent has no WebSocket
-// endpoint yet, so a stand-in echo server (ws_echo.py) plays the agent behind a second
-// Adminrouter rendered for it.
+// WebSocket upgrades pass through (the exec endpoint's transport) exactly: a stand-in echo server
+// (ws_echo.py) plays the agent behind a second Adminrouter rendered for it and says what reached
+// it (real exec sessions through Adminrouter are in
+// RoutesEveryLogsAndTasksEndpointToTheRightAgent).
 TEST_F(Adminrouter, PassesWebSocketUpgrades) {
     const std::string d = s_dir + "/ws";
     fs::create_directories(d);

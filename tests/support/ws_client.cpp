@@ -2,6 +2,8 @@
 
 #include <openssl/evp.h>
 #include <openssl/sha.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <cstring>
 #include <random>
@@ -29,16 +31,6 @@ std::string lower(std::string s) {
     return s;
 }
 
-bool sendAll(int fd, std::string_view data) {
-    while (!data.empty()) {
-        const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-        if (n <= 0)
-            return false;
-        data.remove_prefix(static_cast<size_t>(n));
-    }
-    return true;
-}
-
 } // namespace
 
 uint16_t WsClient::Message::closeCode() const {
@@ -48,13 +40,29 @@ uint16_t WsClient::Message::closeCode() const {
                                  static_cast<unsigned char>(data[1]));
 }
 
-std::unique_ptr<WsClient> WsClient::connect(
-    uint16_t port, const std::string& target, const std::vector<std::string>& protocols,
-    const std::vector<std::pair<std::string, std::string>>& headers, HttpResponse* refusal) {
+std::unique_ptr<WsClient>
+WsClient::connect(uint16_t port, const std::string& target,
+                  const std::vector<std::string>& protocols,
+                  const std::vector<std::pair<std::string, std::string>>& headers,
+                  HttpResponse* refusal, const std::string& caFile) {
     const int fd = connectLoopback(port);
     if (fd < 0)
         return nullptr;
     std::unique_ptr<WsClient> c(new WsClient(fd));
+    if (!caFile.empty()) {
+        SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+        c->m_ctx = ctx;
+        if (!ctx || SSL_CTX_load_verify_locations(ctx, caFile.c_str(), nullptr) != 1)
+            throw std::runtime_error("cannot load the CA " + caFile);
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_CTX_get0_param(ctx), "127.0.0.1");
+        SSL* ssl = SSL_new(ctx);
+        c->m_ssl = ssl;
+        SSL_set_fd(ssl, fd);
+        if (SSL_connect(ssl) != 1)
+            throw std::runtime_error(
+                "the TLS handshake failed (or the certificate is not the CA's)");
+    }
     unsigned char nonce[16];
     std::random_device rd;
     for (auto& b : nonce)
@@ -74,7 +82,7 @@ std::unique_ptr<WsClient> WsClient::connect(
     for (const auto& [k, v] : headers)
         request += k + ": " + v + "\r\n";
     request += "\r\n";
-    if (!sendAll(fd, request))
+    if (!c->sendAll(request))
         return nullptr;
 
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -125,8 +133,30 @@ std::unique_ptr<WsClient> WsClient::connect(
 }
 
 WsClient::~WsClient() {
+    if (m_ssl)
+        SSL_free(static_cast<SSL*>(m_ssl));
+    if (m_ctx)
+        SSL_CTX_free(static_cast<SSL_CTX*>(m_ctx));
     if (m_fd >= 0)
         ::close(m_fd);
+}
+
+bool WsClient::sendAll(std::string_view data) {
+    while (!data.empty()) {
+        const ssize_t n =
+            m_ssl ? SSL_write(static_cast<SSL*>(m_ssl), data.data(), static_cast<int>(data.size()))
+                  : ::send(m_fd, data.data(), data.size(), MSG_NOSIGNAL);
+        if (n <= 0)
+            return false;
+        data.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+}
+
+ssize_t WsClient::receive(char* buffer, size_t size) {
+    if (m_ssl)
+        return SSL_read(static_cast<SSL*>(m_ssl), buffer, static_cast<int>(size));
+    return ::recv(m_fd, buffer, size, 0);
 }
 
 bool WsClient::fill(size_t n, std::chrono::steady_clock::time_point deadline) {
@@ -136,10 +166,13 @@ bool WsClient::fill(size_t n, std::chrono::steady_clock::time_point deadline) {
             deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0)
             return false;
-        pollfd p{m_fd, POLLIN, 0};
-        if (::poll(&p, 1, static_cast<int>(left.count())) <= 0)
-            return false;
-        const ssize_t got = ::recv(m_fd, chunk, sizeof chunk, 0);
+        // Bytes TLS has decrypted already are not on the socket any more.
+        if (!(m_ssl && SSL_pending(static_cast<SSL*>(m_ssl)) > 0)) {
+            pollfd p{m_fd, POLLIN, 0};
+            if (::poll(&p, 1, static_cast<int>(left.count())) <= 0)
+                return false;
+        }
+        const ssize_t got = receive(chunk, sizeof chunk);
         if (got <= 0)
             return false;
         m_buffer.append(chunk, static_cast<size_t>(got));
@@ -169,7 +202,7 @@ bool WsClient::sendFrame(uint8_t opcode, std::string_view payload) {
     f.append(mask, 4);
     for (size_t i = 0; i < n; ++i)
         f += static_cast<char>(payload[i] ^ mask[i % 4]);
-    return sendAll(m_fd, f);
+    return sendAll(f);
 }
 
 bool WsClient::sendChannel(uint8_t channel, std::string_view data, bool text) {

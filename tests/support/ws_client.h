@@ -26,12 +26,13 @@ public:
         uint16_t closeCode() const;
     };
 
-    // Upgrades GET `target` on 127.0.0.1:port offering `protocols`. Not upgraded: nullptr, and
-    // the answer in `refusal` when given.
+    // Upgrades GET `target` on 127.0.0.1:port offering `protocols`; over TLS when `caFile` is
+    // given (the server's certificate verified against it, for IP 127.0.0.1). Not upgraded:
+    // nullptr, and the answer in `refusal` when given.
     static std::unique_ptr<WsClient>
     connect(uint16_t port, const std::string& target, const std::vector<std::string>& protocols,
             const std::vector<std::pair<std::string, std::string>>& headers = {},
-            HttpResponse* refusal = nullptr);
+            HttpResponse* refusal = nullptr, const std::string& caFile = {});
     ~WsClient();
     WsClient(const WsClient&) = delete;
     WsClient& operator=(const WsClient&) = delete;
@@ -70,8 +71,12 @@ public:
 private:
     explicit WsClient(int fd) : m_fd(fd) {}
     bool fill(size_t n, std::chrono::steady_clock::time_point deadline);
+    bool sendAll(std::string_view data);
+    ssize_t receive(char* buffer, size_t size);
 
     int m_fd = -1;
+    void* m_ctx = nullptr; // SSL_CTX*, SSL* over TLS
+    void* m_ssl = nullptr;
     std::string m_protocol;
     std::string m_buffer; // received, not yet parsed
     bool m_closeSent = false;
