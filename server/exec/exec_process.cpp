@@ -1,5 +1,7 @@
 #include "exec/exec_process.h"
 
+#include "base/signals.h"
+
 #include "base/c_string_array.h"
 #include "tasks/task_spec.h" // processStartTicks
 
@@ -164,11 +166,7 @@ struct ChildPlan {
                ::dup2(plan.stderrFd, STDERR_FILENO) < 0) {
         fail(plan.reportFd, Stage::Stdio, errno);
     }
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < NSIG; ++sig)
-        if (sig != SIGKILL && sig != SIGSTOP)
-            ::sigaction(sig, &dfl, nullptr); // glibc's internal signals answer EINVAL: fine
+    resetSignalDispositions();
     // glibc's set*id() run through its thread bookkeeping (to change every thread), which a
     // child of a raw clone3 inherits unfit for use: the raw system calls change this one only.
     if (::syscall(SYS_setgroups, plan.groupCount, plan.groups) != 0 ||

@@ -1,5 +1,7 @@
 #include "tasks/container_process.h"
 
+#include "base/signals.h"
+
 #include "base/c_string_array.h"
 #include "base/log.h"
 
@@ -174,10 +176,7 @@ Result<ContainerProcess> startContainerProcess(const ContainerSpec& spec, int st
                 ::close(devnull);
             }
             writeProcFile("/proc/self/oom_score_adj", "0");
-            struct sigaction dfl {};
-            dfl.sa_handler = SIG_DFL;
-            for (int sig = 1; sig < NSIG; ++sig)
-                ::sigaction(sig, &dfl, nullptr);
+            resetSignalDispositions();
             sigset_t none;
             sigemptyset(&none);
             sigprocmask(SIG_SETMASK, &none, nullptr);

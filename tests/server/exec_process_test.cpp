@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/wait.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 using namespace day2::exec;
@@ -317,6 +318,17 @@ TEST_F(ExecInContainer, RunsAsTheTasksUserWithItsEnvironmentAndCleanSignals) {
     struct sigaction oldUsr1 {};
     ignore.sa_handler = SIG_IGN;
     ::sigaction(SIGUSR1, &ignore, &oldUsr1);
+    // And glibc's own signal 33 ignored (its sigaction() refuses it; a parent may have done it
+    // with the raw call, as CI's environment once had 32 and 33 ignored).
+    struct KernelSigaction {
+        void (*handler)(int);
+        unsigned long flags;
+        void (*restorer)();
+        uint64_t mask;
+    };
+    const KernelSigaction ignore33{SIG_IGN, 0, nullptr, 0};
+    KernelSigaction old33{};
+    ::syscall(SYS_rt_sigaction, 33, &ignore33, &old33, sizeof(uint64_t));
     sigset_t usr2, oldMask;
     sigemptyset(&usr2);
     sigaddset(&usr2, SIGUSR2);
@@ -332,6 +344,7 @@ TEST_F(ExecInContainer, RunsAsTheTasksUserWithItsEnvironmentAndCleanSignals) {
     ::close(inheritable);
     ::pthread_sigmask(SIG_SETMASK, &oldMask, nullptr);
     ::sigaction(SIGUSR1, &oldUsr1, nullptr);
+    ::syscall(SYS_rt_sigaction, 33, &old33, nullptr, sizeof(uint64_t));
     ::unsetenv("DAY2_EXEC_AGENT_ONLY");
 
     EXPECT_NE(("\n" + env + "\n").find("\nEXEC_TEST=task-env\n"), std::string::npos) << env;
