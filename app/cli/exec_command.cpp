@@ -128,12 +128,14 @@ int runExec(const client::Endpoint& endpoint, const QString& path, const QString
 
     std::unique_ptr<QSocketNotifier> stdinNotifier, winchNotifier;
     bool heldCtrlP = false; // a Ctrl-P that may begin the detach keys
+    bool stdinEnded = false;
     auto readStdin = [&] {
         char buffer[64 * 1024];
         const ssize_t n = ::read(STDIN_FILENO, buffer, sizeof buffer);
         if (n < 0 && (errno == EINTR || errno == EAGAIN))
             return;
         if (n <= 0) {
+            stdinEnded = true;
             stdinNotifier->setEnabled(false);
             if (heldCtrlP)
                 session.sendStdin(QByteArray(1, kCtrlP));
@@ -164,6 +166,8 @@ int runExec(const client::Endpoint& endpoint, const QString& path, const QString
             bytes = send;
         }
         session.sendStdin(bytes);
+        if (session.stdinFull())
+            stdinNotifier->setEnabled(false); // until the network has taken most of it
     };
 
     QObject::connect(&session, &ExecSession::ready, [&] {
@@ -188,6 +192,10 @@ int runExec(const client::Endpoint& endpoint, const QString& path, const QString
         if (o.interactive) {
             stdinNotifier = std::make_unique<QSocketNotifier>(STDIN_FILENO, QSocketNotifier::Read);
             QObject::connect(stdinNotifier.get(), &QSocketNotifier::activated, readStdin);
+            QObject::connect(&session, &ExecSession::stdinWritable, [&] {
+                if (!stdinEnded)
+                    stdinNotifier->setEnabled(true);
+            });
         }
     });
     QObject::connect(

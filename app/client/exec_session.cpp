@@ -9,6 +9,8 @@
 #include <QSslError>
 #include <QWebSocketHandshakeOptions>
 
+#include <algorithm>
+
 namespace day2::client {
 
 namespace {
@@ -59,6 +61,13 @@ ExecSession::ExecSession(Endpoint endpoint, ExecRequest request, QObject* parent
     connect(&m_socket, QOverload<QAbstractSocket::SocketError>::of(&QWebSocket::error), this,
             &ExecSession::onSocketError);
     connect(&m_socket, &QWebSocket::disconnected, this, &ExecSession::onDisconnected);
+    connect(&m_socket, &QWebSocket::bytesWritten, this, [this](qint64 n) {
+        m_unsent = std::max<qint64>(0, m_unsent - n);
+        if (m_wasFull && m_unsent <= kStdinLowWater) {
+            m_wasFull = false;
+            emit stdinWritable();
+        }
+    });
     connect(&m_socket, &QWebSocket::sslErrors, this, [this](const QList<QSslError>& errors) {
         for (const auto& e : errors) {
             const QString who =
@@ -112,7 +121,11 @@ bool ExecSession::sendChannel(char channel, const QByteArray& bytes) {
     QByteArray message;
     message.reserve(bytes.size() + 1);
     message.append(channel).append(bytes);
-    return m_socket.sendBinaryMessage(message) == message.size();
+    const qint64 sent = m_socket.sendBinaryMessage(message);
+    m_unsent += sent;
+    if (m_unsent > kStdinHighWater)
+        m_wasFull = true;
+    return sent == message.size();
 }
 
 void ExecSession::sendStdin(const QByteArray& bytes) {

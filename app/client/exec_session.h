@@ -39,8 +39,11 @@ public:
     // Opens the WebSocket, offering v5 then v4. The outcome arrives as ready() then output()
     // and finished(), or error().
     void start();
-    // Bytes for the process's stdin (dropped before ready() and after finished()).
+    // Bytes for the process's stdin (dropped before ready() and after finished()). The socket
+    // buffers what the network has not taken: a sender stops while stdinFull() and goes on at
+    // stdinWritable(), so that a slow agent slows the sender, not this process's memory.
     void sendStdin(const QByteArray& bytes);
+    bool stdinFull() const { return m_unsent > kStdinHighWater; }
     // The end of stdin: [255, 0] on v5; v4 has no way to say it (nothing is sent).
     void closeStdin();
     // The terminal's size (a tty session).
@@ -53,6 +56,8 @@ public:
 
 signals:
     void ready();
+    // What was buffered has gone down to a low mark after stdinFull().
+    void stdinWritable();
     void output(day2::client::ExecSession::Stream stream, const QByteArray& bytes);
     // The command ended: its exit code (128 + n for a signal), and for a Failure that is not an
     // exit code, the agent's message.
@@ -78,6 +83,9 @@ private:
     bool m_ready = false;
     bool m_done = false; // finished() or error() emitted
     bool m_stdinClosed = false;
+    static constexpr qint64 kStdinHighWater = 1 << 20, kStdinLowWater = 256 << 10;
+    qint64 m_unsent = 0; // bytes handed to the socket and not yet written (frames included)
+    bool m_wasFull = false;
 };
 
 } // namespace day2::client

@@ -116,9 +116,12 @@ rc=0; day2 task exec "${sid:0:8}" -- sh -c 'echo out; echo err >&2; exit 3' > "$
     fail "task exec exit 3: rc $rc, stdout '$(cat "$scratch/eo")', stderr '$(cat "$scratch/ee")'"
 # -i: stdin streamed, and its end ends the command's.
 [ "$(echo hello | day2 task exec -i /shell -- cat)" = hello ] || fail "task exec -i cat"
+# 20 MB of stdin, more than day2 buffers (it pauses reading until the network takes it): all of it.
+n=$(head -c 20000000 /dev/zero | day2 task exec -i /shell -- wc -c) && [ "$n" = 20000000 ] ||
+    fail "task exec -i of 20 MB: wc -c said '$n'"
 # -i -t through a pty: the size, a resize, a shell's answer, its exit code.
 rc=0; "$repo/tests/integration/exec_pty.py" "$build/app/day2" /shell > "$scratch/pty" 2>&1 || rc=$?
-[ $rc = 5 ] && grep -q '^42' "$scratch/pty" || fail "task exec -it (rc $rc): $(cat "$scratch/pty")"
+[ $rc = 5 ] && grep -q '42' "$scratch/pty" || fail "task exec -it (rc $rc): $(cat "$scratch/pty")"
 # A refusal says so: a viewer (tasks read, no day2:exec:/shell create).
 nobody_token=$(day2 token issue --key "$DAY2_DEMO_DIR/jwt.key" --uid bob --groups viewers --ttl 10m)
 rc=0; DAY2_TOKEN=$nobody_token day2 task exec "$sid" -- true 2> "$scratch/403" || rc=$?

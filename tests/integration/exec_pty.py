@@ -70,6 +70,7 @@ expect(b"33 101", resend=b"stty size\r")
 # A resize during the session reaches the shell's terminal.
 fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
 expect(b"40 120", resend=b"stty size\r")
+# (The answer, not the typed text: the shell echoes "$((6*7))".)
 os.write(master, b"echo $((6*7))\r")
 expect(b"42")
 os.write(master, b"exit 5\r")
