@@ -29,13 +29,13 @@ constexpr char kCtrlP = '\x10', kCtrlQ = '\x11';
 // Raw while a -t session runs; the saved settings are put back on every way out: the normal
 // return, atexit, and SIGINT/SIGTERM/SIGHUP/SIGQUIT/SIGPIPE (tcsetattr is async-signal-safe).
 
-struct termios g_saved;
-std::atomic<bool> g_raw{false};
-int g_winchPipe[2] = {-1, -1};
+struct termios savedTermios;
+std::atomic<bool> terminalIsRaw{false};
+int winchPipe[2] = {-1, -1};
 
 void restoreTerminal() {
-    if (g_raw.exchange(false))
-        ::tcsetattr(STDIN_FILENO, TCSADRAIN, &g_saved);
+    if (terminalIsRaw.exchange(false))
+        ::tcsetattr(STDIN_FILENO, TCSADRAIN, &savedTermios);
 }
 
 extern "C" void onFatalSignal(int sig) {
@@ -47,12 +47,12 @@ extern "C" void onFatalSignal(int sig) {
 extern "C" void onWinch(int) {
     const int saved = errno;
     const char b = 0;
-    [[maybe_unused]] auto n = ::write(g_winchPipe[1], &b, 1);
+    [[maybe_unused]] auto n = ::write(winchPipe[1], &b, 1);
     errno = saved;
 }
 
 bool makeRaw() {
-    if (::tcgetattr(STDIN_FILENO, &g_saved) != 0)
+    if (::tcgetattr(STDIN_FILENO, &savedTermios) != 0)
         return false;
     static bool hooked = false;
     if (!hooked) {
@@ -64,9 +64,9 @@ bool makeRaw() {
         for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE})
             ::sigaction(sig, &sa, nullptr);
     }
-    struct termios raw = g_saved;
+    struct termios raw = savedTermios;
     ::cfmakeraw(&raw);
-    g_raw = true;
+    terminalIsRaw = true;
     return ::tcsetattr(STDIN_FILENO, TCSADRAIN, &raw) == 0;
 }
 
@@ -104,7 +104,7 @@ bool writeAll(int fd, const QByteArray& bytes) {
 
 void say(const QString& text) {
     // In raw mode a newline does not return the carriage.
-    const QByteArray line = "day2: " + text.toLocal8Bit() + (g_raw ? "\r\n" : "\n");
+    const QByteArray line = "day2: " + text.toLocal8Bit() + (terminalIsRaw ? "\r\n" : "\n");
     writeAll(STDERR_FILENO, line);
 }
 
@@ -173,17 +173,17 @@ int runExec(const client::Endpoint& endpoint, const QString& path, const QString
     QObject::connect(&session, &ExecSession::ready, [&] {
         if (o.tty) {
             sendSize(session);
-            if (localTerminal && ::pipe2(g_winchPipe, O_CLOEXEC | O_NONBLOCK) == 0) {
+            if (localTerminal && ::pipe2(winchPipe, O_CLOEXEC | O_NONBLOCK) == 0) {
                 struct sigaction sa = {};
                 sa.sa_handler = onWinch;
                 sa.sa_flags = SA_RESTART;
                 sigemptyset(&sa.sa_mask);
                 ::sigaction(SIGWINCH, &sa, nullptr);
                 winchNotifier =
-                    std::make_unique<QSocketNotifier>(g_winchPipe[0], QSocketNotifier::Read);
+                    std::make_unique<QSocketNotifier>(winchPipe[0], QSocketNotifier::Read);
                 QObject::connect(winchNotifier.get(), &QSocketNotifier::activated, [&] {
                     char drain[64];
-                    while (::read(g_winchPipe[0], drain, sizeof drain) > 0) {
+                    while (::read(winchPipe[0], drain, sizeof drain) > 0) {
                     }
                     sendSize(session);
                 });
@@ -235,8 +235,8 @@ int runExec(const client::Endpoint& endpoint, const QString& path, const QString
     if (winchNotifier) {
         ::signal(SIGWINCH, SIG_DFL);
         winchNotifier.reset();
-        ::close(g_winchPipe[0]);
-        ::close(g_winchPipe[1]);
+        ::close(winchPipe[0]);
+        ::close(winchPipe[1]);
     }
     if (detached) {
         session.abort();
