@@ -122,6 +122,11 @@ n=$(head -c 20000000 /dev/zero | day2 task exec -i /shell -- wc -c) && [ "$n" = 
 # -i -t through a pty: the size, a resize, a shell's answer, its exit code.
 rc=0; "$repo/tests/integration/exec_pty.py" "$build/app/day2" /shell > "$scratch/pty" 2>&1 || rc=$?
 [ $rc = 5 ] && grep -q '42' "$scratch/pty" || fail "task exec -it (rc $rc): $(cat "$scratch/pty")"
+# Ctrl-P Ctrl-Q leaves (exit 0); a SIGTERM ends day2 (143); the terminal is cooked again after both.
+rc=0; "$repo/tests/integration/exec_pty.py" "$build/app/day2" /shell detach > "$scratch/pty" 2>&1 || rc=$?
+[ $rc = 0 ] && grep -q 'day2: detached from /shell' "$scratch/pty" || fail "task exec -it, Ctrl-P Ctrl-Q (rc $rc): $(cat "$scratch/pty")"
+rc=0; "$repo/tests/integration/exec_pty.py" "$build/app/day2" /shell sigterm > "$scratch/pty" 2>&1 || rc=$?
+[ $rc = 143 ] || fail "task exec -it, SIGTERM (rc $rc): $(cat "$scratch/pty")"
 # A refusal says so: a viewer (tasks read, no day2:exec:/shell create).
 nobody_token=$(day2 token issue --key "$DAY2_DEMO_DIR/jwt.key" --uid bob --groups viewers --ttl 10m)
 rc=0; DAY2_TOKEN=$nobody_token day2 task exec "$sid" -- true 2> "$scratch/403" || rc=$?

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Drives `day2 task exec -i -t TASK -- sh` through a pty, as a person at a terminal would
 (cli_cluster.sh): the size set before it starts and changed during it (SIGWINCH), `stty size`,
-an expression, `exit 5`. Prints what the terminal showed; exits with day2's exit code, or 100
-when an expected answer did not come within 60 s.
-    exec_pty.py DAY2 TASK"""
+an expression, `exit 5`; or (`detach`) Ctrl-P Ctrl-Q; or (`sigterm`) a SIGTERM to day2. Each
+time the terminal must be cooked again once day2 is gone. Prints what the terminal showed;
+exits with day2's exit code (128 + n for a signal), 100 when an expected answer did not come
+within 60 s, 101 when day2 left the terminal raw.
+    exec_pty.py DAY2 TASK [shell|detach|sigterm]"""
 import fcntl
 import os
 import select
@@ -14,6 +16,7 @@ import termios
 import time
 
 day2, task = sys.argv[1], sys.argv[2]
+mode = sys.argv[3] if len(sys.argv) > 3 else "shell"
 master, slave = os.openpty()
 fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 101, 0, 0))
 
@@ -64,16 +67,21 @@ def expect(needle, resend=None):
             time.sleep(0.2)  # the other side closed; proc.poll() says so next round
 
 
-# The prompt comes once the shell runs; then the size it was started with.
+# The prompt comes once the shell runs (day2 has made the terminal raw by then).
 expect(b"$ ")
-expect(b"33 101", resend=b"stty size\r")
-# A resize during the session reaches the shell's terminal.
-fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-expect(b"40 120", resend=b"stty size\r")
-# (The answer, not the typed text: the shell echoes "$((6*7))".)
-os.write(master, b"echo $((6*7))\r")
-expect(b"42")
-os.write(master, b"exit 5\r")
+if mode == "shell":
+    # The size it was started with, then a resize during the session.
+    expect(b"33 101", resend=b"stty size\r")
+    fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    expect(b"40 120", resend=b"stty size\r")
+    # (The answer, not the typed text: the shell echoes "$((6*7))".)
+    os.write(master, b"echo $((6*7))\r")
+    expect(b"42")
+    os.write(master, b"exit 5\r")
+elif mode == "detach":
+    os.write(master, b"\x10\x11")
+else:
+    proc.terminate()
 end = time.monotonic() + 60
 while proc.poll() is None and time.monotonic() < end:
     read_some(0.2)
@@ -85,4 +93,8 @@ if proc.poll() is None:
     proc.kill()
     proc.wait()
     sys.exit(100)
-sys.exit(proc.returncode)
+lflag = termios.tcgetattr(master)[3]
+if not (lflag & termios.ICANON and lflag & termios.ECHO):
+    print("\nexec_pty: day2 left the terminal raw", flush=True)
+    sys.exit(101)
+sys.exit(128 - proc.returncode if proc.returncode < 0 else proc.returncode)
