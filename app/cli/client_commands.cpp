@@ -4,6 +4,9 @@
 #include "client/log_follower.h"
 #include "client/log_store.h"
 #include "client/task_ref.h"
+#ifdef DAY2_CLIENT_WITH_EXEC
+#include "cli/exec_command.h"
+#endif
 
 #include "base/text.h"
 
@@ -552,6 +555,18 @@ std::optional<std::pair<Agent, ContainerRef>> resolve(Session& s, const Connecti
     return std::make_pair(*a, *r.match);
 }
 
+// Opens a session, finds the container `task` names and runs `command(session, agent,
+// container)`; its exit code, or the lookup's when the task is not found.
+template <typename Command>
+int withTask(const Connection& c, const std::string& task, Command command) {
+    Session s;
+    int exitCode = kOk;
+    auto found = resolve(s, c, QString::fromStdString(task), exitCode);
+    if (!found)
+        return exitCode;
+    return command(s, found->first, found->second);
+}
+
 std::optional<std::pair<QString, QString>> keyValue(const std::string& kv) {
     const auto eq = kv.find('=');
     if (eq == std::string::npos || eq == 0)
@@ -746,21 +761,17 @@ int taskRun(const Connection& c, const TaskRunOptions& o) {
 }
 
 int taskKill(const Connection& c, const std::string& task) {
-    Session s;
-    int exitCode = kOk;
-    auto found = resolve(s, c, QString::fromStdString(task), exitCode);
-    if (!found)
-        return exitCode;
-    const auto& [target, ct] = *found;
-    auto r = s.api().call("DELETE", target.path(QStringLiteral("tasks/v1/") + ct.containerId));
-    if (!r.ok()) {
-        err(r.error);
-        return kError;
-    }
-    std::cerr << "day2: stopping " << ct.containerId.toStdString() << " ("
-              << ct.applicationName.toStdString() << ") on " << ct.hostname.toStdString()
-              << ": SIGTERM, then SIGKILL after the grace period\n";
-    return kOk;
+    return withTask(c, task, [](Session& s, const Agent& target, const ContainerRef& ct) {
+        auto r = s.api().call("DELETE", target.path(QStringLiteral("tasks/v1/") + ct.containerId));
+        if (!r.ok()) {
+            err(r.error);
+            return kError;
+        }
+        std::cerr << "day2: stopping " << ct.containerId.toStdString() << " ("
+                  << ct.applicationName.toStdString() << ") on " << ct.hostname.toStdString()
+                  << ": SIGTERM, then SIGKILL after the grace period\n";
+        return kOk;
+    });
 }
 
 int taskLog(const Connection& c, const std::string& task, const LogOptions& o) {
@@ -778,13 +789,35 @@ int taskLog(const Connection& c, const std::string& task, const LogOptions& o) {
     auto query = logQuery(withStream);
     if (!query)
         return kUsage;
-    Session s;
-    int exitCode = kOk;
-    auto found = resolve(s, c, QString::fromStdString(task), exitCode);
-    if (!found)
-        return exitCode;
-    const auto& [agent, ct] = *found;
-    return printLogs(s, agent, ct.logPathSuffix(), *query, o.follow, *format);
+    return withTask(c, task, [&](Session& s, const Agent& agent, const ContainerRef& ct) {
+        return printLogs(s, agent, ct.logPathSuffix(), *query, o.follow, *format);
+    });
+}
+
+int taskExec(const Connection& c, const std::string& task, const ExecOptions& o) {
+#ifdef DAY2_CLIENT_WITH_EXEC
+    if (o.command.empty()) {
+        err(QStringLiteral("give the command after the task: day2 task exec %1 -- CMD [ARGS...]")
+                .arg(QString::fromStdString(task)));
+        return kUsage;
+    }
+    return withTask(c, task, [&](Session& s, const Agent& agent, const ContainerRef& ct) {
+        if (!ct.running()) {
+            err(QStringLiteral("%1 (%2) is %3, not running")
+                    .arg(ct.containerId, ct.applicationName, ct.state));
+            return kError;
+        }
+        return runExec(s.endpoint(),
+                       agent.path(QStringLiteral("exec/v1/containers/") + ct.containerId),
+                       QString::fromStdString(task), o);
+    });
+#else
+    (void)c;
+    (void)task;
+    (void)o;
+    err(QStringLiteral("this day2 was built without Qt WebSockets: no exec"));
+    return kError;
+#endif
 }
 
 } // namespace day2::cli

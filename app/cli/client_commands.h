@@ -1,5 +1,5 @@
 // The `day2` commands that talk to a cluster (through Adminrouter, or to one agent directly):
-// cluster agents, node log, task list/run/kill/log. Built on the console's client library;
+// cluster agents, node log, task list/run/kill/log/exec. Built on the console's client library;
 // this header is free of Qt so that the command-line parser's file stays light.
 #pragma once
 
@@ -39,6 +39,12 @@ struct TaskRunOptions {
     std::string user;
 };
 
+struct ExecOptions {
+    bool interactive = false; // -i: stream stdin, and end it at EOF
+    bool tty = false;         // -t: a terminal (the local one in raw mode)
+    std::vector<std::string> command;
+};
+
 // Each returns the process exit code: 0, 1 for an error, 2 for a usage error.
 int clusterAgents(const Connection& c, const std::string& output);
 int nodeLog(const Connection& c, const std::string& agent, const LogOptions& o);
@@ -46,5 +52,7 @@ int taskList(const Connection& c, bool all, const std::string& output);
 int taskRun(const Connection& c, const TaskRunOptions& o);
 int taskKill(const Connection& c, const std::string& task);
 int taskLog(const Connection& c, const std::string& task, const LogOptions& o);
+// The remote command's exit code; 1 for an error, 2 for a usage error.
+int taskExec(const Connection& c, const std::string& task, const ExecOptions& o);
 
 } // namespace day2::cli

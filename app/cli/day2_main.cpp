@@ -204,6 +204,34 @@ int main(int argc, char** argv) {
     taskLog->add_option("stream", taskOpts.stream, "stdout or stderr (default: both)");
     addLogOptions(taskLog, taskOpts, "cat");
     addConnection(taskLog, conn);
+
+    auto* taskExec = task->add_subcommand(
+        "exec",
+        "Run a command inside a running task's container (its namespaces, cgroup, user, "
+        "environment and directory)\nand exit with its exit code. <task> is a container id, a "
+        "unique prefix of one, or an application name.\nPut -- before a command that has options "
+        "of its own.\n"
+        "  -i        send this stdin to the command; its end ends the command's stdin\n"
+        "  -t        a terminal: with -i this one goes raw and its size follows; Ctrl-P Ctrl-Q "
+        "leaves\n            the session (the agent then hangs up the command, as a closed "
+        "terminal)\n"
+        "Without -t the command's stdout and stderr come on day2's own.\n"
+        "Needs day2:exec:<application> create (a refusal says why).\n"
+        "Examples: day2 task exec /web -- cat /etc/hostname\n"
+        "          day2 task exec -it /web -- sh          (a shell; exit or Ctrl-D to leave)\n"
+        "          tar c dir | day2 task exec -i 3f2a9c -- tar x -C /tmp\n"
+        "          day2 task exec /web -- sh -c 'ps ax; exit 3'; echo $?     (prints 3)");
+    std::string execWhat;
+    cli::ExecOptions execOpts;
+    taskExec->add_flag("-i,--interactive", execOpts.interactive,
+                       "stream stdin to the command (EOF ends its stdin)");
+    taskExec->add_flag("-t,--tty", execOpts.tty,
+                       "give the command a terminal; with -i this terminal goes raw");
+    taskExec->add_option("task", execWhat, "container id, id prefix or application name")
+        ->required();
+    taskExec->add_option("command", execOpts.command, "the command and its arguments, after --")
+        ->required();
+    addConnection(taskExec, conn);
 #endif
 
     if (auto exitCode = parseCommandLine(app, argc, argv))
@@ -223,6 +251,8 @@ int main(int argc, char** argv) {
         return cli::taskKill(conn, killWhat);
     if (taskLog->parsed())
         return cli::taskLog(conn, logWhat, taskOpts);
+    if (taskExec->parsed())
+        return cli::taskExec(conn, execWhat, execOpts);
 #endif
     return kExitUsage;
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The `day2` CLI against a local two-node cluster (packaging/demo/cluster) through Adminrouter:
-# agents, task list/run/kill/log (with --follow), node log -o json against the agent's own range
+# agents, task list/run/kill/log (with --follow), task exec (-i, -t through a pty, exit codes), node log -o json against the agent's own range
 # output, an ambiguous name, the config file, usage errors.
 #   cli_cluster.sh BUILD_DIR      (exit 77 = skipped: not root)
 set -euo pipefail
@@ -103,6 +103,37 @@ stopped() { [[ $(state_of "$tid") != *'"state":"running"'* ]]; }
 until_ok 30 stopped || fail "task kill did not stop it"
 day2 task list --all | grep -q '/ticker' || fail "task list --all does not show the killed task"
 
+# task exec: a long-running task, its hostname from its own log.
+sid=$(day2 task run --agent "$id1" --app /shell --shell 'hostname; exec sleep 600')
+[ ${#sid} = 36 ] || fail "task run printed '$sid'"
+own_hostname() { [ -n "$(day2 task log "$sid" stdout 2> /dev/null)" ]; }
+until_ok 30 own_hostname || fail "the /shell task printed no hostname"
+hn=$(day2 task log "$sid" stdout)
+[ "$(day2 task exec /shell -- hostname)" = "$hn" ] || fail "task exec hostname: $(day2 task exec /shell -- hostname 2>&1)"
+# The remote exit code; stdout and stderr on their own streams without -t.
+rc=0; day2 task exec "${sid:0:8}" -- sh -c 'echo out; echo err >&2; exit 3' > "$scratch/eo" 2> "$scratch/ee" || rc=$?
+[ $rc = 3 ] && [ "$(cat "$scratch/eo")" = out ] && [ "$(cat "$scratch/ee")" = err ] ||
+    fail "task exec exit 3: rc $rc, stdout '$(cat "$scratch/eo")', stderr '$(cat "$scratch/ee")'"
+# -i: stdin streamed, and its end ends the command's.
+[ "$(echo hello | day2 task exec -i /shell -- cat)" = hello ] || fail "task exec -i cat"
+# 20 MB of stdin, more than day2 buffers (it pauses reading until the network takes it): all of it.
+n=$(head -c 20000000 /dev/zero | day2 task exec -i /shell -- wc -c) && [ "$n" = 20000000 ] ||
+    fail "task exec -i of 20 MB: wc -c said '$n'"
+# -i -t through a pty: the size, a resize, a shell's answer, its exit code.
+rc=0; "$repo/tests/integration/exec_pty.py" "$build/app/day2" /shell > "$scratch/pty" 2>&1 || rc=$?
+[ $rc = 5 ] && grep -q '42' "$scratch/pty" || fail "task exec -it (rc $rc): $(cat "$scratch/pty")"
+# Ctrl-P Ctrl-Q leaves (exit 0); a SIGTERM ends day2 (143); the terminal is cooked again after both.
+rc=0; "$repo/tests/integration/exec_pty.py" "$build/app/day2" /shell detach > "$scratch/pty" 2>&1 || rc=$?
+[ $rc = 0 ] && grep -q 'day2: detached from /shell' "$scratch/pty" || fail "task exec -it, Ctrl-P Ctrl-Q (rc $rc): $(cat "$scratch/pty")"
+rc=0; "$repo/tests/integration/exec_pty.py" "$build/app/day2" /shell sigterm > "$scratch/pty" 2>&1 || rc=$?
+[ $rc = 143 ] || fail "task exec -it, SIGTERM (rc $rc): $(cat "$scratch/pty")"
+# A refusal says so: a viewer (tasks read, no day2:exec:/shell create).
+nobody_token=$(day2 token issue --key "$DAY2_DEMO_DIR/jwt.key" --uid bob --groups viewers --ttl 10m)
+rc=0; DAY2_TOKEN=$nobody_token day2 task exec "$sid" -- true 2> "$scratch/403" || rc=$?
+[ $rc = 1 ] && grep -q "^day2: you may not exec in $sid: .*403" "$scratch/403" ||
+    fail "task exec without the grant (rc $rc): $(cat "$scratch/403")"
+day2 task kill "$sid" 2> /dev/null || fail "task kill /shell failed"
+
 # The config file, with no environment.
 mkdir -p "$scratch/config/day2"
 printf 'url = "%s"\ntoken_file = "%s"\nca = "%s"\n' "$DAY2_URL" "$DAY2_DEMO_DIR/admin.token" "$DAY2_CA" > "$scratch/config/day2/config.toml"
@@ -122,4 +153,4 @@ grep -q 'HTTP 401' "$scratch/401" || fail "a bad token said: $(cat "$scratch/401
 rc=0; DAY2_CA= day2 cluster agents > /dev/null 2> "$scratch/tls" || rc=$?
 [ $rc = 1 ] && grep -q "^day2: TLS: .*cannot be trusted: .*issued by 'day2 demo CA'" "$scratch/tls" ||
     fail "without the CA ($rc): $(cat "$scratch/tls")"
-echo "cli cluster: agents, task list/run/log/kill, follow, node log json = agent range, config file, exit codes: ok"
+echo "cli cluster: agents, task list/run/log/kill/exec (-i, -t, exit codes, 403), follow, node log json = agent range, config file, exit codes: ok"
