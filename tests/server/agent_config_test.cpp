@@ -66,6 +66,7 @@ TEST(Config, ErrorsNameFileLineAndKey) {
         {"[tasks]\nlog_transport = \"fast\"\n",
          ":2: tasks.log_transport: must be auto, stream or native"},
         {"[metrics]\ninterval_seconds = 0\n", ":2: metrics.interval_seconds: must be between 1"},
+        {"[exec]\nmax_sessions = 0\n", ":2: exec.max_sessions: must be between 1"},
         {"[metrics]\nstatsd_host = \"localhost\"\n", ":2: metrics.statsd_host: must be an IP"},
         {"[metrics]\nstatsd_port_range = \"9000-8000\"\n",
          ":2: metrics.statsd_port_range: '9000-8000' is not a port range"},
@@ -158,6 +159,7 @@ TEST(Config, ShippedDefaultFileParsesToTheDefaults) {
     EXPECT_EQ(cfg->followPollMillis, d.followPollMillis);
     EXPECT_EQ(cfg->followBusySeconds, d.followBusySeconds);
     EXPECT_EQ(cfg->followReleaseSeconds, d.followReleaseSeconds);
+    EXPECT_EQ(cfg->execMaxSessions, d.execMaxSessions);
     EXPECT_EQ(cfg->tasksEnabled, d.tasksEnabled);
     EXPECT_EQ(cfg->taskSupervisor, d.taskSupervisor);
     EXPECT_EQ(cfg->cgroupMode, d.cgroupMode);
