@@ -127,11 +127,13 @@ http::Handler makeRouter(const AgentInfo& info, Services sv) {
         if (identity.acceptedUntil)
             until =
                 std::chrono::system_clock::from_time_t(std::time_t(*identity.acceptedUntil + 1));
-        auto holdStream = [&sv, &req, &authorization, identity](const std::string& resource,
-                                                                http::StreamStop& stop) {
+        // `what` ends ("the stream", "the session") when its grant of `action` goes.
+        auto holdGrant = [&sv, &req, &authorization,
+                          identity](const std::string& resource, const std::string& action,
+                                    const std::string& what, http::StreamStop& stop) {
             return sv.held.hold(std::string(authorization.value_or("")), identity.uid, resource,
-                                "read", req.remoteAddress, [&stop](const std::string& why) {
-                                    stop.stop(why + ": the stream ends");
+                                action, req.remoteAddress, [&stop, what](const std::string& why) {
+                                    stop.stop(why + ": " + what + " ends");
                                 });
         };
         // Every metrics path, /metrics with a JWT included: day2:metrics read, and metrics on.
@@ -176,7 +178,7 @@ http::Handler makeRouter(const AgentInfo& info, Services sv) {
             http::StreamStop stop;
             auth::HeldGrants::Hold hold;
             if (!rest.empty() && rest[0] == "stream")
-                hold = holdStream(resource, stop);
+                hold = holdGrant(resource, "read", "the stream", stop);
             co_await sv.logs.handle(req, rest, rs, until, &stop);
             co_return;
         }
@@ -201,7 +203,7 @@ http::Handler makeRouter(const AgentInfo& info, Services sv) {
             http::StreamStop stop;
             auth::HeldGrants::Hold hold;
             if (rest.size() == 1 && rest[0] == "stream")
-                hold = holdStream("day2:metrics", stop);
+                hold = holdGrant("day2:metrics", "read", "the stream", stop);
             co_await sv.metrics->handle(req, rest, rs, until, &stop);
             co_return;
         }
@@ -232,11 +234,7 @@ http::Handler makeRouter(const AgentInfo& info, Services sv) {
             }
             // A session holds its grant like a stream: a reload that takes it away ends it.
             http::StreamStop stop;
-            auth::HeldGrants::Hold hold =
-                sv.held.hold(std::string(authorization.value_or("")), identity.uid, resource,
-                             "create", req.remoteAddress, [&stop](const std::string& why) {
-                                 stop.stop(why + ": the session ends");
-                             });
+            auth::HeldGrants::Hold hold = holdGrant(resource, "create", "the session", stop);
             exec::ExecCaller caller{identity.uid, resource, req.remoteAddress};
             co_await sv.exec->handle(req, rest, rs, std::move(caller), until, &stop);
             co_return;

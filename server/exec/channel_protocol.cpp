@@ -349,4 +349,10 @@ std::string protocolErrorStatus(std::string_view message) {
     return dump(j);
 }
 
+std::string forbiddenStatus(std::string_view message) {
+    Json j = failure(std::string(message), "Forbidden");
+    j["code"] = 403;
+    return dump(j);
+}
+
 } // namespace day2::exec

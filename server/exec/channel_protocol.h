@@ -116,5 +116,8 @@ std::string internalErrorStatus(std::string_view message);
 // The client broke the protocol (apierrors.NewBadRequest): reason BadRequest, code 400, no exit
 // code. "protocol error: <message>".
 std::string protocolErrorStatus(std::string_view message);
+// The session was ended from outside (its grant revoked, its token expired)
+// (apierrors.NewForbidden's shape): reason Forbidden, code 403, no exit code.
+std::string forbiddenStatus(std::string_view message);
 
 } // namespace day2::exec

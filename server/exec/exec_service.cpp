@@ -37,23 +37,11 @@ std::string joinCommand(const std::vector<std::string>& argv) {
     return out.substr(0, 1000);
 }
 
-// The status of a session ended from outside (its grant revoked, its token expired).
-std::string endedStatus(std::string_view why) {
-    std::string out = R"({"metadata":{},"status":"Failure","message":)";
-    out += '"';
-    text::appendJsonEscaped(out, why);
-    out += R"(","reason":"Forbidden","code":403})";
-    return out;
-}
-
 // One session: shared by its coroutines, which all end before handle() returns.
 struct Session {
     Session(asio::io_context& context, std::unique_ptr<http::WebSocket> socket)
-        : io(context), ws(std::move(socket)), wake(context), writeTurn(context) {
-        writeTurn.expires_at(Clock::time_point::max());
-    }
+        : ws(std::move(socket)), wake(context) {}
 
-    asio::io_context& io;
     std::unique_ptr<http::WebSocket> ws;
     ExecRequest request;
     ProtocolVersion version = ProtocolVersion::V5;
@@ -67,14 +55,9 @@ struct Session {
     // Wakes handle()'s loop: cancelled whenever something below changes.
     asio::steady_timer wake;
     unsigned running = 0; // coroutines not yet ended (pumps, the exit watch, the input)
-    bool inputDone = false;
     bool clientGone = false;
     bool closing = false; // the agent is closing: the input's end is not the client going
     std::optional<ExecExit> exit;
-
-    // One message to the client at a time.
-    asio::steady_timer writeTurn;
-    bool writing = false;
 
     uint64_t bytesIn = 0;  // stdin bytes from the client
     uint64_t bytesOut = 0; // output bytes to the client
@@ -82,14 +65,10 @@ struct Session {
 
     void changed() { wake.cancel(); }
 
+    // A message to the client (the WebSocket sends concurrent writes in the order of the calls);
+    // a failed one means the client is gone.
     asio::awaitable<bool> send(std::string_view message) {
-        boost::system::error_code ec;
-        while (writing)
-            co_await writeTurn.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        writing = true;
         const bool ok = co_await ws->write(message, true);
-        writing = false;
-        writeTurn.cancel();
         if (!ok && !clientGone) {
             clientGone = true;
             changed();
@@ -189,7 +168,6 @@ asio::awaitable<void> readInput(std::shared_ptr<Session> s) {
             }
         }
     }
-    s->inputDone = true;
     if (!s->closing)
         s->clientGone = true;
     --s->running;
@@ -430,7 +408,7 @@ ExecService::handle(const http::Request& req, const std::vector<std::string>& se
         exitCode = s->exit->exitCode;
         if (status.empty())
             status = hungUp && !s->clientGone && !endReason.empty()
-                         ? endedStatus("the session ended: " + endReason)
+                         ? forbiddenStatus("the session ended: " + endReason)
                          : exitStatus(query->command, exitCode);
     }
 

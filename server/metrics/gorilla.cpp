@@ -147,7 +147,8 @@ bool GorillaChunk::append(int64_t timestampMs, double value) {
         valueExponent = smallestExponent(value);
         const uint8_t exponent = std::max(m_lastExponent, valueExponent); // kNone is the top
         uint8_t newBits = 0;
-        if (exponent != kNone) {
+        // A new window at the last one's exponent cannot beat reusing it (it is no narrower).
+        if (exponent != kNone && !(form == Form::DecimalReuse && exponent == m_decimalExponent)) {
             if (const auto z = decimalDelta(previous, value, exponent)) {
                 // A new window at the same exponent never narrows: a noisy series would
                 // otherwise pay for a new window every time its deltas grow again.

@@ -23,6 +23,18 @@ bench_setup() {
     STARTED=$(date +%s)
 }
 
+# bench_begin: stops everything on exit (cleanup), a fresh WORK, LOAD_BEFORE noted, and the
+# journald namespace started.
+bench_begin() {
+    trap cleanup EXIT
+    trap 'exit 130' INT TERM
+    rm -rf "$WORK"
+    mkdir -p "$WORK" "$OUT"
+    LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+    say "starting journald namespace $NS"
+    start_journald
+}
+
 # Removes what the agent's tasks left under CGROUP_PARENT (the cgroups of every hierarchy and
 # their log scopes' extra fields): for a script's extra_cleanup.
 remove_task_cgroups() {

@@ -35,14 +35,7 @@ for c in curl nginx openssl nsenter python3; do
 done
 
 extra_cleanup() { remove_task_cgroups; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-rm -rf "$WORK"
-mkdir -p "$WORK" "$OUT"
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-say "starting journald namespace $NS"
-start_journald
+bench_begin
 printf '[tasks]\ncgroup_parent = "%s"\nkill_grace_seconds = 1\n[auth]\nenabled = false\n' \
     "$CGROUP_PARENT" > "$WORK/agent.toml"
 start_agent main --journal-namespace "$NS" --config "$WORK/agent.toml"

@@ -33,14 +33,7 @@ done
 command -v curl > /dev/null || die "curl is missing"
 
 extra_cleanup() { remove_task_cgroups; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-rm -rf "$WORK"
-mkdir -p "$WORK" "$OUT"
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-say "starting journald namespace $NS"
-start_journald
+bench_begin
 
 ticks() { # utime + stime of a pid, in clock ticks
     awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"

@@ -241,6 +241,10 @@ TEST(ChannelProtocol, InternalAndProtocolErrorStatus) {
     EXPECT_EQ(protocolErrorStatus("a message on unknown channel 7"),
               R"({"metadata":{},"status":"Failure","message":"protocol error: a message on )"
               R"(unknown channel 7","reason":"BadRequest","code":400})");
+    // apierrors.NewForbidden's shape: a session ended from outside
+    EXPECT_EQ(forbiddenStatus("the session ended: the token has expired"),
+              R"({"metadata":{},"status":"Failure","message":"the session ended: the token )"
+              R"(has expired","reason":"Forbidden","code":403})");
 }
 
 TEST(ChannelProtocol, StatusIsValidJsonWhateverTheCommand) {
