@@ -8,7 +8,10 @@
 #include <cerrno>
 #include <climits>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/sched.h> // struct clone_args
 #include <sched.h>
@@ -381,11 +384,78 @@ void readReports(int fd, pid_t& pid, std::optional<Report>& failure) {
 bool signalGroup(const ExecProcess& process, int sig) {
     if (process.pid <= 0 || process.pidfd < 0 || process.reaped)
         return false;
-    // Until it is reaped its pid, and so its process group's id, cannot be reused. It leads
-    // its session, so the group is still its own.
+    // Until it is reaped (a zombie included) its pid, and so its process group's and its
+    // session's id, cannot be reused. It leads its session, so the group is still its own.
     (void)pidfdSignal(process.pidfd, sig);
     (void)::kill(-process.pid, sig);
     return true;
+}
+
+// The session id in /proc/<pid>/stat (as the agent's pid namespace numbers it), or -1.
+pid_t sessionOf(const char* pid) {
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%s/stat", pid);
+    const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    char buf[1024];
+    const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+    ::close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    // "pid (comm) state ppid pgrp session ...": comm may hold anything, so from the last ')'.
+    const char* p = std::strrchr(buf, ')');
+    int ppid = 0, pgrp = 0, session = 0;
+    char state = 0;
+    if (!p || std::sscanf(p + 1, " %c %d %d %d", &state, &ppid, &pgrp, &session) != 4)
+        return -1;
+    return session;
+}
+
+// SIGKILL to every process of the session the process leads: with a tty, jobs a shell with job
+// control put in groups of their own. Each is pinned by a pidfd and its session checked again
+// before the signal, so a pid reused meanwhile is never signalled.
+void killSession(const ExecProcess& process) {
+    DIR* dir = ::opendir("/proc");
+    if (!dir)
+        return;
+    while (const dirent* e = ::readdir(dir)) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9' || sessionOf(e->d_name) != process.pid)
+            continue;
+        const pid_t pid = static_cast<pid_t>(std::strtol(e->d_name, nullptr, 10));
+        if (pid == process.pid)
+            continue;
+        Fd pinned(pidfdOpen(pid));
+        if (pinned.get() >= 0 && sessionOf(e->d_name) == process.pid)
+            (void)pidfdSignal(pinned.get(), SIGKILL);
+    }
+    ::closedir(dir);
+}
+
+Result<std::optional<ExecExit>> waitForExit(ExecProcess& process, bool block, bool reap) {
+    if (process.pidfd < 0 || process.reaped)
+        return Error{"the process was reaped already"};
+    siginfo_t info{};
+    int r;
+    while ((r = ::waitid(P_PIDFD, static_cast<id_t>(process.pidfd), &info,
+                         WEXITED | (block ? 0 : WNOHANG) | (reap ? 0 : WNOWAIT))) < 0 &&
+           errno == EINTR) {
+    }
+    if (r < 0)
+        return Error{"waitid: " + errnoText(errno)};
+    if (info.si_pid == 0)
+        return std::optional<ExecExit>{};
+    if (reap)
+        process.reaped = true;
+    ExecExit ended;
+    if (info.si_code == CLD_EXITED) {
+        ended.exitCode = info.si_status;
+    } else {
+        ended.signal = info.si_status;
+        ended.exitCode = 128 + ended.signal;
+    }
+    return std::optional<ExecExit>{ended};
 }
 
 } // namespace
@@ -412,7 +482,7 @@ ExecProcess& ExecProcess::operator=(ExecProcess&& other) noexcept {
 
 ExecProcess::~ExecProcess() {
     if (pid > 0 && pidfd >= 0 && !reaped) {
-        signalGroup(*this, SIGKILL);
+        kill(*this);
         (void)reapExec(*this, true);
     }
     for (int* fd : {&pidfd, &ptyMaster, &stdinFd, &stdoutFd, &stderrFd})
@@ -551,27 +621,11 @@ Result<ExecStart> startExec(const ExecTarget& target, const ProcessRequest& requ
 }
 
 Result<std::optional<ExecExit>> reapExec(ExecProcess& process, bool block) {
-    if (process.pidfd < 0 || process.reaped)
-        return Error{"the process was reaped already"};
-    siginfo_t info{};
-    int r;
-    while ((r = ::waitid(P_PIDFD, static_cast<id_t>(process.pidfd), &info,
-                         WEXITED | (block ? 0 : WNOHANG))) < 0 &&
-           errno == EINTR) {
-    }
-    if (r < 0)
-        return Error{"waitid: " + errnoText(errno)};
-    if (info.si_pid == 0)
-        return std::optional<ExecExit>{};
-    process.reaped = true;
-    ExecExit ended;
-    if (info.si_code == CLD_EXITED) {
-        ended.exitCode = info.si_status;
-    } else {
-        ended.signal = info.si_status;
-        ended.exitCode = 128 + ended.signal;
-    }
-    return std::optional<ExecExit>{ended};
+    return waitForExit(process, block, true);
+}
+
+Result<std::optional<ExecExit>> exitOf(ExecProcess& process, bool block) {
+    return waitForExit(process, block, false);
 }
 
 Result<void> resize(int ptyMaster, uint16_t cols, uint16_t rows) {
@@ -588,7 +642,10 @@ bool hangUp(const ExecProcess& process) {
 }
 
 bool kill(const ExecProcess& process) {
-    return signalGroup(process, SIGKILL);
+    if (!signalGroup(process, SIGKILL))
+        return false;
+    killSession(process);
+    return true;
 }
 
 } // namespace day2::exec

@@ -89,11 +89,16 @@ struct ExecExit {
 // runs. An Error when it was reaped already or waitid failed.
 Result<std::optional<ExecExit>> reapExec(ExecProcess& process, bool block);
 
+// How it ended, without reaping it: a zombie until reapExec or the destructor, so its pid (its
+// group's and session's id) cannot be reused and kill() still reaches what it left running.
+Result<std::optional<ExecExit>> exitOf(ExecProcess& process, bool block);
+
 // Sets the terminal's size (the process's foreground process group gets SIGWINCH).
 Result<void> resize(int ptyMaster, uint16_t cols, uint16_t rows);
 
 // SIGHUP, or SIGKILL, to the process (through its pidfd) and to its process group: with a tty
-// the session leader's group, without one the group the process leads. False when the process
+// the session leader's group, without one the group the process leads. kill() also reaches
+// every process of the session it leads (jobs in groups of their own). False when the process
 // was reaped already: its pid, and so its group id, may have been reused.
 bool hangUp(const ExecProcess& process);
 bool kill(const ExecProcess& process);

@@ -103,9 +103,11 @@ asio::awaitable<void> watchExit(std::shared_ptr<Session> s) {
     boost::system::error_code ec;
     co_await s->pidfd->async_wait(asio::posix::stream_descriptor::wait_read,
                                   asio::redirect_error(asio::use_awaitable, ec));
-    auto reaped = reapExec(s->process, true); // readable: it has ended
-    if (reaped && *reaped)
-        s->exit = **reaped;
+    // Readable: it has ended. Left a zombie until the session ends, so that what it left
+    // holding its output can still be killed by its group and session id.
+    auto ended = exitOf(s->process, true);
+    if (ended && *ended)
+        s->exit = **ended;
     else
         s->exit = ExecExit{255, 0};
     --s->running;

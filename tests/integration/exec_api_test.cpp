@@ -298,6 +298,35 @@ TEST_F(ExecApi, AClientThatGoesLeavesNoProcessBehind) {
         << "left in the task's cgroup";
 }
 
+// The command exits while a background child still holds its output: what was written arrives,
+// the child gets the drain time (2 s), then the session's process group is killed and the
+// status follows; nothing is left in the task's cgroup.
+TEST_F(ExecApi, ABackgroundChildHoldingTheOutputGetsTheDrainThenIsKilled) {
+    const auto before = cgroupPids(s_init);
+    const auto started = std::chrono::steady_clock::now();
+    auto s =
+        run(s_cid, {"sh", "-c", "echo main; (sleep 100000; echo never) & echo $! > bg; exit 0"});
+    const auto took = std::chrono::steady_clock::now() - started;
+    EXPECT_EQ(s.out, "main\n");
+    EXPECT_EQ(s.status, kSuccess);
+    EXPECT_EQ(s.statusMessages, 1);
+    EXPECT_TRUE(s.closed);
+    EXPECT_GE(took, std::chrono::milliseconds(1900)) << "the child was not given the drain time";
+    EXPECT_TRUE(waitUntil([&] { return cgroupPids(s_init) == before; }, std::chrono::seconds(30)))
+        << "the background child was left in the task's cgroup";
+
+    // With a tty and job control, the job is in a process group of its own: the session's
+    // members go too.
+    auto c =
+        open(s_cid, {"sh", "-c", "set -m; sleep 100000 & echo started; exit 0"}, "stdout=1&tty=1");
+    ASSERT_TRUE(c);
+    s = c->readSession();
+    EXPECT_NE(s.out.find("started"), std::string::npos) << s.out;
+    EXPECT_EQ(s.status, kSuccess);
+    EXPECT_TRUE(waitUntil([&] { return cgroupPids(s_init) == before; }, std::chrono::seconds(30)))
+        << "the job was left in the task's cgroup";
+}
+
 TEST_F(ExecApi, ATaskThatEndsMidSessionEndsItWithAStatus) {
     const json t = s_agent->launch({{"framework_id", "fw-exec"},
                                     {"framework_name", "marathon"},
@@ -381,6 +410,28 @@ TEST_F(ExecApi, TheKubernetesPythonClientWorksUnchanged) {
     EXPECT_EQ(got["echo"], "hello from python");
     EXPECT_NE(got["tty"].get<std::string>().find("33 111"), std::string::npos) << got["tty"];
     EXPECT_EQ(got["tty_returncode"], 0);
+}
+
+// @kubernetes/client-node is not a Debian package: the test runs where it was installed with
+// npm and DAY2_KUBERNETES_CLIENT_NODE names its directory (docs/DEVELOPING.md), else it skips.
+TEST_F(ExecApi, TheKubernetesJavaScriptClientWorksUnchanged) {
+    if (::access("/usr/bin/node", X_OK) != 0)
+        GTEST_SKIP() << "no Node.js (/usr/bin/node)";
+    const auto r = runCapture("/usr/bin/node " DAY2_SOURCE_DIR
+                              "/tests/integration/exec_node_client.mjs " +
+                              std::to_string(s_agent->port()) + " " + s_cid + " 2>&1");
+    if (r.exitCode == 77)
+        GTEST_SKIP() << r.output;
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    const json got = json::parse(r.output);
+    EXPECT_EQ(got["stdout"], "out\n");
+    EXPECT_EQ(got["stderr"], "err\n");
+    EXPECT_EQ(got["status"]["reason"], "NonZeroExitCode");
+    EXPECT_EQ(got["status"]["details"]["causes"][0]["message"], "3");
+    EXPECT_EQ(got["echo"], "hello from node\n");
+    EXPECT_EQ(got["echo_status"], "Success");
+    EXPECT_NE(got["tty"].get<std::string>().find("33 111"), std::string::npos) << got["tty"];
+    EXPECT_EQ(got["tty_status"], "Success");
 }
 
 // A client that does not read: the agent stops reading the process's output (it blocks), its

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Drives `day2 task exec -i -t TASK -- sh` through a pty, as a person at a terminal would
 (cli_cluster.sh): the size set before it starts and changed during it (SIGWINCH), `stty size`,
-an expression, `exit 5`; or (`detach`) Ctrl-P Ctrl-Q; or (`sigterm`) a SIGTERM to day2. Each
+an expression, `exit 5`; or (`idle:N`) N seconds without a keystroke, then the expression and
+`exit 5`; or (`detach`) Ctrl-P Ctrl-Q; or (`sigterm`) a SIGTERM to day2. Each
 time the terminal must be cooked again once day2 is gone. Prints what the terminal showed;
 exits with day2's exit code (128 + n for a signal), 100 when an expected answer did not come
 within 60 s, 101 when day2 left the terminal raw.
-    exec_pty.py DAY2 TASK [shell|detach|sigterm]"""
+    exec_pty.py DAY2 TASK [shell|idle:N|detach|sigterm]"""
 import fcntl
 import os
 import select
@@ -75,6 +76,14 @@ if mode == "shell":
     fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     expect(b"40 120", resend=b"stty size\r")
     # (The answer, not the typed text: the shell echoes "$((6*7))".)
+    os.write(master, b"echo $((6*7))\r")
+    expect(b"42")
+    os.write(master, b"exit 5\r")
+elif mode.startswith("idle:"):
+    # An idle shell (nothing typed, nothing printed) must outlive every proxy's timeout.
+    quiet_until = time.monotonic() + float(mode[5:])
+    while time.monotonic() < quiet_until and proc.poll() is None:
+        read_some(1)
     os.write(master, b"echo $((6*7))\r")
     expect(b"42")
     os.write(master, b"exit 5\r")
