@@ -586,6 +586,18 @@ void LogPane::addMarker(const QString& text, int priority) {
     m_pending.append(marker);
 }
 
+void LogPane::markTime(qint64 ms) {
+    LogEntry marker;
+    marker.realtimeUsec = ms * 1000;
+    marker.priority = 6;
+    marker.source = LogListModel::kMarkerSource;
+    marker.message = tr("── %1: the time chosen on the chart ──")
+                         .arg(QDateTime::fromMSecsSinceEpoch(ms).toString(
+                             QStringLiteral("yyyy-MM-dd HH:mm:ss.zzz")))
+                         .toUtf8();
+    m_pending.append(marker);
+}
+
 void LogPane::flush() {
     if (m_pending.isEmpty())
         return;

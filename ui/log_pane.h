@@ -52,6 +52,8 @@ public:
     // newest lines of all of them (one page), then what they write. A source whose query names
     // its own start (skip_prev, cursor, since) is streamed from there instead.
     void follow(const QString& title, const QList<client::FeedSource>& sources);
+    // A marker line at `ms` among the lines (a time chosen on a chart).
+    void markTime(qint64 ms);
     // Loads the page of lines before the oldest held (as scrolling to the top does). False
     // when there is nothing to load (the logs' first line is shown) or a page is on its way.
     bool loadEarlier();

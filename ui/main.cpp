@@ -1,9 +1,11 @@
 // day2-console: the desktop console of day2 (README, "The console").
 //   day2-console [--connect URL --token-file F --ca FILE] [--select <container|app>]
+//                [--group-by agent|framework|container] [--range 5m|15m|1h|6h|24h]
 //                [--snapshot FILE.png]
 // --snapshot renders the window once data has arrived, saves it and exits (tests, README).
 #include "log_pane.h"
 #include "main_window.h"
+#include "metrics_pane.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -17,6 +19,7 @@
 #include <QTreeView>
 
 #include <cstdio>
+#include <memory>
 
 using namespace day2::ui;
 
@@ -40,10 +43,39 @@ int main(int argc, char** argv) {
                                 "FILE.png");
     QCommandLineOption timeout("snapshot-timeout", "Give up waiting for data after S seconds.", "S",
                                "30");
-    cli.addOptions({connect, tokenFile, ca, select, snapshot, timeout});
+    QCommandLineOption groupBy("group-by",
+                               "Charts: a line per agent, framework or container (by default "
+                               "agents for the cluster and an agent, containers otherwise).",
+                               "agent|framework|container");
+    QCommandLineOption range("range", "Charts: the time shown, ending now (default 15m).",
+                             "5m|15m|1h|6h|24h");
+    cli.addOptions({connect, tokenFile, ca, select, groupBy, range, snapshot, timeout});
     cli.process(app);
 
     MainWindow w;
+    if (cli.isSet(groupBy)) {
+        const auto g = day2::client::parseGroupBy(cli.value(groupBy));
+        if (!g) {
+            std::fprintf(stderr, "day2-console: --group-by '%s': agent, framework or container\n",
+                         qPrintable(cli.value(groupBy)));
+            return 2;
+        }
+        w.metricsPane()->setGroupBy(*g);
+        w.fixGroupBy();
+    }
+    if (cli.isSet(range)) {
+        const QString r = cli.value(range);
+        qint64 seconds = 0;
+        for (qint64 s : MetricsPane::kRanges)
+            if (r == (s < 3600 ? QString::number(s / 60) + "m" : QString::number(s / 3600) + "h"))
+                seconds = s;
+        if (seconds == 0) {
+            std::fprintf(stderr, "day2-console: --range '%s': 5m, 15m, 1h, 6h or 24h\n",
+                         qPrintable(r));
+            return 2;
+        }
+        w.metricsPane()->setRangeSeconds(seconds);
+    }
     ConnectionSettings c;
     if (cli.isSet(connect)) {
         c.url = cli.value(connect);
@@ -73,6 +105,8 @@ int main(int argc, char** argv) {
     }
     if (cli.isSet(select)) // selected once the tree has it (the window retries after refreshes)
         w.selectByKey(cli.value(select));
+    if (!snapshotMode) // a snapshot is of the default layout, and changes no saved one
+        w.restoreLayout();
     w.show();
     if (c.url.isEmpty() && !snapshotMode)
         QTimer::singleShot(0, &w, &MainWindow::showConnectionDialog);
@@ -85,6 +119,9 @@ int main(int argc, char** argv) {
             const bool saved = shot.save(file, "PNG");
             const LogView* v = w.logPane()->view();
             const QRect logRect(v->viewport()->mapTo(&w, QPoint(0, 0)), v->viewport()->size());
+            const QWidget* m = w.metricsPane()->chartArea();
+            const QRect metricsRect(m->mapTo(&w, QPoint(0, 0)), m->size());
+            const MetricsPane* mp = w.metricsPane();
             const QTreeView* t = w.tree();
             const QRect treeRect(t->viewport()->mapTo(&w, QPoint(0, 0)), t->viewport()->size());
             QJsonObject summary{
@@ -99,6 +136,14 @@ int main(int argc, char** argv) {
                                          {"y", logRect.y()},
                                          {"w", logRect.width()},
                                          {"h", logRect.height()}}},
+                {"metrics", QJsonObject{{"charts", mp->chartCount()},
+                                        {"series", mp->lineCount()},
+                                        {"points", qint64(mp->pointCount())},
+                                        {"group_by", day2::client::groupByName(mp->groupBy())}}},
+                {"metrics_rect", QJsonObject{{"x", metricsRect.x()},
+                                             {"y", metricsRect.y()},
+                                             {"w", metricsRect.width()},
+                                             {"h", metricsRect.height()}}},
                 {"tree_rect", QJsonObject{{"x", treeRect.x()},
                                           {"y", treeRect.y()},
                                           {"w", treeRect.width()},
@@ -107,15 +152,40 @@ int main(int argc, char** argv) {
             std::fflush(stdout);
             app.exit(saved && gotData ? 0 : 1);
         };
-        // Enough lines to fill the view, then a moment for the last paint.
-        QObject::connect(w.logPane(), &LogPane::linesArrived, &w, [&w, take](int total) {
-            static bool scheduled = false;
-            const int visible =
-                w.logPane()->view()->viewport()->height() /
-                std::max(1, w.logPane()->view()->verticalHeader()->defaultSectionSize());
-            if (!scheduled && total >= std::min(visible, 20)) {
-                scheduled = true;
+        // Enough lines to fill the view and charts with points (or 10 s more for them), then a
+        // moment for the last paint.
+        struct Ready {
+            bool logs = false, charts = false, scheduled = false;
+        };
+        auto ready = std::make_shared<Ready>();
+        auto maybeTake = [&w, take, ready] {
+            if (ready->scheduled || !ready->logs)
+                return;
+            if (ready->charts) {
+                ready->scheduled = true;
                 QTimer::singleShot(1500, &w, [take] { take(true); });
+            }
+        };
+        QObject::connect(
+            w.logPane(), &LogPane::linesArrived, &w, [&w, ready, maybeTake, take](int total) {
+                const int visible =
+                    w.logPane()->view()->viewport()->height() /
+                    std::max(1, w.logPane()->view()->verticalHeader()->defaultSectionSize());
+                if (ready->logs || total < std::min(visible, 20))
+                    return;
+                ready->logs = true;
+                maybeTake();
+                QTimer::singleShot(10000, &w, [ready, take] {
+                    if (!ready->scheduled) {
+                        ready->scheduled = true;
+                        take(true);
+                    }
+                });
+            });
+        QObject::connect(w.metricsPane(), &MetricsPane::drawnCharts, &w, [&w, ready, maybeTake] {
+            if (w.metricsPane()->pointCount() > 0) {
+                ready->charts = true;
+                maybeTake();
             }
         });
         QTimer::singleShot(cli.value(timeout).toInt() * 1000, &w,

@@ -1,11 +1,15 @@
 #include "main_window.h"
 
 #include "log_pane.h"
+#include "metrics_pane.h"
 
 #include <QApplication>
 #include <QCheckBox>
+#include <QCloseEvent>
+#include <QDateTime>
 #include <QDialogButtonBox>
 #include <QDir>
+#include <QDockWidget>
 #include <QEventLoop>
 #include <QFile>
 #include <QFileDialog>
@@ -206,32 +210,44 @@ bool ConnectionDialog::remember() const {
 
 MainWindow::MainWindow() {
     setWindowTitle(QStringLiteral("day2 console"));
+    setObjectName(QStringLiteral("day2-console"));
     m_tree = new QTreeView;
     m_tree->setHeaderHidden(true);
     m_tree->setUniformRowHeights(true);
-    m_tree->setMinimumWidth(220);
+    m_tree->setMinimumWidth(200);
     m_logPane = new LogPane(nullptr);
+    m_metricsPane = new MetricsPane;
 
-    auto* bottom = new QSplitter(Qt::Horizontal);
-    bottom->addWidget(comingPane(
-        tr("Metrics"),
-        tr("Host, container and task metrics (charts by agent, framework and container) are "
-           "not built yet: they come with the metrics issue.")));
-    bottom->addWidget(comingPane(
-        tr("Terminal"),
-        tr("A shell inside the selected container (exec) is not built yet: it comes with the "
-           "exec issue.")));
-    auto* right = new QSplitter(Qt::Vertical);
-    right->addWidget(m_logPane);
-    right->addWidget(bottom);
-    right->setStretchFactor(0, 3);
-    right->setStretchFactor(1, 1);
-    auto* main = new QSplitter(Qt::Horizontal);
-    main->addWidget(m_tree);
-    main->addWidget(right);
-    main->setStretchFactor(1, 1);
-    main->setSizes({260, 1000});
-    setCentralWidget(main);
+    // The panes are docks an operator moves, stacks as tabs, floats and closes (View brings one
+    // back); the layout is kept between runs. By default the logs and the charts side by side,
+    // the terminal under the charts.
+    auto dock = [this](const QString& title, const QString& name, QWidget* w) {
+        auto* d = new QDockWidget(title, this);
+        d->setObjectName(name);
+        d->setWidget(w);
+        d->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable |
+                       QDockWidget::DockWidgetClosable);
+        return d;
+    };
+    m_treeDock = dock(tr("Cluster"), QStringLiteral("cluster"), m_tree);
+    m_logDock = dock(tr("Logs"), QStringLiteral("logs"), m_logPane);
+    m_metricsDock = dock(tr("Metrics"), QStringLiteral("metrics"), m_metricsPane);
+    m_terminalDock =
+        dock(tr("Terminal"), QStringLiteral("terminal"),
+             comingPane(tr("Terminal"),
+                        tr("A shell inside the selected container comes with the terminal pane; "
+                           "until then: day2 task exec -it <task> -- sh")));
+    // The docks take the whole window: the central widget is an empty, hidden one.
+    auto* central = new QWidget;
+    setCentralWidget(central);
+    central->hide();
+    setDockNestingEnabled(true);
+    defaultLayout();
+
+    connect(m_metricsPane, &MetricsPane::timeChosen, this,
+            [this](qint64 from, qint64 to, const QList<client::MetricOrigin>& origins) {
+                showLogsAt(from, to, origins);
+            });
 
     auto* file = menuBar()->addMenu(tr("&Cluster"));
     file->addAction(tr("&Connect…"), QKeySequence(Qt::CTRL | Qt::Key_K), this,
@@ -248,6 +264,11 @@ MainWindow::MainWindow() {
     });
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, qApp, &QApplication::quit);
+    auto* view = menuBar()->addMenu(tr("&View"));
+    for (QDockWidget* d : {m_treeDock, m_logDock, m_metricsDock, m_terminalDock})
+        view->addAction(d->toggleViewAction());
+    view->addSeparator();
+    view->addAction(tr("&Reset layout"), this, &MainWindow::defaultLayout);
     m_connection = new QLabel(tr("not connected"));
     statusBar()->addWidget(m_connection, 1);
     m_refresh.setInterval(5000);
@@ -259,7 +280,46 @@ MainWindow::MainWindow() {
 }
 
 MainWindow::~MainWindow() {
+    m_metricsPane->setApi(nullptr);
     m_logPane->setApi(nullptr);
+}
+
+void MainWindow::defaultLayout() {
+    for (QDockWidget* d : {m_treeDock, m_logDock, m_metricsDock, m_terminalDock}) {
+        removeDockWidget(d);
+        d->setFloating(false);
+    }
+    addDockWidget(Qt::LeftDockWidgetArea, m_treeDock);
+    addDockWidget(Qt::RightDockWidgetArea, m_logDock);
+    splitDockWidget(m_logDock, m_metricsDock, Qt::Horizontal);
+    splitDockWidget(m_metricsDock, m_terminalDock, Qt::Vertical);
+    for (QDockWidget* d : {m_treeDock, m_logDock, m_metricsDock, m_terminalDock})
+        d->show();
+    resizeDocks({m_treeDock, m_logDock, m_metricsDock}, {240, 620, 620}, Qt::Horizontal);
+    resizeDocks({m_metricsDock, m_terminalDock}, {600, 220}, Qt::Vertical);
+}
+
+void MainWindow::restoreLayout() {
+    QSettings s;
+    m_keepLayout = true;
+    restoreGeometry(s.value("window/geometry").toByteArray());
+    restoreState(s.value("window/state").toByteArray());
+    const QString selection = s.value("window/selection").toString();
+    if (!selection.isEmpty() && m_pendingSelect.isEmpty())
+        selectByKey(selection);
+}
+
+void MainWindow::closeEvent(QCloseEvent* e) {
+    if (m_keepLayout) {
+        QSettings s;
+        s.setValue("window/geometry", saveGeometry());
+        s.setValue("window/state", saveState());
+        const QModelIndex i = m_tree->currentIndex();
+        s.setValue("window/selection", i.isValid() && m_model
+                                           ? m_model->data(i, ClusterModel::KeyRole).toString()
+                                           : QString());
+    }
+    QMainWindow::closeEvent(e);
 }
 
 void MainWindow::setStatus(const QString& text, bool problem) {
@@ -287,6 +347,8 @@ bool MainWindow::connectTo(const ConnectionSettings& c, QString* error) {
     if (!api->init(error))
         return false;
     m_logPane->setApi(api.get());
+    m_metricsPane->setApi(api.get());
+    m_shownCluster = false;
     m_tree->setModel(nullptr);
     m_model = std::make_unique<ClusterModel>(api.get());
     m_api = std::move(api);
@@ -323,6 +385,11 @@ bool MainWindow::connectTo(const ConnectionSettings& c, QString* error) {
                       unreachable > 0);
         if (!m_pendingSelect.isEmpty())
             selectByKey(m_pendingSelect);
+        // The start: nothing selected, the whole cluster's hosts on the charts.
+        if (!m_tree->currentIndex().isValid() && !m_shownCluster && m_model->agentCount() > 0) {
+            m_shownCluster = true;
+            showClusterMetrics();
+        }
         emit connectedAndRefreshed();
     });
     setStatus(tr("connecting to %1…").arg(s.url), false);
@@ -417,6 +484,122 @@ void MainWindow::onSelection() {
     }
     if (!sources.isEmpty())
         m_logPane->follow(title, sources);
+    showMetricsFor(i);
+}
+
+MetricsSource MainWindow::metricsSource(const QString& agentId, const QString& agentName,
+                                        const QString& source) const {
+    MetricsSource s;
+    s.agentId = agentId;
+    s.basePath = m_model->agentPathFor(agentId, QStringLiteral("metrics/v0/"));
+    s.source = source;
+    s.origin.agentId = agentId;
+    s.origin.agentName = agentName;
+    return s;
+}
+
+void MainWindow::showClusterMetrics() {
+    QList<MetricsSource> sources;
+    for (int r = 0; r < m_model->rowCount(); ++r) {
+        const QModelIndex a = m_model->index(r, 0);
+        sources.append(metricsSource(m_model->data(a, ClusterModel::KeyRole).toString(),
+                                     m_model->data(a, ClusterModel::LabelRole).toString(),
+                                     QStringLiteral("node")));
+    }
+    if (!m_groupByFixed)
+        m_metricsPane->setGroupBy(client::GroupBy::Agent);
+    m_metricsPane->setSources(tr("The cluster's hosts"), sources);
+}
+
+void MainWindow::showMetricsFor(const QModelIndex& i) {
+    const auto kind = ClusterModel::Kind(m_model->data(i, ClusterModel::KindRole).toInt());
+    QList<MetricsSource> sources;
+    QString title;
+    const auto containers = m_model->containersUnder(i);
+    auto addContainer = [&](const ContainerRef& c, bool app) {
+        MetricsSource s =
+            metricsSource(c.agentId, c.hostname, QStringLiteral("containers/") + c.containerId);
+        s.origin.containerId = c.containerId;
+        s.origin.frameworkName = c.frameworkName;
+        s.origin.applicationName = c.applicationName;
+        sources.append(s);
+        if (app) {
+            s.source += QStringLiteral("/app");
+            sources.append(s);
+        }
+    };
+    if (kind == ClusterModel::Kind::Agent) {
+        const QString id = m_model->data(i, ClusterModel::KeyRole).toString();
+        title = tr("Host %1 and its containers")
+                    .arg(m_model->data(i, ClusterModel::LabelRole).toString());
+        sources.append(metricsSource(id, m_model->data(i, ClusterModel::LabelRole).toString(),
+                                     QStringLiteral("node")));
+        for (const auto& c : containers)
+            addContainer(c, false);
+    } else {
+        // A container: its resources and its own StatsD metrics; an application's containers
+        // with theirs; a framework's containers.
+        for (const auto& c : containers)
+            addContainer(c, kind != ClusterModel::Kind::Framework);
+        title = containers.size() == 1
+                    ? tr("%1 · container %2")
+                          .arg(containers.first().applicationName,
+                               containers.first().containerId.left(12))
+                    : tr("%1 · %2 containers")
+                          .arg(m_model->data(i, ClusterModel::LabelRole).toString())
+                          .arg(containers.size());
+    }
+    if (!m_groupByFixed)
+        m_metricsPane->setGroupBy(kind == ClusterModel::Kind::Agent ? client::GroupBy::Agent
+                                                                    : client::GroupBy::Container);
+    m_metricsPane->setSources(title, sources);
+}
+
+void MainWindow::showLogsAt(qint64 fromMs, qint64 toMs,
+                            const QList<client::MetricOrigin>& origins) {
+    if (!m_model)
+        return;
+    // A minute either side of a moment; a range as chosen.
+    const qint64 since = (fromMs == toMs ? fromMs - 60000 : fromMs) * 1000;
+    const qint64 until = (fromMs == toMs ? toMs + 60000 : toMs) * 1000;
+    QUrlQuery range;
+    range.addQueryItem(QStringLiteral("since"), QString::number(since));
+    range.addQueryItem(QStringLiteral("until"), QString::number(until));
+    QList<FeedSource> sources;
+    QSet<QString> agents;
+    for (const auto& o : origins) {
+        if (o.containerId.isEmpty()) {
+            if (agents.contains(o.agentId))
+                continue;
+            agents.insert(o.agentId);
+            sources.append(FeedSource{
+                o.agentName, m_model->agentPathFor(o.agentId, QStringLiteral("logs/v1/stream/")),
+                range});
+            continue;
+        }
+        for (const auto& c : m_model->containersUnder({}))
+            if (c.containerId == o.containerId) {
+                sources.append(
+                    FeedSource{c.applicationName + QLatin1Char(' ') + c.containerId.left(6) +
+                                   QStringLiteral(" @") + c.hostname,
+                               m_model->agentPathFor(c.agentId, QStringLiteral("logs/v1/stream/") +
+                                                                    c.logPathSuffix()),
+                               range});
+                break;
+            }
+    }
+    if (sources.isEmpty())
+        return;
+    const QString when =
+        QDateTime::fromMSecsSinceEpoch(fromMs).toString(QStringLiteral("HH:mm:ss"));
+    m_logDock->show();
+    m_logDock->raise();
+    m_logPane->follow(fromMs == toMs ? tr("Logs around %1 (from the chart)").arg(when)
+                                     : tr("Logs from %1 to %2 (from the chart)")
+                                           .arg(when, QDateTime::fromMSecsSinceEpoch(toMs).toString(
+                                                          QStringLiteral("HH:mm:ss"))),
+                      sources);
+    m_logPane->markTime(fromMs);
 }
 
 } // namespace day2::ui

@@ -6,6 +6,7 @@
 
 #include "client/api_client.h"
 #include "client/cluster_model.h"
+#include "client/metrics_data.h"
 
 #include <QDialog>
 #include <QMainWindow>
@@ -15,6 +16,7 @@
 #include <memory>
 
 class QCheckBox;
+class QDockWidget;
 class QLabel;
 class QLineEdit;
 class QTreeView;
@@ -22,6 +24,8 @@ class QTreeView;
 namespace day2::ui {
 
 class LogPane;
+class MetricsPane;
+struct MetricsSource;
 
 struct ConnectionSettings {
     QString url, tokenFile, ca;
@@ -65,20 +69,44 @@ public:
     void selectByKey(const QString& key);
     client::ClusterModel* clusterModel() const { return m_model.get(); }
     LogPane* logPane() const { return m_logPane; }
+    MetricsPane* metricsPane() const { return m_metricsPane; }
+    // The group-by of the charts stays as given (--group-by) instead of following the selection.
+    void fixGroupBy() { m_groupByFixed = true; }
+    // The layout, the window's size and the selection of the last run (and kept on close).
+    void restoreLayout();
+    // Logs, charts and terminal as they are at first.
+    void defaultLayout();
     QTreeView* tree() const { return m_tree; }
     void showConnectionDialog();
 
 signals:
     void connectedAndRefreshed();
 
+protected:
+    void closeEvent(QCloseEvent* e) override;
+
 private:
     void onSelection();
+    void showClusterMetrics();
+    void showMetricsFor(const QModelIndex& i);
+    MetricsSource metricsSource(const QString& agentId, const QString& agentName,
+                                const QString& source) const;
+    // The log pane shows the lines of `origins` around a moment (or in a range) from a chart.
+    void showLogsAt(qint64 fromMs, qint64 toMs, const QList<client::MetricOrigin>& origins);
     void setStatus(const QString& text, bool problem);
 
     std::unique_ptr<client::ApiClient> m_api;
     std::unique_ptr<client::ClusterModel> m_model;
     QTreeView* m_tree;
     LogPane* m_logPane;
+    MetricsPane* m_metricsPane;
+    QDockWidget* m_treeDock;
+    QDockWidget* m_logDock;
+    QDockWidget* m_metricsDock;
+    QDockWidget* m_terminalDock;
+    bool m_keepLayout = false;
+    bool m_groupByFixed = false;
+    bool m_shownCluster = false;
     QLabel* m_connection;
     QTimer m_refresh;
     ConnectionSettings m_settings;

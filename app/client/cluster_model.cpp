@@ -310,6 +310,8 @@ QVariant ClusterModel::data(const QModelIndex& index, int role) const {
             return QStringLiteral("agent %1%2")
                 .arg(n->key, n->reachable ? QString() : QStringLiteral("\n") + n->error);
         return n->key;
+    case LabelRole:
+        return n->label;
     case KindRole:
         return static_cast<int>(n->kind);
     case KeyRole:

@@ -29,6 +29,7 @@ public:
         ReachableRole, // agents: whether the last refresh reached it
         ErrorRole,     // agents: why not
         StateRole,     // containers: running, exited, killed, failed
+        LabelRole,     // the name alone (an agent's hostname, without "unreachable")
     };
 
     explicit ClusterModel(ApiClient* api, QObject* parent = nullptr);

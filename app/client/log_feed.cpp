@@ -8,26 +8,10 @@ LogFeed::LogFeed(Endpoint endpoint, QList<FeedSource> sources, qint64 maxInFligh
     qRegisterMetaType<QList<day2::client::LogEntry>>();
 }
 
-LogFeed::~LogFeed() {
-    if (m_worker) {
-        // The followers (their sockets and timers) go in the thread they live in.
-        QMetaObject::invokeMethod(
-            m_worker, [this] { m_followers.clear(); }, Qt::BlockingQueuedConnection);
-        m_thread.quit();
-        m_thread.wait();
-        delete m_worker;
-    }
-}
+LogFeed::~LogFeed() = default; // m_thread: the followers go in their thread
 
 void LogFeed::start() {
-    if (m_worker)
-        return;
-    m_worker = new QObject;
-    m_worker->moveToThread(&m_thread);
-    m_thread.setObjectName(QStringLiteral("day2-log-feed"));
-    m_thread.start();
-    QMetaObject::invokeMethod(
-        m_worker, [this] { startFollowers(); }, Qt::QueuedConnection);
+    m_thread.start([this] { startFollowers(); }, [this] { m_followers.clear(); });
 }
 
 void LogFeed::startFollowers() {
@@ -41,7 +25,7 @@ void LogFeed::startFollowers() {
         LogFollower* follower = f.get();
         // Direct: these run in the worker thread, where the follower emits.
         connect(
-            follower, &LogFollower::events, m_worker,
+            follower, &LogFollower::events, m_thread.context(),
             [this, index](const QList<QByteArray>& data) {
                 QList<LogEntry> batch;
                 batch.reserve(data.size());
@@ -61,7 +45,7 @@ void LogFeed::startFollowers() {
             },
             Qt::DirectConnection);
         connect(
-            follower, &LogFollower::connected, m_worker,
+            follower, &LogFollower::connected, m_thread.context(),
             [this, index](LogFollower::Resume how, qint64 missing) {
                 switch (how) {
                 case LogFollower::Resume::Fresh:
@@ -86,7 +70,7 @@ void LogFeed::startFollowers() {
             },
             Qt::DirectConnection);
         connect(
-            follower, &LogFollower::disconnected, m_worker,
+            follower, &LogFollower::disconnected, m_thread.context(),
             [this, index](const QString& why, int ms) {
                 emit status(
                     index,
@@ -95,7 +79,7 @@ void LogFeed::startFollowers() {
             },
             Qt::DirectConnection);
         connect(
-            follower, &LogFollower::failed, m_worker,
+            follower, &LogFollower::failed, m_thread.context(),
             [this, index](const QString& why) { emit status(index, why, true); },
             Qt::DirectConnection);
         follower->start();

@@ -12,11 +12,11 @@
 #include "client/api_client.h"
 #include "client/log_follower.h"
 #include "client/log_store.h"
+#include "client/worker_thread.h"
 
 #include <QList>
 #include <QObject>
 #include <QString>
-#include <QThread>
 #include <QUrlQuery>
 
 #include <atomic>
@@ -62,11 +62,10 @@ private:
 
     Endpoint m_endpoint;
     QList<FeedSource> m_sources;
-    QThread m_thread;
-    QObject* m_worker = nullptr; // lives in m_thread: the followers' context
     const qint64 m_maxInFlight;
     std::atomic<qint64> m_inFlight{0};
-    std::vector<std::unique_ptr<LogFollower>> m_followers; // created, used and deleted in m_thread
+    std::vector<std::unique_ptr<LogFollower>> m_followers;  // created, used and deleted in m_thread
+    WorkerThread m_thread{QStringLiteral("day2-log-feed")}; // last: it goes first
 };
 
 } // namespace day2::client

@@ -11,6 +11,7 @@ ContainerRef ContainerRef::fromJson(const QJsonObject& o, const QString& agentId
         c.agentId = agentId;
     c.containerId = o.value(QStringLiteral("container_id")).toString();
     c.frameworkId = o.value(QStringLiteral("framework_id")).toString();
+    c.frameworkName = o.value(QStringLiteral("framework_name")).toString();
     c.executorId = o.value(QStringLiteral("executor_id")).toString();
     c.applicationName = o.value(QStringLiteral("application_name")).toString();
     c.state = o.value(QStringLiteral("state")).toString();

@@ -11,8 +11,8 @@
 namespace day2::client {
 
 struct ContainerRef {
-    QString agentId, hostname /* the agent's */, containerId, frameworkId, executorId,
-        applicationName, state;
+    QString agentId, hostname /* the agent's */, containerId, frameworkId, frameworkName,
+        executorId, applicationName, state;
     bool running() const { return state == QLatin1String("running"); }
     // The per-task part of a logs path: "framework/<fw>/executor/<ex>/container/<cid>", each
     // percent-encoded (appended to "logs/v1/range/" or "logs/v1/stream/").

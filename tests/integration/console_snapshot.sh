@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # day2-console under Xvfb against a local two-node cluster: --snapshot renders the window once
-# lines have arrived; the PNG's cluster tree and log pane must not be empty (text drawn, not one
-# flat colour), and the summary must count both agents and the lines shown.
+# lines and charts have arrived; the PNG's cluster tree, log pane and metrics pane must not be
+# empty (text and lines drawn, not one flat colour), and the summary must count both agents, the
+# lines shown and the charts (a line per container, the application being selected).
 #   console_snapshot.sh BUILD_DIR [OUT.png]     (exit 77 = skipped: not root, or no Xvfb)
 set -euo pipefail
 build=$(realpath "$1")
@@ -19,7 +20,7 @@ fail() { echo "console snapshot: $*"; exit 1; }
 demo_cluster_up "$scratch/up.log" --nodes 2 --build "$build" || fail "up failed: $(cat "$scratch/up.log")"
 png=${2:-$scratch/console.png}
 # A fresh HOME: no saved settings or keyring in the way. The console takes its snapshot once a
-# screenful of lines (20 at most) has arrived; it gives up after --snapshot-timeout seconds,
+# screenful of lines (20 at most) and charts with points have arrived; it gives up after --snapshot-timeout seconds,
 # generous here so that a slow machine still gets there.
 HOME=$scratch XDG_RUNTIME_DIR=$scratch xvfb-run -a -s '-screen 0 1600x1000x24' \
     "$build/ui/day2-console" --snapshot "$png" --snapshot-timeout 120 \
@@ -34,6 +35,9 @@ png, summary = sys.argv[1], json.load(open(sys.argv[2]))
 assert summary["agents"] == 2, summary
 assert summary["containers"] >= 4, summary
 assert summary["log_lines"] >= 10, summary
+m = summary["metrics"]
+assert m["charts"] >= 1 and m["series"] >= 1 and m["points"] >= 1, m
+assert m["group_by"] == "container", m  # an application selected: a line per container
 
 # A PNG as Qt writes it: 8-bit RGB or RGBA, not interlaced.
 data = open(png, "rb").read()
@@ -74,9 +78,9 @@ def region(r):
             inked += px[0] + px[1] + px[2] < 600  # not white-ish: text, marks, selection
     return len(colours), inked / max(total, 1)
 
-for name in ("log_rect", "tree_rect"):
+for name in ("log_rect", "tree_rect", "metrics_rect"):
     n, ink = region(summary[name])
     print(f"{name}: {n} colours, {ink:.1%} inked")
     assert n >= 8 and ink >= 0.005, f"{name} looks empty: {n} colours, {ink:.2%} inked"
 PY
-echo "console snapshot: 2 agents in the tree, $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["log_lines"])' "$scratch/summary.json") lines in the log pane, panes drawn: ok"
+echo "console snapshot: 2 agents in the tree, $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["log_lines"])' "$scratch/summary.json") lines in the log pane, $(python3 -c 'import json,sys; m=json.load(open(sys.argv[1]))["metrics"]; print(m["charts"], "charts of", m["points"], "points")' "$scratch/summary.json"), panes drawn: ok"
