@@ -22,6 +22,7 @@
 #include <QMessageBox>
 #include <QPushButton>
 #include <QSettings>
+#include <QShowEvent>
 #include <QSplitter>
 #include <QStandardPaths>
 #include <QStatusBar>
@@ -30,6 +31,8 @@
 #include <QVBoxLayout>
 
 #include <qt6keychain/keychain.h>
+
+#include <algorithm>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -295,15 +298,31 @@ void MainWindow::defaultLayout() {
     splitDockWidget(m_metricsDock, m_terminalDock, Qt::Vertical);
     for (QDockWidget* d : {m_treeDock, m_logDock, m_metricsDock, m_terminalDock})
         d->show();
-    resizeDocks({m_treeDock, m_logDock, m_metricsDock}, {240, 620, 620}, Qt::Horizontal);
-    resizeDocks({m_metricsDock, m_terminalDock}, {600, 220}, Qt::Vertical);
+    defaultSizes();
+}
+
+void MainWindow::defaultSizes() {
+    // The tree narrow, the logs and the charts sharing the rest about equally.
+    const int rest = std::max(600, width() - 240);
+    resizeDocks({m_treeDock, m_logDock, m_metricsDock}, {220, rest * 9 / 20, rest * 11 / 20},
+                Qt::Horizontal);
+    resizeDocks({m_metricsDock, m_terminalDock}, {height() * 3 / 4, height() / 4}, Qt::Vertical);
+}
+
+void MainWindow::showEvent(QShowEvent* e) {
+    QMainWindow::showEvent(e);
+    // Dock sizes take once the window has its size: the first time it is shown, unless the last
+    // run's layout was restored.
+    if (!m_shownOnce && !m_layoutRestored)
+        QTimer::singleShot(0, this, &MainWindow::defaultSizes);
+    m_shownOnce = true;
 }
 
 void MainWindow::restoreLayout() {
     QSettings s;
     m_keepLayout = true;
     restoreGeometry(s.value("window/geometry").toByteArray());
-    restoreState(s.value("window/state").toByteArray());
+    m_layoutRestored = restoreState(s.value("window/state").toByteArray());
     const QString selection = s.value("window/selection").toString();
     if (!selection.isEmpty() && m_pendingSelect.isEmpty())
         selectByKey(selection);

@@ -84,10 +84,12 @@ signals:
 
 protected:
     void closeEvent(QCloseEvent* e) override;
+    void showEvent(QShowEvent* e) override;
 
 private:
     void onSelection();
     void showClusterMetrics();
+    void defaultSizes();
     void showMetricsFor(const QModelIndex& i);
     MetricsSource metricsSource(const QString& agentId, const QString& agentName,
                                 const QString& source) const;
@@ -105,6 +107,8 @@ private:
     QDockWidget* m_metricsDock;
     QDockWidget* m_terminalDock;
     bool m_keepLayout = false;
+    bool m_layoutRestored = false;
+    bool m_shownOnce = false;
     bool m_groupByFixed = false;
     bool m_shownCluster = false;
     QLabel* m_connection;

@@ -1,28 +1,21 @@
 #include "metrics_pane.h"
 
 #include "client/metrics_feed.h"
+#include "metric_chart_view.h"
 
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDateTime>
-#include <QDateTimeAxis>
-#include <QGraphicsLayout>
+#include <QElapsedTimer>
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>
-#include <QLegendMarker>
 #include <QLineEdit>
-#include <QLineSeries>
 #include <QListWidget>
-#include <QMouseEvent>
 #include <QNetworkReply>
 #include <QScrollArea>
 #include <QSplitter>
-#include <QToolTip>
 #include <QVBoxLayout>
-#include <QValueAxis>
-#include <QtCharts/QChart>
-#include <QtCharts/QChartView>
 #include <QtConcurrent/QtConcurrentRun>
 
 #include <algorithm>
@@ -42,256 +35,7 @@ const QStringList kDefaultContainer = {"cpus.usage", "mem.working_set", "mem.tot
                                        "cpus.throttled.time"};
 constexpr int kMaxDefaultApp = 6; // a container's own StatsD metrics, the first of them
 
-// The axis's unit and the divisor that brings values into it (bytes as KiB … TiB).
-std::pair<QString, double> axisUnitFor(const QString& unit, double maxAbs) {
-    const bool rate = unit.endsWith(QLatin1String("/s"));
-    const QString base = rate ? unit.left(unit.size() - 2) : unit;
-    const QString per = rate ? QStringLiteral("/s") : QString();
-    if (base == QLatin1String("bytes")) {
-        static const char* names[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-        int i = 0;
-        double scale = 1;
-        while (maxAbs / scale >= 1024 && i < 4) {
-            scale *= 1024;
-            ++i;
-        }
-        return {QLatin1String(names[i]) + per, scale};
-    }
-    if (base == QLatin1String("percent"))
-        return {QStringLiteral("%"), 1};
-    return {unit, 1};
-}
-
-// The drawing thread's work: charts built, split at gaps, downsampled to `columns`, scaled.
-QList<DrawnChart> draw(const QList<MetricSeries>& series, const QStringList& wanted, GroupBy g,
-                       bool sum, qint64 stepMs, double x0, double x1, int columns) {
-    QList<DrawnChart> out;
-    for (const client::ChartData& c : client::buildCharts(series, wanted, g, sum, stepMs)) {
-        DrawnChart d;
-        d.metric = c.metric;
-        d.unit = c.unit;
-        double lo = 0, hi = 0;
-        for (const auto& line : c.lines)
-            for (const QPointF& p : line.points)
-                if (p.x() >= x0 && p.x() < x1) {
-                    lo = std::min(lo, p.y());
-                    hi = std::max(hi, p.y());
-                }
-        const auto [axisUnit, scale] = axisUnitFor(c.unit, std::max(std::fabs(lo), std::fabs(hi)));
-        d.axisUnit = axisUnit;
-        d.scale = scale;
-        d.yMin = lo / scale;
-        d.yMax = hi > lo ? hi / scale * 1.08 : lo / scale + 1;
-        for (const auto& line : c.lines) {
-            DrawnChart::Line l;
-            l.label = line.label;
-            // The gap is judged on the collection's spacing, not on the history's step.
-            const double gap = std::max(client::gapFor(line.points), 2.5 * double(stepMs));
-            for (const auto& part : client::splitAtGaps(line.points, gap)) {
-                QList<QPointF> pts = client::downsampleMinMax(part, x0, x1, columns);
-                if (pts.isEmpty())
-                    continue;
-                if (scale != 1)
-                    for (QPointF& p : pts)
-                        p.setY(p.y() / scale);
-                l.points += pts.size();
-                l.segments.append(std::move(pts));
-            }
-            d.lines.append(std::move(l));
-        }
-        out.append(std::move(d));
-    }
-    return out;
-}
-
 } // namespace
-
-// --- a chart ----------------------------------------------------------------------------------
-
-// One metric's chart: its lines (a QLineSeries per gap-free segment, one legend entry per
-// line), the time axis, a value axis in human units; hover shows every line's value at that
-// time, a click or a drag chooses a time for the log pane.
-class MetricChartView : public QChartView {
-public:
-    explicit MetricChartView(QWidget* parent = nullptr) : QChartView(new QChart, parent) {
-        setObjectName(QStringLiteral("metric-chart"));
-        setRenderHint(QPainter::Antialiasing, false);
-        setMinimumHeight(210);
-        setMouseTracking(true);
-        chart()->legend()->setAlignment(Qt::AlignBottom);
-        chart()->setMargins(QMargins(4, 4, 4, 4));
-        chart()->layout()->setContentsMargins(0, 0, 0, 0);
-        m_x = new QDateTimeAxis;
-        m_y = new QValueAxis;
-        m_y->setLabelFormat(QStringLiteral("%.3g"));
-        chart()->addAxis(m_x, Qt::AlignBottom);
-        chart()->addAxis(m_y, Qt::AlignLeft);
-        m_cursor = new QLineSeries;
-        m_cursor->setPen(QPen(QColor(200, 0, 0), 1, Qt::DashLine));
-        chart()->addSeries(m_cursor);
-        m_cursor->attachAxis(m_x);
-        m_cursor->attachAxis(m_y);
-    }
-
-    std::function<void(qint64, qint64)> onChosen;
-
-    const DrawnChart& data() const { return m_data; }
-
-    void set(const DrawnChart& d, double x0, double x1, qint64 cursorMs) {
-        m_data = d;
-        chart()->setTitle(d.metric + QStringLiteral("  (") + d.axisUnit + QLatin1Char(')'));
-        m_x->setRange(QDateTime::fromMSecsSinceEpoch(qint64(x0)),
-                      QDateTime::fromMSecsSinceEpoch(qint64(x1)));
-        m_x->setFormat(x1 - x0 <= 3600e3 ? QStringLiteral("HH:mm:ss") : QStringLiteral("HH:mm"));
-        m_y->setRange(d.yMin, d.yMax);
-        // Lines by label: their segments reuse series; what is no longer there goes.
-        QHash<QString, Line> old;
-        std::swap(old, m_lines);
-        int colour = 0;
-        for (const auto& line : d.lines) {
-            Line l = old.take(line.label);
-            if (l.segments.isEmpty())
-                l.colour = nextColour(colour);
-            while (l.segments.size() < line.segments.size()) {
-                auto* s = new QLineSeries;
-                s->setName(line.label);
-                s->setPen(QPen(l.colour, 1.5));
-                chart()->addSeries(s);
-                s->attachAxis(m_x);
-                s->attachAxis(m_y);
-                l.segments.append(s);
-            }
-            while (l.segments.size() > line.segments.size()) {
-                QLineSeries* s = l.segments.takeLast();
-                chart()->removeSeries(s);
-                delete s;
-            }
-            for (qsizetype i = 0; i < line.segments.size(); ++i) {
-                l.segments[i]->replace(line.segments[i]);
-                // A point or two alone (a new container, a line after a gap) is still seen.
-                l.segments[i]->setPointsVisible(line.segments[i].size() <= 3);
-                l.segments[i]->setVisible(!l.hidden);
-            }
-            m_lines.insert(line.label, l);
-            ++colour;
-        }
-        for (auto& gone : old)
-            for (QLineSeries* s : gone.segments) {
-                chart()->removeSeries(s);
-                delete s;
-            }
-        // One legend entry per line: the first segment's, which toggles them all.
-        for (QLegendMarker* m : chart()->legend()->markers()) {
-            auto* s = qobject_cast<QLineSeries*>(m->series());
-            const auto it = std::find_if(m_lines.begin(), m_lines.end(), [s](const Line& l) {
-                return !l.segments.isEmpty() && l.segments.first() == s;
-            });
-            m->setVisible(it != m_lines.end());
-            if (it == m_lines.end())
-                continue;
-            const QString label = it.key();
-            QObject::disconnect(m, &QLegendMarker::clicked, nullptr, nullptr);
-            QObject::connect(m, &QLegendMarker::clicked, chart(), [this, label] { toggle(label); });
-            m->setLabelBrush(it->hidden ? QBrush(Qt::gray) : chart()->legend()->labelBrush());
-        }
-        setCursorTime(cursorMs, d);
-    }
-
-    void setCursorTime(qint64 ms, const DrawnChart& d) {
-        if (ms <= 0)
-            m_cursor->clear();
-        else
-            m_cursor->replace({QPointF(double(ms), d.yMin), QPointF(double(ms), d.yMax)});
-    }
-
-protected:
-    void mouseMoveEvent(QMouseEvent* e) override {
-        QChartView::mouseMoveEvent(e);
-        const QPointF v = chart()->mapToValue(e->position());
-        if (!chart()->plotArea().contains(e->position()) || m_data.lines.isEmpty()) {
-            QToolTip::hideText();
-            return;
-        }
-        QString text = QDateTime::fromMSecsSinceEpoch(qint64(v.x()))
-                           .toString(QStringLiteral("yyyy-MM-dd HH:mm:ss"));
-        const double slack = spanMs() / std::max(1.0, chart()->plotArea().width()) * 6;
-        for (const auto& line : m_data.lines) {
-            if (m_lines.value(line.label).hidden)
-                continue;
-            // The line's point nearest that time (within a few pixels).
-            const QPointF* best = nullptr;
-            for (const auto& seg : line.segments)
-                for (const QPointF& p : seg)
-                    if (!best || std::fabs(p.x() - v.x()) < std::fabs(best->x() - v.x()))
-                        best = &p;
-            if (best && std::fabs(best->x() - v.x()) <= std::max(slack, 15000.0))
-                text +=
-                    QStringLiteral("\n%1: %2")
-                        .arg(line.label, client::humanValue(best->y() * m_data.scale, m_data.unit));
-        }
-        QToolTip::showText(e->globalPosition().toPoint(), text, this);
-    }
-    void mousePressEvent(QMouseEvent* e) override {
-        if (e->button() == Qt::LeftButton && chart()->plotArea().contains(e->position()))
-            m_pressX = chart()->mapToValue(e->position()).x();
-        QChartView::mousePressEvent(e);
-    }
-    void mouseReleaseEvent(QMouseEvent* e) override {
-        QChartView::mouseReleaseEvent(e);
-        if (e->button() != Qt::LeftButton || m_pressX < 0 || !onChosen)
-            return;
-        const double x = chart()->mapToValue(e->position()).x();
-        const qint64 a = qint64(std::min(m_pressX, x)), b = qint64(std::max(m_pressX, x));
-        m_pressX = -1;
-        // A drag of a few pixels is a click.
-        const double pixel = spanMs() / std::max(1.0, chart()->plotArea().width());
-        if (double(b - a) < 4 * pixel)
-            onChosen((a + b) / 2, (a + b) / 2);
-        else
-            onChosen(a, b);
-    }
-
-private:
-    struct Line {
-        QList<QLineSeries*> segments;
-        QColor colour;
-        bool hidden = false;
-    };
-    double spanMs() const {
-        return double(m_x->max().toMSecsSinceEpoch() - m_x->min().toMSecsSinceEpoch());
-    }
-    static QColor nextColour(int i) {
-        static const QColor palette[] = {QColor(31, 119, 180),  QColor(255, 127, 14),
-                                         QColor(44, 160, 44),   QColor(214, 39, 40),
-                                         QColor(148, 103, 189), QColor(140, 86, 75),
-                                         QColor(227, 119, 194), QColor(127, 127, 127),
-                                         QColor(188, 189, 34),  QColor(23, 190, 207)};
-        return palette[i % 10];
-    }
-    void toggle(const QString& label) {
-        auto it = m_lines.find(label);
-        if (it == m_lines.end())
-            return;
-        it->hidden = !it->hidden;
-        for (QLineSeries* s : it->segments)
-            s->setVisible(!it->hidden);
-        for (QLegendMarker* m : chart()->legend()->markers())
-            if (!it->segments.isEmpty() && m->series() == it->segments.first()) {
-                m->setVisible(true);
-                m->setLabelBrush(it->hidden ? QBrush(Qt::gray) : chart()->legend()->labelBrush());
-            } else if (std::any_of(it->segments.begin() + 1, it->segments.end(),
-                                   [m](QLineSeries* s) { return m->series() == s; })) {
-                m->setVisible(false);
-            }
-    }
-
-    QDateTimeAxis* m_x;
-    QValueAxis* m_y;
-    QLineSeries* m_cursor;
-    QHash<QString, Line> m_lines;
-    DrawnChart m_data;
-    double m_pressX = -1;
-};
 
 // --- the pane ---------------------------------------------------------------------------------
 
@@ -352,7 +96,7 @@ MetricsPane::MetricsPane(QWidget* parent) : QWidget(parent) {
     split->addWidget(side);
     split->addWidget(m_scroll);
     split->setStretchFactor(1, 1);
-    split->setSizes({190, 800});
+    split->setSizes({170, 800});
 
     auto* lay = new QVBoxLayout(this);
     lay->setContentsMargins(2, 2, 2, 2);
@@ -721,11 +465,13 @@ void MetricsPane::scheduleDraw() {
         m_scroll->viewport()->width() / (m_scroll->viewport()->width() >= 900 ? 2 : 1);
     const int columns = std::max(100, width - 70); // the plot area, about
     const qint64 step = std::max<qint64>(stepMs(), 1000);
-    m_drawing.setFuture(
-        QtConcurrent::run(draw, m_series, wanted, m_groupBy, m_summed, step, x0, x1, columns));
+    m_drawing.setFuture(QtConcurrent::run(drawCharts, m_series, wanted, m_groupBy, m_summed, step,
+                                          x0, x1, columns));
 }
 
 void MetricsPane::applyDrawn(QList<DrawnChart> charts) {
+    QElapsedTimer took;
+    took.start();
     m_drawn = std::move(charts);
     const int columns = m_scroll->viewport()->width() >= 900 ? 2 : 1;
     // Views by metric: a chart kept is updated in place.
@@ -764,6 +510,7 @@ void MetricsPane::applyDrawn(QList<DrawnChart> charts) {
     if (m_drawn.isEmpty() && m_pendingHistory == 0 && !m_sources.isEmpty() &&
         m_state->text() == tr("live"))
         m_state->setText(tr("no metrics yet"));
+    m_lastApplyNs = took.nsecsElapsed();
     emit drawnCharts();
     if (m_drawAgain) {
         m_drawAgain = false;

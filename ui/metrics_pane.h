@@ -15,6 +15,7 @@
 #include "client/api_client.h"
 #include "client/metrics_data.h"
 #include "client/metrics_feed.h" // the metatypes of its signals
+#include "drawn_chart.h"
 
 #include <QFutureWatcher>
 #include <QHash>
@@ -52,19 +53,6 @@ struct MetricsSource {
     client::MetricOrigin origin;
 };
 
-// What the drawing thread made of the data: a chart's lines, downsampled, in the axis's unit.
-struct DrawnChart {
-    QString metric, unit, axisUnit;
-    double scale = 1; // values were divided by it
-    struct Line {
-        QString label;
-        QList<QList<QPointF>> segments; // split at gaps
-        qsizetype points = 0;
-    };
-    QList<Line> lines;
-    double yMin = 0, yMax = 1;
-};
-
 class MetricsPane : public QWidget {
     Q_OBJECT
 public:
@@ -98,6 +86,11 @@ public:
     QWidget* chartArea() const;
     // Draws now (off the GUI thread) instead of at the next tick; `drawn` follows.
     void redraw();
+    // Points as the streams hand them over (merged into the series held; drawn at the next
+    // tick or redraw). Public for the benchmark, which feeds the pane without an agent.
+    void ingest(const QList<client::MetricSeries>& points) { mergeSeries(points); }
+    // The GUI thread's time setting the last drawing into the charts (ns).
+    qint64 lastApplyNs() const { return m_lastApplyNs; }
     // A time cursor on every chart (from a log line's "show in metrics"); 0 removes it.
     void setCursorTime(qint64 ms);
 
@@ -137,6 +130,7 @@ private:
     QSet<QString> m_userChoice; // metrics the operator checked or unchecked
     bool m_choiceTouched = false;
     qint64 m_cursorMs = 0;
+    qint64 m_lastApplyNs = 0;
 
     std::vector<std::unique_ptr<AgentStream>> m_streams;
     QFutureWatcher<QList<DrawnChart>> m_drawing;

@@ -9,7 +9,10 @@
 
 #include <QAbstractScrollArea>
 #include <QJsonArray>
+#include <QPointer>
 #include <QSignalSpy>
+#include <QTcpServer>
+#include <QTcpSocket>
 #include <QTest>
 
 using namespace day2;
@@ -60,6 +63,46 @@ QList<QPointF> upTo(const QList<QPointF>& all, double untilMs) {
             out.append(p);
     return out;
 }
+
+// A TCP forwarder to the agent that the test can cut: cut() closes every connection through it
+// and refuses new ones (as a network that went away), mend() lets them through again.
+class CuttableProxy : public QObject {
+public:
+    explicit CuttableProxy(quint16 target) : m_target(target) {
+        m_server.listen(QHostAddress::LocalHost);
+        connect(&m_server, &QTcpServer::newConnection, this, [this] {
+            while (QTcpSocket* in = m_server.nextPendingConnection()) {
+                if (m_cut) {
+                    in->abort();
+                    in->deleteLater();
+                    continue;
+                }
+                auto* out = new QTcpSocket(in);
+                out->connectToHost(QHostAddress::LocalHost, m_target);
+                connect(in, &QTcpSocket::readyRead, out, [in, out] { out->write(in->readAll()); });
+                connect(out, &QTcpSocket::readyRead, in, [in, out] { in->write(out->readAll()); });
+                connect(out, &QTcpSocket::disconnected, in, [in] { in->disconnectFromHost(); });
+                connect(in, &QTcpSocket::disconnected, in, [in] { in->deleteLater(); });
+                m_open.append(in);
+            }
+        });
+    }
+    quint16 port() const { return m_server.serverPort(); }
+    void cut() {
+        m_cut = true;
+        for (const QPointer<QTcpSocket>& s : m_open)
+            if (s)
+                s->abort();
+        m_open.clear();
+    }
+    void mend() { m_cut = false; }
+
+private:
+    QTcpServer m_server;
+    quint16 m_target;
+    bool m_cut = false;
+    QList<QPointer<QTcpSocket>> m_open;
+};
 
 } // namespace
 
@@ -196,6 +239,67 @@ private slots:
         QCOMPARE(origins[0].containerId, a);
         const double now = double(QDateTime::currentMSecsSinceEpoch());
         QVERIFY(double(at) > now - 300000 && double(at) <= now);
+    }
+
+    // The stream drops for a few seconds (the agent goes on collecting): after the reconnect the
+    // hole is fetched from the history, so the line holds every collection of that time.
+    void aStreamsReconnectFillsTheHole() {
+        if (const std::string why = TaskAgent::unavailable(); !why.empty())
+            QSKIP(why.c_str());
+        TaskAgent env("mr");
+        client::ApiClient direct(env.endpoint());
+        QVERIFY(direct.init(nullptr));
+        QString error;
+        const QString cid =
+            containerOf(env.launch(direct, "fw", "/steady", "exec sleep 100000", &error));
+        QVERIFY2(!cid.isEmpty(), qPrintable(error));
+        CuttableProxy proxy(quint16(env.endpoint().base.port()));
+        client::ApiClient api(client::Endpoint{
+            QUrl(QStringLiteral("http://127.0.0.1:%1").arg(proxy.port())), {}, {}});
+        QVERIFY(api.init(nullptr));
+
+        ui::MetricsPane pane;
+        pane.resize(1200, 900);
+        pane.setApi(&api);
+        pane.setRangeSeconds(300);
+        QSignalSpy loaded(&pane, &ui::MetricsPane::historyLoaded);
+        pane.setSources("test", {source(env, cid, "/steady")});
+        QVERIFY(loaded.wait(30000));
+        auto held = [&] {
+            for (const auto& s : pane.series())
+                if (s.name == "processes" && s.source == "containers/" + cid)
+                    return s.points;
+            return QList<QPointF>();
+        };
+        // Live: points come from the stream.
+        const qsizetype before = held().size();
+        QTRY_VERIFY_WITH_TIMEOUT(held().size() >= before + 2, 30000);
+        const double cutAt = held().last().x();
+
+        proxy.cut();
+        // Collections the pane cannot see (the agent's history has them).
+        QTRY_VERIFY_WITH_TIMEOUT(
+            history(direct, "containers/" + cid, "processes", QDateTime::currentMSecsSinceEpoch())
+                    .last()
+                    .x() >= cutAt + 4000,
+            30000);
+        QVERIFY(held().last().x() == cutAt);
+        proxy.mend();
+
+        // Back: the hole is filled, and the stream goes on.
+        QTRY_VERIFY_WITH_TIMEOUT(held().last().x() >= cutAt + 6000, 60000);
+        const QList<QPointF> agent =
+            history(direct, "containers/" + cid, "processes", qint64(held().last().x()));
+        const QList<QPointF> mine = held();
+        QList<QPointF> agentSince, mineSince;
+        for (const QPointF& p : agent)
+            if (p.x() >= cutAt)
+                agentSince.append(p);
+        for (const QPointF& p : mine)
+            if (p.x() >= cutAt && p.x() <= agent.last().x())
+                mineSince.append(p);
+        QVERIFY(agentSince.size() >= 6);
+        QCOMPARE(mineSince, agentSince);
     }
 };
 

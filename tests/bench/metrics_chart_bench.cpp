@@ -1,0 +1,189 @@
+// The console's metrics charts, offscreen (QT_QPA_PLATFORM=offscreen):
+//   redraw  100 series × 3,600 points (an hour at 1 s) in one 1,200 × 600 chart. day2: the
+//           drawing thread's work (drawCharts: gaps, min/max per pixel column), then on the GUI
+//           thread MetricChartView::set (QXYSeries::replace of each line) and the paint. Anchor,
+//           same run: the same points appended one by one to 100 QLineSeries, then the paint.
+//   live    a pane charting 50 series (50 containers' mem.total, 15 minutes held) gets one point
+//           of each, as a stream's second would bring: the GUI thread's cost of taking them in,
+//           setting the chart and painting, and the drawing thread's apart.
+// Prints a line per measurement: name, then key=value pairs (times in ms).
+#include "drawn_chart.h"
+#include "metric_chart_view.h"
+#include "metrics_pane.h"
+
+#include <QApplication>
+#include <QElapsedTimer>
+#include <QEventLoop>
+#include <QPixmap>
+#include <QRandomGenerator>
+
+#include <algorithm>
+#include <cstdio>
+#include <vector>
+
+using namespace day2;
+
+namespace {
+
+double ms(qint64 ns) {
+    return double(ns) / 1e6;
+}
+
+struct Stats {
+    double median, p99, max;
+};
+Stats stats(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const auto at = [&](double q) {
+        return v[std::min(v.size() - 1, size_t(q * double(v.size())))];
+    };
+    return {at(0.5), at(0.99), v.back()};
+}
+
+// `n` series of `points` points at 1 s ending now: a random walk each (memory-like bytes).
+QList<client::MetricSeries> makeSeries(int n, int points, qint64 nowMs) {
+    QRandomGenerator rng(42);
+    QList<client::MetricSeries> all;
+    for (int i = 0; i < n; ++i) {
+        client::MetricSeries s;
+        s.origin =
+            client::MetricOrigin{"agent", "node-1", QStringLiteral("c%1").arg(i, 3, 10, QChar('0')),
+                                 "marathon", QStringLiteral("/app%1").arg(i)};
+        s.source = "containers/" + s.origin.containerId;
+        s.name = "mem.total";
+        s.unit = "bytes";
+        double v = 100e6 + i * 1e6;
+        for (int k = 0; k < points; ++k) {
+            v = std::max(1e6, v + (rng.generateDouble() - 0.5) * 2e6);
+            s.points.append(QPointF(double(nowMs - qint64(points - 1 - k) * 1000), v));
+        }
+        all.append(std::move(s));
+    }
+    return all;
+}
+
+void redraw() {
+    const qint64 now = QDateTime::currentMSecsSinceEpoch() / 1000 * 1000;
+    const auto series = makeSeries(100, 3600, now);
+    const double x1 = double(now + 1), x0 = x1 - 3600e3;
+    const int columns = 1200 - 70;
+
+    // day2
+    ui::MetricChartView view;
+    view.resize(1200, 600);
+    QPixmap canvas(view.size());
+    std::vector<double> worker, gui, setOnly;
+    for (int frame = 0; frame < 30; ++frame) {
+        QElapsedTimer t;
+        t.start();
+        const auto drawn = ui::drawCharts(series, {"mem.total"}, client::GroupBy::Container, false,
+                                          1000, x0, x1, columns);
+        worker.push_back(ms(t.nsecsElapsed()));
+        t.restart();
+        view.set(drawn.first(), x0, x1, 0);
+        setOnly.push_back(ms(t.nsecsElapsed()));
+        // (QWidget's render: QGraphicsView::render would paint the scene only.)
+        static_cast<QWidget&>(view).render(&canvas);
+        gui.push_back(ms(t.nsecsElapsed()));
+    }
+    const Stats w = stats(worker), g = stats(gui), so = stats(setOnly);
+
+    // Anchor: appended point by point.
+    QChartView plain(new QChart);
+    plain.resize(1200, 600);
+    plain.setRenderHint(QPainter::Antialiasing, false);
+    auto* xAxis = new QDateTimeAxis;
+    auto* yAxis = new QValueAxis;
+    plain.chart()->addAxis(xAxis, Qt::AlignBottom);
+    plain.chart()->addAxis(yAxis, Qt::AlignLeft);
+    xAxis->setRange(QDateTime::fromMSecsSinceEpoch(qint64(x0)),
+                    QDateTime::fromMSecsSinceEpoch(qint64(x1)));
+    yAxis->setRange(0, 300e6);
+    QList<QLineSeries*> lines;
+    for (qsizetype i = 0; i < series.size(); ++i) {
+        auto* l = new QLineSeries;
+        plain.chart()->addSeries(l);
+        l->attachAxis(xAxis);
+        l->attachAxis(yAxis);
+        lines.append(l);
+    }
+    // One frame, or as much of it as fits in the budget: each append re-strokes the line so
+    // far (QXYSeries::pointAdded → LineChartItem::updateGeometry), so a frame costs O(n²).
+    const double budgetMs = 30000;
+    QElapsedTimer t;
+    t.start();
+    qint64 appended = 0;
+    bool finished = true;
+    for (qsizetype i = 0; i < series.size() && finished; ++i)
+        for (const QPointF& p : series[i].points) {
+            lines[i]->append(p);
+            if (++appended % 256 == 0 && ms(t.nsecsElapsed()) > budgetMs) {
+                finished = false;
+                break;
+            }
+        }
+    if (finished)
+        static_cast<QWidget&>(plain).render(&canvas);
+    const double anchorMs = ms(t.nsecsElapsed());
+    std::printf("redraw series=100 points=3600 day2_gui_median=%.2f (set %.2f, paint the rest) "
+                "day2_gui_max=%.2f "
+                "day2_worker_median=%.2f anchor_frame_ms=%s%.0f anchor_points_appended=%lld "
+                "ratio=%s%.5f\n",
+                g.median, so.median, g.max, w.median, finished ? "" : ">", anchorMs,
+                static_cast<long long>(appended), finished ? "" : "<", g.median / anchorMs);
+}
+
+void live() {
+    ui::MetricsPane pane;
+    pane.resize(1400, 900);
+    pane.setGroupBy(client::GroupBy::Container); // a line per container: 50 lines
+    const qint64 start = QDateTime::currentMSecsSinceEpoch() / 1000 * 1000 - 1000;
+    pane.ingest(makeSeries(50, 900, start));
+    QEventLoop loop;
+    QObject::connect(&pane, &ui::MetricsPane::drawnCharts, &loop, &QEventLoop::quit);
+    pane.redraw();
+    loop.exec();
+    QPixmap canvas(pane.size());
+    std::vector<double> gui, apply, worker;
+    QRandomGenerator rng(1);
+    for (int update = 1; update <= 60; ++update) {
+        QList<client::MetricSeries> points;
+        for (const auto& s : pane.series()) {
+            client::MetricSeries p = s;
+            p.points = {
+                QPointF(s.points.last().x() + 1000, s.points.last().y() + rng.bounded(1000))};
+            points.append(std::move(p));
+        }
+        QElapsedTimer t;
+        t.start();
+        pane.ingest(points);
+        const qint64 ingestNs = t.nsecsElapsed();
+        QElapsedTimer w;
+        w.start();
+        pane.redraw();
+        loop.exec(); // the drawing thread, then the apply on this thread
+        const qint64 roundNs = w.nsecsElapsed();
+        t.restart();
+        pane.render(&canvas);
+        const qint64 paintNs = t.nsecsElapsed();
+        gui.push_back(ms(ingestNs + pane.lastApplyNs() + paintNs));
+        apply.push_back(ms(pane.lastApplyNs()));
+        worker.push_back(ms(roundNs - pane.lastApplyNs()));
+    }
+    const Stats g = stats(gui), a = stats(apply), wk = stats(worker);
+    std::printf("live series=50 held=900 charts=%d lines=%d gui_median=%.2f gui_p99=%.2f "
+                "apply_median=%.2f drawing_thread_median=%.2f\n",
+                pane.chartCount(), pane.lineCount(), g.median, g.p99, a.median, wk.median);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    QApplication app(argc, argv);
+    const QString what = argc > 1 ? QString::fromUtf8(argv[1]) : QStringLiteral("all");
+    if (what == "redraw" || what == "all")
+        redraw();
+    if (what == "live" || what == "all")
+        live();
+    return 0;
+}
