@@ -222,8 +222,8 @@ MainWindow::MainWindow() {
     m_metricsPane = new MetricsPane;
 
     // The panes are docks an operator moves, stacks as tabs, floats and closes (View brings one
-    // back); the layout is kept between runs. By default the logs and the charts side by side,
-    // the terminal under the charts.
+    // back); the layout is kept between runs. By default the logs above, the charts and the
+    // terminal below them.
     auto dock = [this](const QString& title, const QString& name, QWidget* w) {
         auto* d = new QDockWidget(title, this);
         d->setObjectName(name);
@@ -292,21 +292,23 @@ void MainWindow::defaultLayout() {
         removeDockWidget(d);
         d->setFloating(false);
     }
+    // The tree at the side; the logs above, the charts and the terminal side by side below
+    // them (the log pane's tool row is too wide to share the width with the charts).
     addDockWidget(Qt::LeftDockWidgetArea, m_treeDock);
     addDockWidget(Qt::RightDockWidgetArea, m_logDock);
-    splitDockWidget(m_logDock, m_metricsDock, Qt::Horizontal);
-    splitDockWidget(m_metricsDock, m_terminalDock, Qt::Vertical);
+    splitDockWidget(m_logDock, m_metricsDock, Qt::Vertical);
+    splitDockWidget(m_metricsDock, m_terminalDock, Qt::Horizontal);
     for (QDockWidget* d : {m_treeDock, m_logDock, m_metricsDock, m_terminalDock})
         d->show();
     defaultSizes();
 }
 
 void MainWindow::defaultSizes() {
-    // The tree narrow, the logs and the charts sharing the rest about equally.
     const int rest = std::max(600, width() - 240);
-    resizeDocks({m_treeDock, m_logDock, m_metricsDock}, {220, rest * 9 / 20, rest * 11 / 20},
+    resizeDocks({m_treeDock, m_metricsDock, m_terminalDock}, {220, rest * 2 / 3, rest / 3},
                 Qt::Horizontal);
-    resizeDocks({m_metricsDock, m_terminalDock}, {height() * 3 / 4, height() / 4}, Qt::Vertical);
+    resizeDocks({m_logDock, m_metricsDock}, {height() * 9 / 20, height() * 11 / 20},
+                Qt::Vertical);
 }
 
 void MainWindow::showEvent(QShowEvent* e) {

@@ -1,19 +1,27 @@
-// One metric's chart in the metrics pane (Qt Charts): its lines, each a QLineSeries per
-// gap-free segment with one legend entry, set with QXYSeries::replace(); the time axis and a
-// value axis in the chart's unit; hover shows every line's value at that time in human units, a
-// legend click hides or shows a line, a click or a drag on the plot chooses a time (onChosen).
-// Only the metrics pane and its benchmark include this (Qt Charts headers stay in few files).
+// One metric's chart in the metrics pane: Qt Charts draws the title, the time axis, a value
+// axis in the chart's unit and the legend (an empty QLineSeries per line gives its entry); the
+// lines themselves are painted by one item over the plot area, each segment a polyline of the
+// drawing thread's points (already at most two a pixel column), a 1-pixel pen without
+// antialiasing. Qt Charts' own line series build and stroke a QPainterPath of every point on
+// every change, 90 ms for 100 lines of 2,000 points here (tests/bench/metrics_chart_bench.cpp);
+// this is a few. Hover shows every line's value at that time in human units, a legend click hides
+// or shows a line, a click or a drag on the plot chooses a time (onChosen), a dashed line marks
+// a cursor time. Only the metrics pane and its benchmark include this (Qt Charts headers stay in
+// few files).
 #pragma once
 
 #include "drawn_chart.h"
 
 #include <QDateTime>
 #include <QDateTimeAxis>
+#include <QGraphicsItem>
 #include <QGraphicsLayout>
 #include <QHash>
 #include <QLegendMarker>
 #include <QLineSeries>
 #include <QMouseEvent>
+#include <QPainter>
+#include <QPolygonF>
 #include <QToolTip>
 #include <QValueAxis>
 #include <QtCharts/QChart>
@@ -25,9 +33,78 @@
 
 namespace day2::ui {
 
-// One metric's chart: its lines (a QLineSeries per gap-free segment, one legend entry per
-// line), the time axis, a value axis in human units; hover shows every line's value at that
-// time, a click or a drag chooses a time for the log pane.
+// The lines of a chart, painted over its plot area.
+class ChartLinesItem : public QGraphicsItem {
+public:
+    struct Line {
+        QString label;
+        QColor colour;
+        bool hidden = false;
+        QList<QList<QPointF>> segments; // in axis units
+    };
+    explicit ChartLinesItem(QGraphicsItem* parent) : QGraphicsItem(parent) { setZValue(100); }
+
+    void setLines(QList<Line> lines) {
+        m_lines = std::move(lines);
+        update();
+    }
+    QList<Line>& lines() { return m_lines; }
+    void setRanges(double x0, double x1, double y0, double y1) {
+        m_x0 = x0;
+        m_x1 = x1;
+        m_y0 = y0;
+        m_y1 = y1;
+        update();
+    }
+    void setPlot(const QRectF& plot) {
+        prepareGeometryChange();
+        m_plot = plot;
+    }
+    void setCursor(double x) {
+        m_cursor = x;
+        update();
+    }
+    QRectF boundingRect() const override { return m_plot; }
+    void paint(QPainter* p, const QStyleOptionGraphicsItem*, QWidget*) override {
+        if (m_plot.isEmpty() || m_x1 <= m_x0 || m_y1 <= m_y0)
+            return;
+        p->save();
+        p->setClipRect(m_plot);
+        p->setRenderHint(QPainter::Antialiasing, false);
+        const double sx = m_plot.width() / (m_x1 - m_x0), sy = m_plot.height() / (m_y1 - m_y0);
+        const double left = m_plot.left(), bottom = m_plot.bottom();
+        QPolygonF poly;
+        for (const Line& line : m_lines) {
+            if (line.hidden)
+                continue;
+            p->setPen(QPen(line.colour, 0));
+            p->setBrush(line.colour);
+            for (const auto& seg : line.segments) {
+                poly.resize(seg.size());
+                for (qsizetype i = 0; i < seg.size(); ++i)
+                    poly[i] =
+                        QPointF(left + (seg[i].x() - m_x0) * sx, bottom - (seg[i].y() - m_y0) * sy);
+                if (seg.size() == 1) // a point alone (a new container, after a gap) is seen
+                    p->drawRect(QRectF(poly[0].x() - 1.5, poly[0].y() - 1.5, 3, 3));
+                else
+                    p->drawPolyline(poly);
+            }
+        }
+        if (m_cursor > 0) {
+            p->setPen(QPen(QColor(200, 0, 0), 0, Qt::DashLine));
+            const double x = left + (m_cursor - m_x0) * sx;
+            p->drawLine(QPointF(x, m_plot.top()), QPointF(x, bottom));
+        }
+        p->restore();
+    }
+
+private:
+    QList<Line> m_lines;
+    QRectF m_plot;
+    double m_x0 = 0, m_x1 = 1, m_y0 = 0, m_y1 = 1;
+    double m_cursor = 0;
+};
+
 class MetricChartView : public QChartView {
 public:
     explicit MetricChartView(QWidget* parent = nullptr) : QChartView(new QChart, parent) {
@@ -43,11 +120,9 @@ public:
         m_y->setLabelFormat(QStringLiteral("%.3g"));
         chart()->addAxis(m_x, Qt::AlignBottom);
         chart()->addAxis(m_y, Qt::AlignLeft);
-        m_cursor = new QLineSeries;
-        m_cursor->setPen(QPen(QColor(200, 0, 0), 1, Qt::DashLine));
-        chart()->addSeries(m_cursor);
-        m_cursor->attachAxis(m_x);
-        m_cursor->attachAxis(m_y);
+        m_item = new ChartLinesItem(chart());
+        QObject::connect(chart(), &QChart::plotAreaChanged, chart(),
+                         [this](const QRectF& plot) { m_item->setPlot(plot); });
     }
 
     std::function<void(qint64, qint64)> onChosen;
@@ -61,71 +136,45 @@ public:
                       QDateTime::fromMSecsSinceEpoch(qint64(x1)));
         m_x->setFormat(x1 - x0 <= 3600e3 ? QStringLiteral("HH:mm:ss") : QStringLiteral("HH:mm"));
         m_y->setRange(d.yMin, d.yMax);
-        // Lines by label: their segments reuse series; what is no longer there goes.
-        QHash<QString, Line> old;
-        std::swap(old, m_lines);
+        m_item->setRanges(x0, x1, d.yMin, d.yMax);
+        m_item->setPlot(chart()->plotArea());
+        // Lines by label keep their colour, legend entry and hidden state.
+        QHash<QString, Legend> old;
+        std::swap(old, m_legend);
+        QList<ChartLinesItem::Line> lines;
         int colour = 0;
         for (const auto& line : d.lines) {
-            Line l = old.take(line.label);
-            if (l.segments.isEmpty())
+            Legend l = old.take(line.label);
+            if (!l.series) {
                 l.colour = nextColour(colour);
-            while (l.segments.size() < line.segments.size()) {
-                auto* s = new QLineSeries;
-                s->setUseOpenGL(qEnvironmentVariableIsSet("DAY2_CHARTS_OPENGL"));
-                s->setName(line.label);
-                s->setPen(QPen(l.colour, 1.5));
-                chart()->addSeries(s);
-                s->attachAxis(m_x);
-                s->attachAxis(m_y);
-                l.segments.append(s);
+                l.series = new QLineSeries;
+                l.series->setName(line.label);
+                l.series->setPen(QPen(l.colour, 2));
+                chart()->addSeries(l.series);
+                for (QLegendMarker* m : chart()->legend()->markers(l.series)) {
+                    const QString label = line.label;
+                    QObject::connect(m, &QLegendMarker::clicked, chart(),
+                                     [this, label] { toggle(label); });
+                }
             }
-            while (l.segments.size() > line.segments.size()) {
-                QLineSeries* s = l.segments.takeLast();
-                chart()->removeSeries(s);
-                delete s;
-            }
-            for (qsizetype i = 0; i < line.segments.size(); ++i) {
-                l.segments[i]->replace(line.segments[i]);
-                // A point or two alone (a new container, a line after a gap) is still seen.
-                l.segments[i]->setPointsVisible(line.segments[i].size() <= 3);
-                l.segments[i]->setVisible(!l.hidden);
-            }
-            m_lines.insert(line.label, l);
+            m_legend.insert(line.label, l);
+            lines.append(ChartLinesItem::Line{line.label, l.colour, l.hidden, line.segments});
             ++colour;
         }
-        for (auto& gone : old)
-            for (QLineSeries* s : gone.segments) {
-                chart()->removeSeries(s);
-                delete s;
-            }
-        // One legend entry per line: the first segment's, which toggles them all.
-        for (QLegendMarker* m : chart()->legend()->markers()) {
-            auto* s = qobject_cast<QLineSeries*>(m->series());
-            const auto it = std::find_if(m_lines.begin(), m_lines.end(), [s](const Line& l) {
-                return !l.segments.isEmpty() && l.segments.first() == s;
-            });
-            m->setVisible(it != m_lines.end());
-            if (it == m_lines.end())
-                continue;
-            const QString label = it.key();
-            QObject::disconnect(m, &QLegendMarker::clicked, nullptr, nullptr);
-            QObject::connect(m, &QLegendMarker::clicked, chart(), [this, label] { toggle(label); });
-            m->setLabelBrush(it->hidden ? QBrush(Qt::gray) : chart()->legend()->labelBrush());
+        for (auto& gone : old) {
+            chart()->removeSeries(gone.series);
+            delete gone.series;
         }
+        m_item->setLines(std::move(lines));
         setCursorTime(cursorMs, d);
     }
 
-    void setCursorTime(qint64 ms, const DrawnChart& d) {
-        if (ms <= 0)
-            m_cursor->clear();
-        else
-            m_cursor->replace({QPointF(double(ms), d.yMin), QPointF(double(ms), d.yMax)});
-    }
+    void setCursorTime(qint64 ms, const DrawnChart&) { m_item->setCursor(double(ms)); }
 
 protected:
     void mouseMoveEvent(QMouseEvent* e) override {
         QChartView::mouseMoveEvent(e);
-        const QPointF v = chart()->mapToValue(e->position());
+        const QPointF v = valueAt(e->position());
         if (!chart()->plotArea().contains(e->position()) || m_data.lines.isEmpty()) {
             QToolTip::hideText();
             return;
@@ -134,7 +183,7 @@ protected:
                            .toString(QStringLiteral("yyyy-MM-dd HH:mm:ss"));
         const double slack = spanMs() / std::max(1.0, chart()->plotArea().width()) * 6;
         for (const auto& line : m_data.lines) {
-            if (m_lines.value(line.label).hidden)
+            if (hidden(line.label))
                 continue;
             // The line's point nearest that time (within a few pixels).
             const QPointF* best = nullptr;
@@ -151,14 +200,14 @@ protected:
     }
     void mousePressEvent(QMouseEvent* e) override {
         if (e->button() == Qt::LeftButton && chart()->plotArea().contains(e->position()))
-            m_pressX = chart()->mapToValue(e->position()).x();
+            m_pressX = valueAt(e->position()).x();
         QChartView::mousePressEvent(e);
     }
     void mouseReleaseEvent(QMouseEvent* e) override {
         QChartView::mouseReleaseEvent(e);
         if (e->button() != Qt::LeftButton || m_pressX < 0 || !onChosen)
             return;
-        const double x = chart()->mapToValue(e->position()).x();
+        const double x = valueAt(e->position()).x();
         const qint64 a = qint64(std::min(m_pressX, x)), b = qint64(std::max(m_pressX, x));
         m_pressX = -1;
         // A drag of a few pixels is a click.
@@ -170,11 +219,19 @@ protected:
     }
 
 private:
-    struct Line {
-        QList<QLineSeries*> segments;
+    struct Legend {
+        QLineSeries* series = nullptr; // empty: its legend entry
         QColor colour;
         bool hidden = false;
     };
+    // The time and value at a point of the view (the axes' ranges over the plot area).
+    QPointF valueAt(const QPointF& pos) const {
+        const QRectF plot = chart()->plotArea();
+        const double x0 = double(m_x->min().toMSecsSinceEpoch());
+        const double fx = (pos.x() - plot.left()) / std::max(1.0, plot.width());
+        const double fy = (plot.bottom() - pos.y()) / std::max(1.0, plot.height());
+        return QPointF(x0 + fx * spanMs(), m_y->min() + fy * (m_y->max() - m_y->min()));
+    }
     double spanMs() const {
         return double(m_x->max().toMSecsSinceEpoch() - m_x->min().toMSecsSinceEpoch());
     }
@@ -187,26 +244,23 @@ private:
         return palette[i % 10];
     }
     void toggle(const QString& label) {
-        auto it = m_lines.find(label);
-        if (it == m_lines.end())
+        auto it = m_legend.find(label);
+        if (it == m_legend.end())
             return;
         it->hidden = !it->hidden;
-        for (QLineSeries* s : it->segments)
-            s->setVisible(!it->hidden);
-        for (QLegendMarker* m : chart()->legend()->markers())
-            if (!it->segments.isEmpty() && m->series() == it->segments.first()) {
-                m->setVisible(true);
-                m->setLabelBrush(it->hidden ? QBrush(Qt::gray) : chart()->legend()->labelBrush());
-            } else if (std::any_of(it->segments.begin() + 1, it->segments.end(),
-                                   [m](QLineSeries* s) { return m->series() == s; })) {
-                m->setVisible(false);
-            }
+        for (auto& line : m_item->lines())
+            if (line.label == label)
+                line.hidden = it->hidden;
+        m_item->update();
+        for (QLegendMarker* m : chart()->legend()->markers(it->series))
+            m->setLabelBrush(it->hidden ? QBrush(Qt::gray) : chart()->legend()->labelBrush());
     }
+    bool hidden(const QString& label) const { return m_legend.value(label).hidden; }
 
     QDateTimeAxis* m_x;
     QValueAxis* m_y;
-    QLineSeries* m_cursor;
-    QHash<QString, Line> m_lines;
+    ChartLinesItem* m_item;
+    QHash<QString, Legend> m_legend;
     DrawnChart m_data;
     double m_pressX = -1;
 };

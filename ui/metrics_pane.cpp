@@ -421,8 +421,19 @@ void MetricsPane::updateMetricList() {
                                                                     : 1;
         entries.append({s.name, client::chartUnit(s.name, s.unit), rank});
     }
-    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
-        return a.rank != b.rank ? a.rank < b.rank : a.name < b.name;
+    // Within each kind, the ones charted first by default lead, in the order an operator reads
+    // them (CPU, memory, ...); then the rest by name.
+    auto firstIndex = [](const Entry& e) {
+        const QStringList& first = e.rank == 0 ? kDefaultHost : kDefaultContainer;
+        const qsizetype i = e.rank == 2 ? -1 : first.indexOf(e.name);
+        return i < 0 ? qsizetype(1000) : i;
+    };
+    std::sort(entries.begin(), entries.end(), [&](const Entry& a, const Entry& b) {
+        if (a.rank != b.rank)
+            return a.rank < b.rank;
+        if (firstIndex(a) != firstIndex(b))
+            return firstIndex(a) < firstIndex(b);
+        return a.name < b.name;
     });
     QSet<QString> chosen = m_userChoice;
     if (!m_choiceTouched) {

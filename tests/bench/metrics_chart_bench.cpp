@@ -1,8 +1,8 @@
 // The console's metrics charts, offscreen (QT_QPA_PLATFORM=offscreen):
 //   redraw  100 series × 3,600 points (an hour at 1 s) in one 1,200 × 600 chart. day2: the
 //           drawing thread's work (drawCharts: gaps, min/max per pixel column), then on the GUI
-//           thread MetricChartView::set (QXYSeries::replace of each line) and the paint. Anchor,
-//           same run: the same points appended one by one to 100 QLineSeries, then the paint.
+//           thread MetricChartView::set and the paint. Anchor, same run: the same points
+//           appended one by one to 100 QLineSeries, then the paint.
 //   live    a pane charting 50 series (50 containers' mem.total, 15 minutes held) gets one point
 //           of each, as a stream's second would bring: the GUI thread's cost of taking them in,
 //           setting the chart and painting, and the drawing thread's apart.
@@ -144,7 +144,7 @@ void live() {
     pane.redraw();
     loop.exec();
     QPixmap canvas(pane.size());
-    std::vector<double> gui, apply, worker;
+    std::vector<double> gui, apply, worker, take, paint;
     QRandomGenerator rng(1);
     for (int update = 1; update <= 60; ++update) {
         QList<client::MetricSeries> points;
@@ -168,12 +168,17 @@ void live() {
         const qint64 paintNs = t.nsecsElapsed();
         gui.push_back(ms(ingestNs + pane.lastApplyNs() + paintNs));
         apply.push_back(ms(pane.lastApplyNs()));
+        take.push_back(ms(ingestNs + pane.lastApplyNs()));
+        paint.push_back(ms(paintNs));
         worker.push_back(ms(roundNs - pane.lastApplyNs()));
     }
-    const Stats g = stats(gui), a = stats(apply), wk = stats(worker);
+    const Stats g = stats(gui), a = stats(apply), wk = stats(worker), tk = stats(take),
+                pt = stats(paint);
     std::printf("live series=50 held=900 charts=%d lines=%d gui_median=%.2f gui_p99=%.2f "
-                "apply_median=%.2f drawing_thread_median=%.2f\n",
-                pane.chartCount(), pane.lineCount(), g.median, g.p99, a.median, wk.median);
+                "take_and_set_median=%.2f take_and_set_p99=%.2f apply_median=%.2f "
+                "paint_whole_pane_median=%.2f drawing_thread_median=%.2f\n",
+                pane.chartCount(), pane.lineCount(), g.median, g.p99, tk.median, tk.p99, a.median,
+                pt.median, wk.median);
 }
 
 } // namespace

@@ -434,6 +434,28 @@ TEST_F(ExecApi, TheKubernetesJavaScriptClientWorksUnchanged) {
     EXPECT_EQ(got["tty_status"], "Success");
 }
 
+// kubectl >= 1.30 (exec over WebSocket, v5 first), unchanged but for the path: a shim stands
+// for the API server (exec_kubectl.py). kubectl is not a Debian package (Debian 12's
+// kubernetes-client is 1.20, SPDY only): the test runs where one is installed (DAY2_KUBECTL, else
+// kubectl on the PATH), and skips otherwise.
+TEST_F(ExecApi, KubectlExecWorksUnchanged) {
+    const char* kubectl = std::getenv("DAY2_KUBECTL");
+    const auto r = runCapture("/usr/bin/python3 " DAY2_SOURCE_DIR
+                              "/tests/integration/exec_kubectl.py " +
+                              std::string(kubectl ? kubectl : "kubectl") + " " +
+                              std::to_string(s_agent->port()) + " " + s_cid + " 2>&1");
+    if (r.exitCode == 77)
+        GTEST_SKIP() << r.output;
+    ASSERT_EQ(r.exitCode, 0) << r.output;
+    const json got = json::parse(r.output);
+    EXPECT_EQ(got["status"]["stdout"], "out\n");
+    EXPECT_NE(got["status"]["stderr"].get<std::string>().find("err\n"), std::string::npos)
+        << got["status"];
+    EXPECT_EQ(got["status"]["code"], 3) << got["status"];
+    EXPECT_EQ(got["stdin"]["stdout"], "hello from kubectl\n") << got["stdin"];
+    EXPECT_EQ(got["stdin"]["code"], 0) << got["stdin"];
+}
+
 // A client that does not read: the agent stops reading the process's output (it blocks), its
 // memory does not grow with what the process would write, and every byte comes once it reads.
 TEST_F(ExecApi, ASlowClientSlowsTheProcessNotTheAgentsMemory) {
