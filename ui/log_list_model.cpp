@@ -249,6 +249,8 @@ QVariant LogListModel::data(const QModelIndex& index, int role) const {
         return int(l.source);
     case TimeRole:
         return formatTime(l.realtimeUsec);
+    case RealtimeRole:
+        return qint64(l.realtimeUsec);
     case MatchRole:
         return std::binary_search(m_matches.begin(), m_matches.end(), uint32_t(i));
     default:

@@ -25,7 +25,8 @@ public:
         SourceRole,
         TimeRole,
         MatchRole,
-        MessageRole
+        MessageRole,
+        RealtimeRole // µs since the epoch (qint64)
     };
 
     explicit LogListModel(size_t maxLines, QObject* parent = nullptr);

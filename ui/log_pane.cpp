@@ -16,6 +16,7 @@
 #include <QJsonObject>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMenu>
 #include <QMessageBox>
 #include <QNetworkReply>
 #include <QPainter>
@@ -188,6 +189,18 @@ LogPane::LogPane(client::ApiClient* api, QWidget* parent, size_t maxLines)
         });
     });
     connect(m_view, &QTableView::doubleClicked, this, &LogPane::showFields);
+    // A line's menu: its moment on the charts, its fields.
+    m_view->setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(m_view, &QWidget::customContextMenuRequested, this, [this](const QPoint& pos) {
+        const QModelIndex index = m_view->indexAt(pos);
+        if (!index.isValid())
+            return;
+        QMenu menu(this);
+        const qint64 ms = index.data(LogListModel::RealtimeRole).toLongLong() / 1000;
+        menu.addAction(tr("Show in metrics"), this, [this, ms] { emit showInMetrics(ms); });
+        menu.addAction(tr("Fields…"), this, [this, index] { showFields(index); });
+        menu.exec(m_view->viewport()->mapToGlobal(pos));
+    });
     m_flushTimer.setInterval(kFlushMs);
     connect(&m_flushTimer, &QTimer::timeout, this, &LogPane::flush);
 }

@@ -82,6 +82,8 @@ public:
 
 signals:
     void linesArrived(int total);
+    // "Show in metrics" on a line: its time (ms since the epoch).
+    void showInMetrics(qint64 ms);
     void unitsLoaded();
 
 private:

@@ -247,6 +247,12 @@ MainWindow::MainWindow() {
     setDockNestingEnabled(true);
     defaultLayout();
 
+    // A log line's "show in metrics": a time cursor on the charts.
+    connect(m_logPane, &LogPane::showInMetrics, this, [this](qint64 ms) {
+        m_metricsDock->show();
+        m_metricsDock->raise();
+        m_metricsPane->showTime(ms);
+    });
     connect(m_metricsPane, &MetricsPane::timeChosen, this,
             [this](qint64 from, qint64 to, const QList<client::MetricOrigin>& origins) {
                 showLogsAt(from, to, origins);
@@ -307,8 +313,7 @@ void MainWindow::defaultSizes() {
     const int rest = std::max(600, width() - 240);
     resizeDocks({m_treeDock, m_metricsDock, m_terminalDock}, {220, rest * 2 / 3, rest / 3},
                 Qt::Horizontal);
-    resizeDocks({m_logDock, m_metricsDock}, {height() * 9 / 20, height() * 11 / 20},
-                Qt::Vertical);
+    resizeDocks({m_logDock, m_metricsDock}, {height() * 9 / 20, height() * 11 / 20}, Qt::Vertical);
 }
 
 void MainWindow::showEvent(QShowEvent* e) {

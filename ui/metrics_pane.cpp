@@ -463,10 +463,11 @@ void MetricsPane::redraw() {
 }
 
 void MetricsPane::scheduleDraw() {
-    if (m_drawing.isRunning()) {
+    if (m_drawStarted) { // (its result is not set yet: the next one starts after it)
         m_drawAgain = true;
         return;
     }
+    m_drawStarted = true;
     m_dirty = false;
     // The chosen metrics in the list's order.
     const QStringList wanted = chosenMetrics();
@@ -483,6 +484,7 @@ void MetricsPane::scheduleDraw() {
 void MetricsPane::applyDrawn(QList<DrawnChart> charts) {
     QElapsedTimer took;
     took.start();
+    m_drawStarted = false;
     m_drawn = std::move(charts);
     const int columns = m_scroll->viewport()->width() >= 900 ? 2 : 1;
     // Views by metric: a chart kept is updated in place.
@@ -527,6 +529,17 @@ void MetricsPane::applyDrawn(QList<DrawnChart> charts) {
         m_drawAgain = false;
         scheduleDraw();
     }
+}
+
+void MetricsPane::showTime(qint64 ms) {
+    const qint64 age = (QDateTime::currentMSecsSinceEpoch() - ms) / 1000;
+    if (age > m_range)
+        for (qint64 r : kRanges)
+            if (r > age + age / 10 || r == kRanges[std::size(kRanges) - 1]) {
+                setRangeSeconds(r);
+                break;
+            }
+    setCursorTime(ms);
 }
 
 void MetricsPane::setCursorTime(qint64 ms) {

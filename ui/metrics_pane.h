@@ -86,13 +86,19 @@ public:
     QWidget* chartArea() const;
     // Draws now (off the GUI thread) instead of at the next tick; `drawn` follows.
     void redraw();
+    // A drawing is under way or asked for: `drawn` is not yet of the data held.
+    bool drawingPending() const { return m_drawStarted || m_drawAgain; }
     // Points as the streams hand them over (merged into the series held; drawn at the next
     // tick or redraw). Public for the benchmark, which feeds the pane without an agent.
     void ingest(const QList<client::MetricSeries>& points) { mergeSeries(points); }
     // The GUI thread's time setting the last drawing into the charts (ns).
     qint64 lastApplyNs() const { return m_lastApplyNs; }
-    // A time cursor on every chart (from a log line's "show in metrics"); 0 removes it.
+    // A time cursor on every chart; 0 removes it.
     void setCursorTime(qint64 ms);
+    // A log line's "show in metrics": the range widened to the smallest that holds `ms` (if it
+    // does not yet), and the cursor there.
+    void showTime(qint64 ms);
+    qint64 cursorTime() const { return m_cursorMs; }
 
 signals:
     // Charts were drawn with the data held (after each load, and each live update).
@@ -135,6 +141,7 @@ private:
     std::vector<std::unique_ptr<AgentStream>> m_streams;
     QFutureWatcher<QList<DrawnChart>> m_drawing;
     bool m_drawAgain = false;
+    bool m_drawStarted = false; // until its result is set into the charts
     bool m_dirty = false;
     QTimer m_tick; // live: a redraw a second when something came
 

@@ -1,6 +1,7 @@
 // The console's chart-to-logs correlation against a real agent: a range dragged on a chart of a
 // container makes the log pane show that container's lines of that range, exactly what the
-// logs API's range query answers for it, with a marker at the chosen time. Needs root.
+// logs API's range query answers for it, with a marker at the chosen time; a log line's "show in
+// metrics" puts the charts' cursor at its time. Needs root.
 #include "log_pane.h"
 #include "main_window.h"
 #include "metrics_pane.h"
@@ -84,6 +85,13 @@ private slots:
         const QList<QByteArray> rows = shown();
         QVERIFY2(rows.first().contains("the time chosen on the chart"), rows.first().constData());
         QCOMPARE(rows.mid(1), expected);
+
+        // And back: a line's "show in metrics" puts the charts' cursor at its time, the range
+        // widened to hold it (20 minutes ago: the hour).
+        const qint64 earlier = QDateTime::currentMSecsSinceEpoch() - 20 * 60 * 1000;
+        emit w.logPane()->showInMetrics(earlier);
+        QCOMPARE(w.metricsPane()->cursorTime(), earlier);
+        QCOMPARE(w.metricsPane()->rangeSeconds(), qint64(3600));
     }
 };
 
