@@ -331,8 +331,11 @@ void MainWindow::restoreLayout() {
     restoreGeometry(s.value("window/geometry").toByteArray());
     m_layoutRestored = restoreState(s.value("window/state").toByteArray());
     const QString selection = s.value("window/selection").toString();
-    if (!selection.isEmpty() && m_pendingSelect.isEmpty())
-        selectByKey(selection);
+    if (!selection.isEmpty() && m_pendingSelect.isEmpty()) {
+        m_pendingSelect = selection; // selected once the tree has it
+        if (m_model)
+            selectByKey(selection);
+    }
 }
 
 void MainWindow::closeEvent(QCloseEvent* e) {

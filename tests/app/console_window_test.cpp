@@ -1,24 +1,33 @@
-// The console's chart-to-logs correlation against a real agent: a range dragged on a chart of a
-// container makes the log pane show that container's lines of that range, exactly what the
-// logs API's range query answers for it, with a marker at the chosen time; a log line's "show in
-// metrics" puts the charts' cursor at its time. Needs root.
+// The console's window against a real agent: at the start (nothing selected) the charts show
+// the cluster's hosts; a range dragged on a chart of a container makes the log pane show that
+// container's lines of that range, exactly what the logs API's range query answers for it, with
+// a marker at the chosen time; a log line's "show in metrics" puts the charts' cursor at its
+// time; the docks' layout and the selection come back at the next start. Needs root.
 #include "log_pane.h"
 #include "main_window.h"
 #include "metrics_pane.h"
 
 #include "task_agent.h"
 
+#include <QDockWidget>
+#include <QSettings>
 #include <QSignalSpy>
+#include <QStandardPaths>
 #include <QTest>
 #include <QTreeView>
 
 using namespace day2;
 using day2::test::TaskAgent;
 
-class ConsoleCorrelationTest : public QObject {
+class ConsoleWindowTest : public QObject {
     Q_OBJECT
 private slots:
-    void aRangeOnAChartShowsThatRangesLines() {
+    void initTestCase() {
+        QStandardPaths::setTestModeEnabled(true); // settings of the test's own
+        QSettings().clear();
+    }
+
+    void chartsAndLogsTogetherAndTheLayoutKept() {
         if (const std::string why = TaskAgent::unavailable(); !why.empty())
             QSKIP(why.c_str());
         TaskAgent env("cc");
@@ -49,9 +58,18 @@ private slots:
 
         ui::MainWindow w;
         w.resize(1400, 900);
+        w.restoreLayout(); // nothing saved yet: the default
         QVERIFY(w.connectTo({env.endpoint().base.toString(), {}, {}, {}}, &error));
         QSignalSpy refreshed(&w, &ui::MainWindow::connectedAndRefreshed);
         QVERIFY(refreshed.wait(30000));
+        // The start: the cluster's hosts, a line per agent.
+        QTRY_VERIFY_WITH_TIMEOUT(
+            std::any_of(w.metricsPane()->drawn().begin(), w.metricsPane()->drawn().end(),
+                        [](const ui::DrawnChart& c) {
+                            return c.metric == "cpu.total" && c.lines.size() == 1;
+                        }),
+            30000);
+        QCOMPARE(w.metricsPane()->groupBy(), client::GroupBy::Agent);
         w.selectByKey(cid);
         QTRY_VERIFY_WITH_TIMEOUT(w.logPane()->lineCount() > 0, 30000);
 
@@ -92,8 +110,21 @@ private slots:
         emit w.logPane()->showInMetrics(earlier);
         QCOMPARE(w.metricsPane()->cursorTime(), earlier);
         QCOMPARE(w.metricsPane()->rangeSeconds(), qint64(3600));
+
+        // The layout and the selection are kept: the terminal closed, the next window has it
+        // closed and the container selected.
+        w.findChild<QDockWidget*>("terminal")->close();
+        w.close();
+        ui::MainWindow next;
+        next.restoreLayout();
+        QVERIFY(next.findChild<QDockWidget*>("terminal")->isHidden());
+        QVERIFY(!next.findChild<QDockWidget*>("metrics")->isHidden());
+        QVERIFY(next.connectTo({env.endpoint().base.toString(), {}, {}, {}}, &error));
+        QTRY_VERIFY_WITH_TIMEOUT(
+            next.tree()->currentIndex().data(client::ClusterModel::KeyRole).toString() == cid,
+            30000);
     }
 };
 
-QTEST_MAIN(ConsoleCorrelationTest)
-#include "console_correlation_test.moc"
+QTEST_MAIN(ConsoleWindowTest)
+#include "console_window_test.moc"
