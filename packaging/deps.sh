@@ -24,9 +24,10 @@ packages=(
   # the client library, the console and their Qt Test tests; the console's keyring (and a real
   # Secret Service for its test, in a private D-Bus session); its screenshot test under a
   # virtual X server; Qt WebSockets for exec (the CLI's `task exec`, the console's terminal);
-  # Qt Charts for the console's metrics pane (its CMake package needs Qt OpenGL's)
+  # Qt Charts for the console's metrics pane (its CMake package needs Qt OpenGL's); libvterm for
+  # its terminal pane
   qt6-base-dev qtkeychain-qt6-dev gnome-keyring dbus-daemon xvfb xauth qt6-websockets-dev
-  qt6-charts-dev libqt6opengl6-dev
+  qt6-charts-dev libqt6opengl6-dev libvterm-dev
 )
 
 missing=()

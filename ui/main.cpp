@@ -1,11 +1,14 @@
 // day2-console: the desktop console of day2 (README, "The console").
 //   day2-console [--connect URL --token-file F --ca FILE] [--select <container|app>]
 //                [--group-by agent|framework|container] [--range 5m|15m|1h|6h|24h]
+//                [--exec TASK [--exec-command CMD]]
 //                [--snapshot FILE.png]
 // --snapshot renders the window once data has arrived, saves it and exits (tests, README).
 #include "log_pane.h"
 #include "main_window.h"
 #include "metrics_pane.h"
+#include "terminal/terminal_pane.h"
+#include "terminal/terminal_view.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -49,7 +52,14 @@ int main(int argc, char** argv) {
                                "agent|framework|container");
     QCommandLineOption range("range", "Charts: the time shown, ending now (default 15m).",
                              "5m|15m|1h|6h|24h");
-    cli.addOptions({connect, tokenFile, ca, select, groupBy, range, snapshot, timeout});
+    QCommandLineOption exec("exec",
+                            "Open a shell in this task (id, prefix or application, as the CLI "
+                            "names them) in the terminal pane.",
+                            "TASK");
+    QCommandLineOption execCommand("exec-command", "With --exec: run this (by sh -c) instead.",
+                                   "CMD");
+    cli.addOptions(
+        {connect, tokenFile, ca, select, groupBy, range, exec, execCommand, snapshot, timeout});
     cli.process(app);
 
     MainWindow w;
@@ -107,6 +117,29 @@ int main(int argc, char** argv) {
         w.selectByKey(cli.value(select));
     if (!snapshotMode) // a snapshot is of the default layout, and changes no saved one
         w.restoreLayout();
+    if (cli.isSet(exec)) {
+        // Once the tree knows the task (it may take a refresh or two).
+        const QString task = cli.value(exec);
+        const QStringList command =
+            cli.isSet(execCommand)
+                ? QStringList{QStringLiteral("sh"), QStringLiteral("-c"), cli.value(execCommand)}
+                : QStringList{};
+        auto opened = std::make_shared<bool>(false);
+        auto said = std::make_shared<QString>();
+        QObject::connect(&w, &MainWindow::connectedAndRefreshed, &w,
+                         [&w, task, command, opened, said] {
+                             QString why;
+                             if (*opened)
+                                 return;
+                             if (w.openExecByName(task, command, &why)) {
+                                 *opened = true;
+                             } else if (why != *said) { // said once, not at every refresh
+                                 *said = why;
+                                 std::fprintf(stderr, "day2-console: --exec %s: %s\n",
+                                              qPrintable(task), qPrintable(why));
+                             }
+                         });
+    }
     w.show();
     if (c.url.isEmpty() && !snapshotMode)
         QTimer::singleShot(0, &w, &MainWindow::showConnectionDialog);
@@ -122,6 +155,9 @@ int main(int argc, char** argv) {
             const QWidget* m = w.metricsPane()->chartArea();
             const QRect metricsRect(m->mapTo(&w, QPoint(0, 0)), m->size());
             const MetricsPane* mp = w.metricsPane();
+            const TerminalPane* tp = w.terminalPane();
+            const int tab = tp->currentTab();
+            const QRect termRect(tp->mapTo(&w, QPoint(0, 0)), tp->size());
             const QTreeView* t = w.tree();
             const QRect treeRect(t->viewport()->mapTo(&w, QPoint(0, 0)), t->viewport()->size());
             QJsonObject summary{
@@ -144,6 +180,14 @@ int main(int argc, char** argv) {
                                              {"y", metricsRect.y()},
                                              {"w", metricsRect.width()},
                                              {"h", metricsRect.height()}}},
+                {"terminal",
+                 QJsonObject{{"tabs", tp->tabCount()},
+                             {"screen", tp->view(tab) ? tp->view(tab)->screenText() : QString()},
+                             {"exit_code", tp->exitCode(tab)}}},
+                {"terminal_rect", QJsonObject{{"x", termRect.x()},
+                                              {"y", termRect.y()},
+                                              {"w", termRect.width()},
+                                              {"h", termRect.height()}}},
                 {"tree_rect", QJsonObject{{"x", treeRect.x()},
                                           {"y", treeRect.y()},
                                           {"w", treeRect.width()},
@@ -152,22 +196,32 @@ int main(int argc, char** argv) {
             std::fflush(stdout);
             app.exit(saved && gotData ? 0 : 1);
         };
-        // Enough lines to fill the view and charts with points (or 10 s more for them), then a
-        // moment for the last paint.
+        // Enough lines to fill the view (with --select), charts with points (or 10 s more for
+        // them), the exec session's output (with --exec: its end for a command, its first
+        // output for a shell), then a moment for the last paint.
         struct Ready {
-            bool logs = false, charts = false, scheduled = false;
+            bool logs = false, charts = false, terminal = false, scheduled = false;
         };
         auto ready = std::make_shared<Ready>();
+        ready->logs = !cli.isSet(select);
+        ready->terminal = !cli.isSet(exec);
         auto maybeTake = [&w, take, ready] {
-            if (ready->scheduled || !ready->logs)
+            if (ready->scheduled || !ready->logs || !ready->terminal)
                 return;
             if (ready->charts) {
                 ready->scheduled = true;
                 QTimer::singleShot(1500, &w, [take] { take(true); });
+            } else {
+                QTimer::singleShot(10000, &w, [ready, take] {
+                    if (!ready->scheduled) {
+                        ready->scheduled = true;
+                        take(true);
+                    }
+                });
             }
         };
         QObject::connect(
-            w.logPane(), &LogPane::linesArrived, &w, [&w, ready, maybeTake, take](int total) {
+            w.logPane(), &LogPane::linesArrived, &w, [&w, ready, maybeTake](int total) {
                 const int visible =
                     w.logPane()->view()->viewport()->height() /
                     std::max(1, w.logPane()->view()->verticalHeader()->defaultSectionSize());
@@ -175,21 +229,34 @@ int main(int argc, char** argv) {
                     return;
                 ready->logs = true;
                 maybeTake();
-                QTimer::singleShot(10000, &w, [ready, take] {
-                    if (!ready->scheduled) {
-                        ready->scheduled = true;
-                        take(true);
-                    }
-                });
             });
         QObject::connect(w.metricsPane(), &MetricsPane::drawnCharts, &w, [&w, ready, maybeTake] {
-            if (w.metricsPane()->pointCount() > 0) {
+            if (!ready->charts && w.metricsPane()->pointCount() > 0) {
                 ready->charts = true;
                 maybeTake();
             }
         });
-        QTimer::singleShot(cli.value(timeout).toInt() * 1000, &w,
-                           [take, &w] { take(w.logPane()->lineCount() > 0); });
+        const bool waitForEnd = cli.isSet(execCommand);
+        QObject::connect(w.terminalPane(), &TerminalPane::sessionFinished, &w,
+                         [ready, maybeTake](int, int) {
+                             ready->terminal = true;
+                             maybeTake();
+                         });
+        QObject::connect(w.terminalPane(), &TerminalPane::outputArrived, &w,
+                         [&w, ready, maybeTake, waitForEnd](int) {
+                             if (waitForEnd || ready->terminal)
+                                 return;
+                             QTimer::singleShot(1500, &w, [ready, maybeTake] {
+                                 ready->terminal = true;
+                                 maybeTake();
+                             });
+                         });
+        QTimer::singleShot(cli.value(timeout).toInt() * 1000, &w, [take, ready] {
+            if (!ready->scheduled) {
+                ready->scheduled = true;
+                take(ready->logs && ready->terminal);
+            }
+        });
     }
     return app.exec();
 }

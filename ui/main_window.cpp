@@ -2,6 +2,7 @@
 
 #include "log_pane.h"
 #include "metrics_pane.h"
+#include "terminal/terminal_pane.h"
 
 #include <QApplication>
 #include <QCheckBox>
@@ -16,8 +17,10 @@
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QHeaderView>
+#include <QInputDialog>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMenu>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QPushButton>
@@ -51,23 +54,6 @@ constexpr const char* kKeychainService = "day2-console";
 QString tokenFilePath() {
     return QStandardPaths::writableLocation(QStandardPaths::GenericConfigLocation) +
            QStringLiteral("/day2/console-token");
-}
-
-// A placeholder pane: says plainly what will be there and that it is not built yet.
-QWidget* comingPane(const QString& title, const QString& text) {
-    auto* w = new QWidget;
-    auto* lay = new QVBoxLayout(w);
-    auto* t = new QLabel(title);
-    QFont f = t->font();
-    f.setBold(true);
-    t->setFont(f);
-    auto* body = new QLabel(text);
-    body->setWordWrap(true);
-    body->setAlignment(Qt::AlignCenter);
-    body->setStyleSheet(QStringLiteral("color: palette(placeholder-text)"));
-    lay->addWidget(t);
-    lay->addWidget(body, 1);
-    return w;
 }
 
 // Runs a keychain job to its end, or 10 s (a locked keyring waiting for a password that nobody
@@ -235,11 +221,36 @@ MainWindow::MainWindow() {
     m_treeDock = dock(tr("Cluster"), QStringLiteral("cluster"), m_tree);
     m_logDock = dock(tr("Logs"), QStringLiteral("logs"), m_logPane);
     m_metricsDock = dock(tr("Metrics"), QStringLiteral("metrics"), m_metricsPane);
-    m_terminalDock =
-        dock(tr("Terminal"), QStringLiteral("terminal"),
-             comingPane(tr("Terminal"),
-                        tr("A shell inside the selected container comes with the terminal pane; "
-                           "until then: day2 task exec -it <task> -- sh")));
+    m_terminalPane = new TerminalPane;
+    m_terminalDock = dock(tr("Terminal"), QStringLiteral("terminal"), m_terminalPane);
+    // A container's (or a one-container application's) menu: a shell or a command in it.
+    m_tree->setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(m_tree, &QWidget::customContextMenuRequested, this, [this](const QPoint& pos) {
+        const QModelIndex i = m_tree->indexAt(pos);
+        if (!i.isValid() || !m_model)
+            return;
+        QList<ContainerRef> running;
+        for (const auto& c : m_model->containersUnder(i))
+            if (c.running())
+                running.append(c);
+        const auto kind = ClusterModel::Kind(m_model->data(i, ClusterModel::KindRole).toInt());
+        if (running.size() != 1 ||
+            (kind != ClusterModel::Kind::Container && kind != ClusterModel::Kind::Application))
+            return;
+        const ContainerRef c = running.first();
+        QMenu menu(this);
+        menu.addAction(tr("Open shell"), this, [this, c] { openExec(c, {}); });
+        menu.addAction(tr("Run command…"), this, [this, c] {
+            bool ok = false;
+            const QString line =
+                QInputDialog::getText(this, tr("Run a command"),
+                                      tr("Command in %1 (run by sh -c):").arg(c.applicationName),
+                                      QLineEdit::Normal, QString(), &ok);
+            if (ok && !line.trimmed().isEmpty())
+                openExec(c, {QStringLiteral("sh"), QStringLiteral("-c"), line});
+        });
+        menu.exec(m_tree->viewport()->mapToGlobal(pos));
+    });
     // The docks take the whole window: the central widget is an empty, hidden one.
     auto* central = new QWidget;
     setCentralWidget(central);
@@ -286,6 +297,29 @@ MainWindow::MainWindow() {
             m_model->refresh();
     });
     resize(1400, 860);
+}
+
+void MainWindow::openExec(const ContainerRef& c, const QStringList& command) {
+    if (!m_model)
+        return;
+    m_terminalPane->open(
+        c, m_model->agentPathFor(c.agentId, QStringLiteral("exec/v1/containers/") + c.containerId),
+        command);
+    m_terminalDock->show();
+    m_terminalDock->raise();
+}
+
+bool MainWindow::openExecByName(const QString& task, const QStringList& command, QString* error) {
+    if (!m_model)
+        return false;
+    const auto r = client::resolveTask(m_model->containersUnder({}), task);
+    if (!r.match) {
+        if (error)
+            *error = r.error;
+        return false;
+    }
+    openExec(*r.match, command);
+    return true;
 }
 
 MainWindow::~MainWindow() {
@@ -377,6 +411,7 @@ bool MainWindow::connectTo(const ConnectionSettings& c, QString* error) {
         return false;
     m_logPane->setApi(api.get());
     m_metricsPane->setApi(api.get());
+    m_terminalPane->setApi(api.get());
     m_shownCluster = false;
     m_tree->setModel(nullptr);
     m_model = std::make_unique<ClusterModel>(api.get());

@@ -26,6 +26,7 @@ namespace day2::ui {
 class LogPane;
 class MetricsPane;
 struct MetricsSource;
+class TerminalPane;
 
 struct ConnectionSettings {
     QString url, tokenFile, ca;
@@ -70,6 +71,12 @@ public:
     client::ClusterModel* clusterModel() const { return m_model.get(); }
     LogPane* logPane() const { return m_logPane; }
     MetricsPane* metricsPane() const { return m_metricsPane; }
+    TerminalPane* terminalPane() const { return m_terminalPane; }
+    // A TTY exec session in a tab of the terminal pane (an empty command: a shell).
+    void openExec(const client::ContainerRef& c, const QStringList& command);
+    // The same for a task named as the CLI names them (id, prefix, application); false, with
+    // the reason, when the cluster has no such running task (yet).
+    bool openExecByName(const QString& task, const QStringList& command, QString* error);
     // The group-by of the charts stays as given (--group-by) instead of following the selection.
     void fixGroupBy() { m_groupByFixed = true; }
     // The layout, the window's size and the selection of the last run (and kept on close).
@@ -102,6 +109,7 @@ private:
     QTreeView* m_tree;
     LogPane* m_logPane;
     MetricsPane* m_metricsPane;
+    TerminalPane* m_terminalPane;
     QDockWidget* m_treeDock;
     QDockWidget* m_logDock;
     QDockWidget* m_metricsDock;

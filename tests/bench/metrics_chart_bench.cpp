@@ -14,6 +14,7 @@
 #include <QApplication>
 #include <QElapsedTimer>
 #include <QEventLoop>
+#include <QHash>
 #include <QPixmap>
 #include <QRandomGenerator>
 
@@ -143,8 +144,8 @@ void live() {
     QObject::connect(&pane, &ui::MetricsPane::drawnCharts, &loop, &QEventLoop::quit);
     pane.redraw();
     loop.exec();
-    QPixmap canvas(pane.size());
     std::vector<double> gui, apply, worker, take, paint;
+    QHash<QWidget*, QPixmap> canvases;
     QRandomGenerator rng(1);
     for (int update = 1; update <= 60; ++update) {
         QList<client::MetricSeries> points;
@@ -163,8 +164,14 @@ void live() {
         pane.redraw();
         loop.exec(); // the drawing thread, then the apply on this thread
         const qint64 roundNs = w.nsecsElapsed();
+        // The paint an update causes: the charts (their views), not the rest of the pane.
         t.restart();
-        pane.render(&canvas);
+        for (auto* v : pane.findChildren<ui::MetricChartView*>()) {
+            QPixmap& c = canvases[v];
+            if (c.size() != v->size())
+                c = QPixmap(v->size());
+            static_cast<QWidget*>(v)->render(&c);
+        }
         const qint64 paintNs = t.nsecsElapsed();
         gui.push_back(ms(ingestNs + pane.lastApplyNs() + paintNs));
         apply.push_back(ms(pane.lastApplyNs()));
@@ -176,7 +183,7 @@ void live() {
                 pt = stats(paint);
     std::printf("live series=50 held=900 charts=%d lines=%d gui_median=%.2f gui_p99=%.2f "
                 "take_and_set_median=%.2f take_and_set_p99=%.2f apply_median=%.2f "
-                "paint_whole_pane_median=%.2f drawing_thread_median=%.2f\n",
+                "paint_charts_median=%.2f drawing_thread_median=%.2f\n",
                 pane.chartCount(), pane.lineCount(), g.median, g.p99, tk.median, tk.p99, a.median,
                 pt.median, wk.median);
 }

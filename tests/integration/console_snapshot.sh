@@ -2,7 +2,8 @@
 # day2-console under Xvfb against a local two-node cluster: --snapshot renders the window once
 # lines and charts have arrived; the PNG's cluster tree, log pane and metrics pane must not be
 # empty (text and lines drawn, not one flat colour), and the summary must count both agents, the
-# lines shown and the charts (a line per container, the application being selected).
+# lines shown and the charts (a line per container, the application being selected), and an exec
+# tab in the terminal pane whose command printed 42 and exited 3.
 #   console_snapshot.sh BUILD_DIR [OUT.png]     (exit 77 = skipped: not root, or no Xvfb)
 set -euo pipefail
 build=$(realpath "$1")
@@ -19,6 +20,11 @@ fail() { echo "console snapshot: $*"; exit 1; }
 
 demo_cluster_up "$scratch/up.log" --nodes 2 --build "$build" || fail "up failed: $(cat "$scratch/up.log")"
 png=${2:-$scratch/console.png}
+# A running web container for the terminal pane's exec tab (through Adminrouter, as the rest).
+cid=$(DAY2_URL=https://127.0.0.1:$DAY2_DEMO_PORT DAY2_CA=$DAY2_DEMO_DIR/ca.pem \
+    DAY2_TOKEN=$(cat "$DAY2_DEMO_DIR/admin.token") "$build/app/day2" task list 2> /dev/null |
+    awk '/web/ && /running/ {print $1; exit}')
+[ -n "$cid" ] || fail "no running web container in 'day2 task list'"
 # A fresh HOME: no saved settings or keyring in the way. The console takes its snapshot once a
 # screenful of lines (20 at most) and charts with points have arrived; it gives up after --snapshot-timeout seconds,
 # generous here so that a slow machine still gets there.
@@ -26,6 +32,7 @@ HOME=$scratch XDG_RUNTIME_DIR=$scratch xvfb-run -a -s '-screen 0 1600x1000x24' \
     "$build/ui/day2-console" --snapshot "$png" --snapshot-timeout 120 \
     --connect "https://127.0.0.1:$DAY2_DEMO_PORT" \
     --token-file "$DAY2_DEMO_DIR/admin.token" --ca "$DAY2_DEMO_DIR/ca.pem" --select web \
+    --exec "$cid" --exec-command 'ls --color=always /; echo $((6*7)); exit 3' \
     > "$scratch/summary.json" 2> "$scratch/console.err" ||
     fail "day2-console --snapshot failed: $(cat "$scratch/summary.json" "$scratch/console.err")"
 python3 - "$png" "$scratch/summary.json" << 'PY' || fail "the snapshot's panes are empty"
@@ -38,6 +45,9 @@ assert summary["log_lines"] >= 10, summary
 m = summary["metrics"]
 assert m["charts"] >= 1 and m["series"] >= 1 and m["points"] >= 1, m
 assert m["group_by"] == "container", m  # an application selected: a line per container
+t = summary["terminal"]
+assert t["tabs"] == 1 and t["exit_code"] == 3, t
+assert "42" in t["screen"].split("\n"), t
 
 # A PNG as Qt writes it: 8-bit RGB or RGBA, not interlaced.
 data = open(png, "rb").read()
@@ -78,7 +88,7 @@ def region(r):
             inked += px[0] + px[1] + px[2] < 600  # not white-ish: text, marks, selection
     return len(colours), inked / max(total, 1)
 
-for name in ("log_rect", "tree_rect", "metrics_rect"):
+for name in ("log_rect", "tree_rect", "metrics_rect", "terminal_rect"):
     n, ink = region(summary[name])
     print(f"{name}: {n} colours, {ink:.1%} inked")
     assert n >= 8 and ink >= 0.005, f"{name} looks empty: {n} colours, {ink:.2%} inked"
