@@ -30,6 +30,16 @@ std::pair<QString, double> axisUnitFor(const QString& unit, double maxAbs) {
     return {unit, 1};
 }
 
+double niceAbove(double v) {
+    if (v <= 0)
+        return 1;
+    const double p = std::pow(10.0, std::floor(std::log10(v)));
+    for (double m : {1.0, 2.0, 2.5, 5.0, 10.0})
+        if (m * p >= v)
+            return m * p;
+    return 10 * p;
+}
+
 } // namespace
 
 QList<DrawnChart> drawCharts(const QList<MetricSeries>& series, const QStringList& wanted,
@@ -51,7 +61,9 @@ QList<DrawnChart> drawCharts(const QList<MetricSeries>& series, const QStringLis
         d.axisUnit = axisUnit;
         d.scale = scale;
         d.yMin = lo / scale;
-        d.yMax = hi > lo ? hi / scale * 1.08 : lo / scale + 1;
+        // A round top (1, 2, 2.5 or 5 times a power of ten) above the highest value: the axis
+        // keeps it while the values move below it, instead of being laid out again.
+        d.yMax = hi > lo ? niceAbove(hi / scale * 1.05) : lo / scale + 1;
         for (const auto& line : c.lines) {
             DrawnChart::Line l;
             l.label = line.label;

@@ -17,11 +17,13 @@
 #include <QGraphicsItem>
 #include <QGraphicsLayout>
 #include <QHash>
+#include <QImage>
 #include <QLegendMarker>
 #include <QLineSeries>
 #include <QMouseEvent>
 #include <QPainter>
 #include <QPolygonF>
+#include <QStyleOptionGraphicsItem>
 #include <QToolTip>
 #include <QValueAxis>
 #include <QtCharts/QChart>
@@ -30,10 +32,15 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <optional>
 
 namespace day2::ui {
 
 // The lines of a chart, painted over its plot area.
+// The lines of a chart, painted over its plot area. A full redraw paints them straight onto the
+// view; a live update that only adds points at the ends of lines (the same window and scale)
+// draws just the new pieces into an image of the lines (made the first time it is needed) and
+// repaints their rectangle from it.
 class ChartLinesItem : public QGraphicsItem {
 public:
     struct Line {
@@ -42,67 +49,199 @@ public:
         bool hidden = false;
         QList<QList<QPointF>> segments; // in axis units
     };
-    explicit ChartLinesItem(QGraphicsItem* parent) : QGraphicsItem(parent) { setZValue(100); }
+    explicit ChartLinesItem(QGraphicsItem* parent) : QGraphicsItem(parent) {
+        setZValue(100);
+        setFlag(QGraphicsItem::ItemUsesExtendedStyleOption); // the exposed rectangle
+    }
 
     void setLines(QList<Line> lines) {
+        if (!appendsTo(lines)) {
+            m_lines = std::move(lines);
+            invalidate();
+            return;
+        }
+        // Only points added at the ends: into the image (made now if the last paint was a full
+        // one), and only their rectangle repainted.
+        const QList<Line> before = std::move(m_lines);
         m_lines = std::move(lines);
-        update();
+        QRectF dirty;
+        if (!m_cacheValid) {
+            rebuild(m_dpr);
+            dirty = newParts(before, nullptr);
+        } else {
+            dirty = newParts(before, &m_cache);
+        }
+        if (!dirty.isEmpty())
+            update(dirty.adjusted(-2, -2, 2, 2) & m_plot);
     }
     QList<Line>& lines() { return m_lines; }
     void setRanges(double x0, double x1, double y0, double y1) {
+        if (x0 == m_x0 && x1 == m_x1 && y0 == m_y0 && y1 == m_y1)
+            return;
         m_x0 = x0;
         m_x1 = x1;
         m_y0 = y0;
         m_y1 = y1;
-        update();
+        invalidate();
     }
     void setPlot(const QRectF& plot) {
+        if (plot == m_plot)
+            return;
         prepareGeometryChange();
         m_plot = plot;
+        invalidate();
     }
     void setCursor(double x) {
+        if (x == m_cursor)
+            return;
         m_cursor = x;
         update();
     }
+    // Hidden lines changed, say: drawn anew.
+    void invalidate() {
+        m_cacheValid = false;
+        update();
+    }
     QRectF boundingRect() const override { return m_plot; }
-    void paint(QPainter* p, const QStyleOptionGraphicsItem*, QWidget*) override {
+    void paint(QPainter* p, const QStyleOptionGraphicsItem* option, QWidget*) override {
         if (m_plot.isEmpty() || m_x1 <= m_x0 || m_y1 <= m_y0)
             return;
-        p->save();
-        p->setClipRect(m_plot);
-        p->setRenderHint(QPainter::Antialiasing, false);
-        const double sx = m_plot.width() / (m_x1 - m_x0), sy = m_plot.height() / (m_y1 - m_y0);
-        const double left = m_plot.left(), bottom = m_plot.bottom();
+        m_dpr = p->device() ? p->device()->devicePixelRatioF() : 1.0;
+        // Both ways draw from the same whole-pixel origin, so that they give the same pixels.
+        const QPoint origin = m_plot.topLeft().toPoint();
+        if (m_cacheValid) {
+            p->save();
+            p->setClipRect(option->exposedRect.isEmpty() ? m_plot : option->exposedRect & m_plot);
+            p->drawImage(origin, m_cache);
+            p->restore();
+        } else {
+            // A full redraw: straight onto the view (quicker than through the image, which is
+            // made when a live update first needs it).
+            p->save();
+            p->setClipRect(m_plot);
+            p->translate(origin);
+            drawAll(*p);
+            p->restore();
+        }
+        if (m_cursor > 0) {
+            p->setPen(QPen(QColor(200, 0, 0), 0, Qt::DashLine));
+            const double x = toPixel(QPointF(m_cursor, m_y0)).x() + m_plot.left();
+            p->drawLine(QPointF(x, m_plot.top()), QPointF(x, m_plot.bottom()));
+        }
+    }
+
+private:
+    // A point in the image's pixels (the plot's top left is 0, 0).
+    QPointF toPixel(const QPointF& v) const {
+        return QPointF((v.x() - m_x0) * m_plot.width() / (m_x1 - m_x0),
+                       m_plot.height() - (v.y() - m_y0) * m_plot.height() / (m_y1 - m_y0));
+    }
+    static void drawPart(QPainter& p, const QList<QPointF>& seg, qsizetype from,
+                         const ChartLinesItem& self, QPolygonF& poly) {
+        // From point `from - 1` (joining what is drawn) to the end.
+        const qsizetype start = std::max<qsizetype>(0, from - 1);
+        poly.resize(seg.size() - start);
+        for (qsizetype i = start; i < seg.size(); ++i)
+            poly[i - start] = self.toPixel(seg[i]);
+        if (poly.size() == 1)
+            p.drawRect(QRectF(poly[0].x() - 1.5, poly[0].y() - 1.5, 3, 3));
+        else
+            p.drawPolyline(poly);
+    }
+    void drawAll(QPainter& p) const {
+        p.setRenderHint(QPainter::Antialiasing, false);
         QPolygonF poly;
         for (const Line& line : m_lines) {
             if (line.hidden)
                 continue;
-            p->setPen(QPen(line.colour, 0));
-            p->setBrush(line.colour);
-            for (const auto& seg : line.segments) {
-                poly.resize(seg.size());
-                for (qsizetype i = 0; i < seg.size(); ++i)
-                    poly[i] =
-                        QPointF(left + (seg[i].x() - m_x0) * sx, bottom - (seg[i].y() - m_y0) * sy);
-                if (seg.size() == 1) // a point alone (a new container, after a gap) is seen
-                    p->drawRect(QRectF(poly[0].x() - 1.5, poly[0].y() - 1.5, 3, 3));
-                else
-                    p->drawPolyline(poly);
+            p.setPen(QPen(line.colour, 0));
+            p.setBrush(line.colour);
+            for (const auto& seg : line.segments)
+                if (!seg.isEmpty())
+                    drawPart(p, seg, 0, *this, poly);
+        }
+    }
+    void rebuild(qreal dpr) {
+        m_cache = QImage((m_plot.size() * dpr).toSize(), QImage::Format_ARGB32_Premultiplied);
+        m_cache.setDevicePixelRatio(dpr);
+        m_cache.fill(Qt::transparent);
+        QPainter p(&m_cache);
+        drawAll(p);
+        m_cacheValid = true;
+    }
+    // Whether `next` only adds points at the ends of the lines held.
+    bool appendsTo(const QList<Line>& next) const {
+        if (next.size() != m_lines.size() || m_plot.isEmpty())
+            return false;
+        for (qsizetype i = 0; i < next.size(); ++i) {
+            const Line& a = m_lines[i];
+            const Line& b = next[i];
+            if (a.label != b.label || a.colour != b.colour || a.hidden != b.hidden ||
+                b.segments.size() < a.segments.size())
+                return false;
+            for (qsizetype k = 0; k < a.segments.size(); ++k) {
+                const auto& sa = a.segments[k];
+                const auto& sb = b.segments[k];
+                // Earlier segments unchanged; the last one may have grown.
+                if (sb.size() < sa.size() || (k + 1 < a.segments.size() && sb.size() != sa.size()))
+                    return false;
+                if (!std::equal(sa.begin(), sa.end(), sb.begin()))
+                    return false;
+                // A point alone is drawn as a square, which a line from it must not keep.
+                if (sa.size() == 1 && sb.size() > 1)
+                    return false;
             }
         }
-        if (m_cursor > 0) {
-            p->setPen(QPen(QColor(200, 0, 0), 0, Qt::DashLine));
-            const double x = left + (m_cursor - m_x0) * sx;
-            p->drawLine(QPointF(x, m_plot.top()), QPointF(x, bottom));
+        return true;
+    }
+    // The parts of m_lines that `before` did not have: drawn into `into` (when given), and
+    // where they are, in item coordinates.
+    QRectF newParts(const QList<Line>& before, QImage* into) const {
+        std::optional<QPainter> p;
+        if (into) {
+            p.emplace(into);
+            p->setRenderHint(QPainter::Antialiasing, false);
         }
-        p->restore();
+        QPolygonF poly;
+        QRectF drawn;
+        for (qsizetype i = 0; i < m_lines.size(); ++i) {
+            const Line& b = m_lines[i];
+            if (b.hidden)
+                continue;
+            const Line* a = i < before.size() ? &before[i] : nullptr;
+            if (p) {
+                p->setPen(QPen(b.colour, 0));
+                p->setBrush(b.colour);
+            }
+            for (qsizetype k = 0; k < b.segments.size(); ++k) {
+                const qsizetype had = a && k < a->segments.size() ? a->segments[k].size() : 0;
+                if (b.segments[k].size() == had)
+                    continue;
+                // From two points back: the joint at the last point held is then inside the
+                // polyline, drawn as the whole line draws it.
+                const qsizetype start = std::max<qsizetype>(0, had - 2);
+                poly.resize(b.segments[k].size() - start);
+                for (qsizetype j = start; j < b.segments[k].size(); ++j)
+                    poly[j - start] = toPixel(b.segments[k][j]);
+                if (p) {
+                    if (poly.size() == 1)
+                        p->drawRect(QRectF(poly[0].x() - 1.5, poly[0].y() - 1.5, 3, 3));
+                    else
+                        p->drawPolyline(poly);
+                }
+                drawn |= poly.boundingRect().adjusted(-2, -2, 2, 2);
+            }
+        }
+        return drawn.isEmpty() ? QRectF() : drawn.translated(m_plot.topLeft());
     }
 
-private:
     QList<Line> m_lines;
     QRectF m_plot;
     double m_x0 = 0, m_x1 = 1, m_y0 = 0, m_y1 = 1;
     double m_cursor = 0;
+    QImage m_cache;
+    bool m_cacheValid = false;
+    qreal m_dpr = 1;
 };
 
 class MetricChartView : public QChartView {
@@ -131,11 +270,19 @@ public:
 
     void set(const DrawnChart& d, double x0, double x1, qint64 cursorMs) {
         m_data = d;
-        chart()->setTitle(d.metric + QStringLiteral("  (") + d.axisUnit + QLatin1Char(')'));
-        m_x->setRange(QDateTime::fromMSecsSinceEpoch(qint64(x0)),
-                      QDateTime::fromMSecsSinceEpoch(qint64(x1)));
-        m_x->setFormat(x1 - x0 <= 3600e3 ? QStringLiteral("HH:mm:ss") : QStringLiteral("HH:mm"));
-        m_y->setRange(d.yMin, d.yMax);
+        // What is unchanged is not set again (each would lay the chart out again).
+        const QString title = d.metric + QStringLiteral("  (") + d.axisUnit + QLatin1Char(')');
+        if (chart()->title() != title)
+            chart()->setTitle(title);
+        if (m_x->min().toMSecsSinceEpoch() != qint64(x0) ||
+            m_x->max().toMSecsSinceEpoch() != qint64(x1)) {
+            m_x->setRange(QDateTime::fromMSecsSinceEpoch(qint64(x0)),
+                          QDateTime::fromMSecsSinceEpoch(qint64(x1)));
+            m_x->setFormat(x1 - x0 <= 3600e3 ? QStringLiteral("HH:mm:ss")
+                                             : QStringLiteral("HH:mm"));
+        }
+        if (m_y->min() != d.yMin || m_y->max() != d.yMax)
+            m_y->setRange(d.yMin, d.yMax);
         m_item->setRanges(x0, x1, d.yMin, d.yMax);
         m_item->setPlot(chart()->plotArea());
         // Lines by label keep their colour, legend entry and hidden state.
@@ -251,7 +398,7 @@ private:
         for (auto& line : m_item->lines())
             if (line.label == label)
                 line.hidden = it->hidden;
-        m_item->update();
+        m_item->invalidate();
         for (QLegendMarker* m : chart()->legend()->markers(it->series))
             m->setLabelBrush(it->hidden ? QBrush(Qt::gray) : chart()->legend()->labelBrush());
     }

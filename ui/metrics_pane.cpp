@@ -471,8 +471,13 @@ void MetricsPane::scheduleDraw() {
     m_dirty = false;
     // The chosen metrics in the list's order.
     const QStringList wanted = chosenMetrics();
-    const double x1 = double(QDateTime::currentMSecsSinceEpoch());
+    // The window ends at the next step (a tenth of the range, a minute at most), not at this
+    // second: the time axis then moves (and is laid out and painted again) once a step, not at
+    // every update.
+    const double tenth = std::min(double(m_range) * 100, 60000.0);
+    const double x1 = std::ceil(double(QDateTime::currentMSecsSinceEpoch()) / tenth) * tenth;
     const double x0 = x1 - double(m_range) * 1000;
+    m_window = {x0, x1};
     const int width =
         m_scroll->viewport()->width() / (m_scroll->viewport()->width() >= 900 ? 2 : 1);
     const int columns = std::max(100, width - 70); // the plot area, about
@@ -492,8 +497,7 @@ void MetricsPane::applyDrawn(QList<DrawnChart> charts) {
     for (MetricChartView* v : m_views)
         old.insert(v->data().metric, v);
     QList<MetricChartView*> views;
-    const double x1 = double(QDateTime::currentMSecsSinceEpoch());
-    const double x0 = x1 - double(m_range) * 1000;
+    const auto [x0, x1] = m_window; // the drawing's
     for (const DrawnChart& d : m_drawn) {
         MetricChartView* v = old.take(d.metric);
         if (!v) {

@@ -26,6 +26,7 @@
 #include <QWidget>
 
 #include <memory>
+#include <utility>
 #include <vector>
 
 class QCheckBox;
@@ -137,6 +138,7 @@ private:
     bool m_choiceTouched = false;
     qint64 m_cursorMs = 0;
     qint64 m_lastApplyNs = 0;
+    std::pair<double, double> m_window{0, 1}; // the time range of the last drawing
 
     std::vector<std::unique_ptr<AgentStream>> m_streams;
     QFutureWatcher<QList<DrawnChart>> m_drawing;

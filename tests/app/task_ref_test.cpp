@@ -69,10 +69,9 @@ private slots:
     // with it, and the other way round; two applications that differ only by it are both
     // candidates.
     void aNameMatchesWithOrWithoutItsSlash() {
-        const QList<ContainerRef> all{ct("aaaa0001", "web", "running"),
-                                      ct("bbbb0002", "/api", "running"),
-                                      ct("cccc0003", "db", "running"),
-                                      ct("dddd0004", "/db", "running")};
+        const QList<ContainerRef> all{
+            ct("aaaa0001", "web", "running"), ct("bbbb0002", "/api", "running"),
+            ct("cccc0003", "db", "running"), ct("dddd0004", "/db", "running")};
         QCOMPARE(matched(resolveTask(all, "web")), QString("aaaa0001"));
         QCOMPARE(matched(resolveTask(all, "/web")), QString("aaaa0001"));
         QCOMPARE(matched(resolveTask(all, "api")), QString("bbbb0002"));

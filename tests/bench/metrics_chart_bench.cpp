@@ -80,7 +80,14 @@ void redraw() {
                                           1000, x0, x1, columns);
         worker.push_back(ms(t.nsecsElapsed()));
         t.restart();
-        view.set(drawn.first(), x0, x1, 0);
+        // New values each frame (the same window and axes): the lines are all drawn again (the
+        // same data would be a frame from the lines' cached image, not a redraw).
+        ui::DrawnChart changed = drawn.first();
+        for (auto& line : changed.lines)
+            for (auto& seg : line.segments)
+                for (QPointF& p : seg)
+                    p.setY(p.y() * (1 + 1e-9 * frame));
+        view.set(changed, x0, x1, 0);
         setOnly.push_back(ms(t.nsecsElapsed()));
         // (QWidget's render: QGraphicsView::render would paint the scene only.)
         static_cast<QWidget&>(view).render(&canvas);
@@ -138,7 +145,9 @@ void live() {
     pane.resize(1400, 900);
     pane.setGroupBy(client::GroupBy::Container); // a line per container: 50 lines
     pane.show();
-    const qint64 start = QDateTime::currentMSecsSinceEpoch() / 1000 * 1000 - 1000;
+    // The history ends a little over a minute ago, so that the 60 updates' points (a second
+    // apart) stay inside the window, which ends at the next minute at most.
+    const qint64 start = QDateTime::currentMSecsSinceEpoch() / 1000 * 1000 - 65000;
     pane.ingest(makeSeries(50, 900, start));
     QEventLoop loop;
     QObject::connect(&pane, &ui::MetricsPane::drawnCharts, &loop, &QEventLoop::quit);

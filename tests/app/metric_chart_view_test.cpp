@@ -1,0 +1,96 @@
+// A chart's lines drawn by a live update (only the new pieces, into the lines' image) look the
+// same as the same lines drawn whole: the two renderings are compared pixel by pixel.
+#include "metric_chart_view.h"
+
+#include <QImage>
+#include <QTest>
+
+using namespace day2;
+
+namespace {
+
+ui::DrawnChart chart(int points) {
+    ui::DrawnChart d;
+    d.metric = "mem.total";
+    d.unit = d.axisUnit = "bytes";
+    d.yMin = 0;
+    d.yMax = 100;
+    for (int l = 0; l < 5; ++l) {
+        ui::DrawnChart::Line line;
+        line.label = QStringLiteral("line %1").arg(l);
+        QList<QPointF> first, second;
+        for (int i = 0; i < points; ++i) {
+            const QPointF p(1000.0 * i, 10 + 15 * l + 10 * std::sin(i * 0.3 + l));
+            // A gap after point 40: a second segment.
+            (i < 40 ? first : second).append(p);
+        }
+        line.segments.append(first);
+        if (!second.isEmpty())
+            line.segments.append(second);
+        line.points = points;
+        d.lines.append(line);
+    }
+    return d;
+}
+
+QImage render(ui::MetricChartView& v) {
+    QImage image(v.size(), QImage::Format_ARGB32);
+    image.fill(Qt::white);
+    static_cast<QWidget&>(v).render(&image);
+    return image;
+}
+
+} // namespace
+
+class MetricChartViewTest : public QObject {
+    Q_OBJECT
+private slots:
+    void aLiveUpdateLooksLikeAWholeRedraw() {
+        const double x0 = 0, x1 = 100000;
+        // Updates one point at a time, across the gap (a new segment) and a lone first point.
+        ui::MetricChartView live;
+        live.resize(800, 400);
+        live.set(chart(30), x0, x1, 0);
+        render(live); // the whole redraw
+        for (int n = 31; n <= 60; ++n) {
+            live.set(chart(n), x0, x1, 0);
+            render(live);
+        }
+        ui::MetricChartView whole;
+        whole.resize(800, 400);
+        whole.set(chart(60), x0, x1, 0);
+        const QImage a = render(live), b = render(whole);
+        QCOMPARE(a.size(), b.size());
+        // The same pixels, but for where separately drawn pieces of a line meet: there a pixel
+        // may be chosen one step aside. So each pixel that differs must have its colour within
+        // one pixel in the other image (a missing piece of line would not).
+        auto near = [](const QImage& img, int x, int y, QRgb c) {
+            for (int dy = -1; dy <= 1; ++dy)
+                for (int dx = -1; dx <= 1; ++dx) {
+                    const int xx = x + dx, yy = y + dy;
+                    if (xx >= 0 && yy >= 0 && xx < img.width() && yy < img.height() &&
+                        img.pixel(xx, yy) == c)
+                        return true;
+                }
+            return false;
+        };
+        int differ = 0, far = 0;
+        for (int y = 0; y < a.height(); ++y)
+            for (int x = 0; x < a.width(); ++x)
+                if (a.pixel(x, y) != b.pixel(x, y)) {
+                    ++differ;
+                    far += !near(b, x, y, a.pixel(x, y)) || !near(a, x, y, b.pixel(x, y));
+                }
+        QCOMPARE(far, 0);
+        QVERIFY2(differ < 60, qPrintable(QString::number(differ))); // joints only
+        // And it drew something: the lines' colours are there.
+        int coloured = 0;
+        for (int y = 0; y < b.height(); ++y)
+            for (int x = 0; x < b.width(); ++x)
+                coloured += b.pixelColor(x, y) == QColor(31, 119, 180);
+        QVERIFY(coloured > 100);
+    }
+};
+
+QTEST_MAIN(MetricChartViewTest)
+#include "metric_chart_view_test.moc"
