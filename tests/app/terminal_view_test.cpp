@@ -3,6 +3,8 @@
 // and the title), not from what the widget happened to do.
 #include "terminal/terminal_view.h"
 
+#include <QFontDatabase>
+#include <QFontMetrics>
 #include <QSignalSpy>
 #include <QTest>
 
@@ -138,6 +140,48 @@ private slots:
         for (const auto& a : input)
             all += a[0].toByteArray();
         QCOMPARE(all, QByteArray("ls\r\x03\x1b[A"));
+    }
+
+    void selectionJoinsAWrappedLineAndPasteIsBracketedWhenAsked() {
+        TerminalView v;
+        v.setTerminalSize(20, 5);
+        // 30 characters on 20 columns: the line wraps onto the second row.
+        v.feed("abcdefghijklmnopqrstuvwxyz0123\r\nnext line");
+        QCOMPARE(row(v, 1), QStringLiteral("uvwxyz0123"));
+        const int top = v.scrollbackCount(); // the screen's first row
+        v.select(top, 0, top + 2, 3);
+        QCOMPARE(v.selectedText(), QStringLiteral("abcdefghijklmnopqrstuvwxyz0123\nnext"));
+        v.select(top + 1, 2, top + 1, 4);
+        QCOMPARE(v.selectedText(), QStringLiteral("wxy"));
+
+        QSignalSpy input(&v, &TerminalView::input);
+        auto sent = [&] {
+            QByteArray all;
+            for (const auto& a : input)
+                all += a[0].toByteArray();
+            input.clear();
+            return all;
+        };
+        v.paste("ls\necho");
+        QCOMPARE(sent(), QByteArray("ls\recho"));
+        // DECSET 2004: the program asked for bracketed paste.
+        v.feed("\x1b[?2004h");
+        v.paste("ls\necho");
+        QCOMPARE(sent(), QByteArray("\x1b[200~ls\recho\x1b[201~"));
+    }
+
+    void aDoubleClickSelectsAWord() {
+        TerminalView v;
+        v.resize(400, 200);
+        v.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&v));
+        v.feed("ls /usr/lib/x86_64 -la");
+        QTest::qWait(50); // the frame's paint
+        // The cell of column 6 (inside "/usr/lib/x86_64") on the first row.
+        const QFontMetrics fm(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+        const QPoint at(6 * fm.horizontalAdvance(QLatin1Char('M')) + 2, fm.height() / 2);
+        QTest::mouseDClick(v.viewport(), Qt::LeftButton, {}, at);
+        QCOMPARE(v.selectedText(), QStringLiteral("/usr/lib/x86_64"));
     }
 
     void itsSizeFollowsTheWidget() {

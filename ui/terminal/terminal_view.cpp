@@ -1,5 +1,7 @@
 #include "terminal/terminal_view.h"
 
+#include <QApplication>
+#include <QDateTime>
 #include <QFontDatabase>
 #include <QFontMetrics>
 #include <QKeyEvent>
@@ -291,6 +293,164 @@ QString TerminalView::scrollbackLine(int i) const {
     return s;
 }
 
+QPoint TerminalView::cellAtPixel(const QPoint& pos) const {
+    const int col = std::clamp(pos.x() / m_cellW, 0, m_cols - 1);
+    const int row = std::clamp(pos.y() / m_cellH, 0, m_rows - 1);
+    return QPoint(col, verticalScrollBar()->value() + row);
+}
+
+QString TerminalView::lineText(int line) const {
+    const int sb = int(m_scrollback.size());
+    QString s;
+    if (line < 0)
+        return s;
+    if (line < sb) {
+        for (const ScrollbackCell& c : m_scrollback[size_t(line)])
+            if (c.ch == kWideRightHalf)
+                continue;
+            else
+                s += c.ch ? QString::fromUcs4(&c.ch, 1) : QStringLiteral(" ");
+        return s;
+    }
+    const int row = line - sb;
+    for (int c = 0; c < m_cols && row < m_rows; ++c) {
+        VTermScreenCell cell;
+        if (!vterm_screen_get_cell(m_screen, VTermPos{row, c}, &cell))
+            break;
+        if (cell.chars[0] == kWideRightHalf)
+            continue;
+        s += cell.chars[0] ? textOf(cell.chars) : QStringLiteral(" ");
+    }
+    return s;
+}
+
+bool TerminalView::lineFull(int line) const {
+    const QString t = lineText(line);
+    return !t.isEmpty() && t.back() != QLatin1Char(' ') && t.size() >= m_cols;
+}
+
+void TerminalView::select(int fromLine, int fromCol, int toLine, int toCol) {
+    QPoint a(fromCol, fromLine), b(toCol, toLine);
+    if (b.y() < a.y() || (b.y() == a.y() && b.x() < a.x()))
+        std::swap(a, b);
+    m_selFrom = a;
+    m_selTo = b;
+    viewport()->update();
+}
+
+void TerminalView::clearSelection() {
+    m_selFrom = m_selTo = QPoint(-1, -1);
+    viewport()->update();
+}
+
+bool TerminalView::selected(int line, int col) const {
+    if (m_selFrom.y() < 0)
+        return false;
+    const auto key = [](int l, int c) { return qint64(l) * 100000 + c; };
+    return key(line, col) >= key(m_selFrom.y(), m_selFrom.x()) &&
+           key(line, col) <= key(m_selTo.y(), m_selTo.x());
+}
+
+QString TerminalView::selectedText() const {
+    if (m_selFrom.y() < 0)
+        return {};
+    QString out;
+    for (int line = m_selFrom.y(); line <= m_selTo.y(); ++line) {
+        const QString t = lineText(line);
+        const int from = line == m_selFrom.y() ? m_selFrom.x() : 0;
+        const int to = line == m_selTo.y() ? m_selTo.x() : int(t.size()) - 1;
+        QString part = t.mid(from, std::max(0, to - from + 1));
+        const bool wraps = line < m_selTo.y() && lineFull(line);
+        if (!wraps)
+            while (part.endsWith(QLatin1Char(' ')))
+                part.chop(1);
+        out += part;
+        if (line < m_selTo.y() && !wraps)
+            out += QLatin1Char('\n');
+    }
+    return out;
+}
+
+void TerminalView::copySelection(QClipboard::Mode mode) const {
+    const QString text = selectedText();
+    if (!text.isEmpty() && QApplication::clipboard())
+        QApplication::clipboard()->setText(text, mode);
+}
+
+void TerminalView::paste(const QString& text) {
+    vterm_keyboard_start_paste(m_vt);
+    for (char32_t c : text.toUcs4())
+        vterm_keyboard_unichar(m_vt, c == U'\n' ? U'\r' : uint32_t(c), VTERM_MOD_NONE);
+    vterm_keyboard_end_paste(m_vt);
+}
+
+void TerminalView::setFontPointSize(int points) {
+    m_font.setPointSize(std::clamp(points, 5, 40));
+    const QFontMetrics fm(m_font);
+    m_cellW = std::max(1, fm.horizontalAdvance(QLatin1Char('M')));
+    m_cellH = std::max(1, fm.height());
+    m_ascent = fm.ascent();
+    recomputeSize();
+    viewport()->update();
+}
+
+void TerminalView::mousePressEvent(QMouseEvent* e) {
+    if (e->button() == Qt::MiddleButton && QApplication::clipboard()) {
+        paste(QApplication::clipboard()->text(QClipboard::Selection));
+        return;
+    }
+    if (e->button() != Qt::LeftButton)
+        return;
+    const QPoint cell = cellAtPixel(e->position().toPoint());
+    if (QDateTime::currentMSecsSinceEpoch() - m_doubleClickAt <
+        QApplication::doubleClickInterval()) { // a third click: the line
+        select(cell.y(), 0, cell.y(), m_cols - 1);
+        copySelection(QClipboard::Selection);
+        return;
+    }
+    m_anchor = cell;
+    m_selecting = true;
+    clearSelection();
+}
+
+void TerminalView::mouseMoveEvent(QMouseEvent* e) {
+    if (!m_selecting || !(e->buttons() & Qt::LeftButton))
+        return;
+    const QPoint cell = cellAtPixel(e->position().toPoint());
+    select(m_anchor.y(), m_anchor.x(), cell.y(), cell.x());
+}
+
+void TerminalView::mouseReleaseEvent(QMouseEvent* e) {
+    if (e->button() == Qt::LeftButton && m_selecting) {
+        m_selecting = false;
+        copySelection(QClipboard::Selection);
+    }
+}
+
+void TerminalView::mouseDoubleClickEvent(QMouseEvent* e) {
+    if (e->button() != Qt::LeftButton)
+        return;
+    // The word under the pointer: letters, digits and the characters of paths and options.
+    const QPoint cell = cellAtPixel(e->position().toPoint());
+    const QString t = lineText(cell.y());
+    auto inWord = [&](int i) {
+        if (i < 0 || i >= t.size())
+            return false;
+        const QChar c = t[i];
+        return c.isLetterOrNumber() || QStringLiteral("-_./~:@%+").contains(c);
+    };
+    int a = cell.x(), b = cell.x();
+    while (inWord(a - 1))
+        --a;
+    while (inWord(b + 1))
+        ++b;
+    if (inWord(cell.x()))
+        select(cell.y(), a, cell.y(), b);
+    m_selecting = false;
+    m_doubleClickAt = QDateTime::currentMSecsSinceEpoch();
+    copySelection(QClipboard::Selection);
+}
+
 void TerminalView::paintEvent(QPaintEvent*) {
     QPainter p(viewport());
     p.fillRect(viewport()->rect(), m_bell ? QColor(90, 90, 90) : kDefaultBg);
@@ -338,7 +498,7 @@ void TerminalView::paintEvent(QPaintEvent*) {
                 fg = kDefaultFg;
             if (!bg.isValid())
                 bg = kDefaultBg;
-            if (isReverse)
+            if (isReverse != selected(verticalScrollBar()->value() + y, x))
                 std::swap(fg, bg);
             const QRect cell(x * m_cellW, y * m_cellH, m_cellW * std::max(1, width), m_cellH);
             if (bg != kDefaultBg)
@@ -370,6 +530,21 @@ void TerminalView::keyPressEvent(QKeyEvent* e) {
     if (e->modifiers() == Qt::ShiftModifier &&
         (e->key() == Qt::Key_PageUp || e->key() == Qt::Key_PageDown)) {
         sb->setValue(sb->value() + (e->key() == Qt::Key_PageUp ? -m_rows : m_rows));
+        return;
+    }
+    const auto ctrlShift = Qt::ControlModifier | Qt::ShiftModifier;
+    if (e->modifiers() == ctrlShift && e->key() == Qt::Key_C) {
+        copySelection(QClipboard::Clipboard);
+        return;
+    }
+    if (e->modifiers() == ctrlShift && e->key() == Qt::Key_V) {
+        if (QApplication::clipboard())
+            paste(QApplication::clipboard()->text(QClipboard::Clipboard));
+        return;
+    }
+    if ((e->modifiers() & Qt::ControlModifier) &&
+        (e->key() == Qt::Key_Plus || e->key() == Qt::Key_Equal || e->key() == Qt::Key_Minus)) {
+        setFontPointSize(m_font.pointSize() + (e->key() == Qt::Key_Minus ? -1 : 1));
         return;
     }
     int mod = VTERM_MOD_NONE;

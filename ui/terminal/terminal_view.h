@@ -12,6 +12,7 @@
 
 #include <QAbstractScrollArea>
 #include <QByteArray>
+#include <QClipboard>
 #include <QColor>
 #include <QFont>
 #include <QList>
@@ -57,6 +58,17 @@ public:
     int cursorRow() const { return m_cursorRow; }
     int cursorCol() const { return m_cursorCol; }
 
+    // The selection, in lines counted from the oldest scrollback line (the screen's row r is
+    // line scrollbackCount() + r) and columns; `to` is included. A row filled to its last column
+    // continues on the next one (a wrapped line): their texts join without a line break.
+    void select(int fromLine, int fromCol, int toLine, int toCol);
+    void clearSelection();
+    QString selectedText() const;
+    // Text as typed, in bracketed-paste mode when the program asked for it (DECSET 2004).
+    void paste(const QString& text);
+    int fontPointSize() const { return m_font.pointSize(); }
+    void setFontPointSize(int points);
+
 signals:
     void input(const QByteArray& bytes);
     void sizeChanged(int cols, int rows);
@@ -66,6 +78,10 @@ protected:
     void paintEvent(QPaintEvent* e) override;
     void resizeEvent(QResizeEvent* e) override;
     void keyPressEvent(QKeyEvent* e) override;
+    void mousePressEvent(QMouseEvent* e) override;
+    void mouseMoveEvent(QMouseEvent* e) override;
+    void mouseReleaseEvent(QMouseEvent* e) override;
+    void mouseDoubleClickEvent(QMouseEvent* e) override;
     bool focusNextPrevChild(bool) override { return false; } // Tab goes to the program
     void scrollContentsBy(int dx, int dy) override;
 
@@ -81,6 +97,11 @@ private:
     friend struct TerminalCallbacks; // libvterm's callbacks (terminal_view.cpp)
 
     void scheduleUpdate();
+    QPoint cellAtPixel(const QPoint& pos) const; // (column, line)
+    QString lineText(int line) const;            // a line's text, every column (blanks kept)
+    bool lineFull(int line) const;
+    bool selected(int line, int col) const;
+    void copySelection(QClipboard::Mode mode) const;
     void updateScrollBar();
     void recomputeSize();
 
@@ -99,6 +120,10 @@ private:
     QTimer m_bellTimer; // the visual bell's flash
     bool m_bell = false;
     bool m_damaged = false;
+    QPoint m_selFrom{-1, -1}, m_selTo{-1, -1}; // (column, line); from <= to
+    QPoint m_anchor{-1, -1};
+    bool m_selecting = false;
+    qint64 m_doubleClickAt = 0; // a press soon after it is a triple click: the line
 };
 
 } // namespace day2::ui
