@@ -136,13 +136,14 @@ private:
         return QPointF((v.x() - m_x0) * m_plot.width() / (m_x1 - m_x0),
                        m_plot.height() - (v.y() - m_y0) * m_plot.height() / (m_y1 - m_y0));
     }
-    static void drawPart(QPainter& p, const QList<QPointF>& seg, qsizetype from,
-                         const ChartLinesItem& self, QPolygonF& poly) {
-        // From point `from - 1` (joining what is drawn) to the end.
-        const qsizetype start = std::max<qsizetype>(0, from - 1);
+    // The points of `seg` from `start` on, in the image's pixels.
+    void mapPart(const QList<QPointF>& seg, qsizetype start, QPolygonF& poly) const {
         poly.resize(seg.size() - start);
         for (qsizetype i = start; i < seg.size(); ++i)
-            poly[i - start] = self.toPixel(seg[i]);
+            poly[i - start] = toPixel(seg[i]);
+    }
+    // A polyline; a point alone as a small square, so that it is seen.
+    static void drawPoly(QPainter& p, const QPolygonF& poly) {
         if (poly.size() == 1)
             p.drawRect(QRectF(poly[0].x() - 1.5, poly[0].y() - 1.5, 3, 3));
         else
@@ -157,8 +158,10 @@ private:
             p.setPen(QPen(line.colour, 0));
             p.setBrush(line.colour);
             for (const auto& seg : line.segments)
-                if (!seg.isEmpty())
-                    drawPart(p, seg, 0, *this, poly);
+                if (!seg.isEmpty()) {
+                    mapPart(seg, 0, poly);
+                    drawPoly(p, poly);
+                }
         }
     }
     void rebuild(qreal dpr) {
@@ -220,15 +223,9 @@ private:
                 // From two points back: the joint at the last point held is then inside the
                 // polyline, drawn as the whole line draws it.
                 const qsizetype start = std::max<qsizetype>(0, had - 2);
-                poly.resize(b.segments[k].size() - start);
-                for (qsizetype j = start; j < b.segments[k].size(); ++j)
-                    poly[j - start] = toPixel(b.segments[k][j]);
-                if (p) {
-                    if (poly.size() == 1)
-                        p->drawRect(QRectF(poly[0].x() - 1.5, poly[0].y() - 1.5, 3, 3));
-                    else
-                        p->drawPolyline(poly);
-                }
+                mapPart(b.segments[k], start, poly);
+                if (p)
+                    drawPoly(*p, poly);
                 drawn |= poly.boundingRect().adjusted(-2, -2, 2, 2);
             }
         }

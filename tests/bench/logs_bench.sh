@@ -55,16 +55,8 @@ command -v systemd-socket-activate > /dev/null || die "systemd-socket-activate i
 command -v journalctl > /dev/null || die "journalctl is missing"
 command -v nginx > /dev/null || die "nginx is missing (packaging/deps.sh)"
 
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-rm -rf "$WORK"
-mkdir -p "$WORK" "$OUT"
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-
 # --- 1. a journald namespace with ENTRIES entries -------------------------------------------
-say "starting journald namespace $NS"
-start_journald
+bench_begin
 
 say "filling $ENTRIES entries"
 "$TOOLS/day2-bench-journal-fill" --namespace "$NS" --count "$ENTRIES" > "$WORK/fill.out"

@@ -64,15 +64,7 @@ extra_cleanup() { # task cgroups, and the log scopes' slice with their log-extra
         rmdir "$h"/*/ "$h" 2> /dev/null || true
     done
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-rm -rf "$WORK"
-mkdir -p "$WORK" "$OUT"
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-
-say "starting journald namespace $NS"
-start_journald
+bench_begin
 
 say "writing $LINES lines of $LINE_BYTES bytes"
 awk -v n="$LINES" -v w="$LINE_BYTES" 'BEGIN {

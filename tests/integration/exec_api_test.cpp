@@ -166,6 +166,14 @@ protected:
             ADD_FAILURE() << "not upgraded: " << refusal.status << " " << refusal.body;
         return c;
     }
+    // A Kubernetes client's script (tests/integration/) run against the root task:
+    // `INTERPRETER SCRIPT [ARGS] PORT CONTAINER_ID`, its output with stderr (77: skipped).
+    static auto runClient(const std::string& interpreter, const std::string& script,
+                          const std::string& args = {}) {
+        return runCapture(interpreter + " " DAY2_SOURCE_DIR "/tests/integration/" + script + " " +
+                          (args.empty() ? "" : args + " ") + std::to_string(s_agent->port()) + " " +
+                          s_cid + " 2>&1");
+    }
     static WsClient::Session run(const std::string& cid, const std::vector<std::string>& command) {
         auto c = open(cid, command);
         return c ? c->readSession() : WsClient::Session{};
@@ -397,9 +405,7 @@ TEST_F(ExecApi, MalformedMessagesAreSaidAndTheSessionGoesOn) {
 
 // The Kubernetes Python client's WSClient, unchanged (v4, text messages, "True" flags).
 TEST_F(ExecApi, TheKubernetesPythonClientWorksUnchanged) {
-    const auto r =
-        runCapture("/usr/bin/python3 " DAY2_SOURCE_DIR "/tests/integration/exec_python_client.py " +
-                   std::to_string(s_agent->port()) + " " + s_cid + " 2>&1");
+    const auto r = runClient("/usr/bin/python3", "exec_python_client.py");
     if (r.exitCode == 77)
         GTEST_SKIP() << r.output;
     ASSERT_EQ(r.exitCode, 0) << r.output;
@@ -417,9 +423,7 @@ TEST_F(ExecApi, TheKubernetesPythonClientWorksUnchanged) {
 TEST_F(ExecApi, TheKubernetesJavaScriptClientWorksUnchanged) {
     if (::access("/usr/bin/node", X_OK) != 0)
         GTEST_SKIP() << "no Node.js (/usr/bin/node)";
-    const auto r = runCapture("/usr/bin/node " DAY2_SOURCE_DIR
-                              "/tests/integration/exec_node_client.mjs " +
-                              std::to_string(s_agent->port()) + " " + s_cid + " 2>&1");
+    const auto r = runClient("/usr/bin/node", "exec_node_client.mjs");
     if (r.exitCode == 77)
         GTEST_SKIP() << r.output;
     ASSERT_EQ(r.exitCode, 0) << r.output;
@@ -440,10 +444,7 @@ TEST_F(ExecApi, TheKubernetesJavaScriptClientWorksUnchanged) {
 // kubectl on the PATH), and skips otherwise.
 TEST_F(ExecApi, KubectlExecWorksUnchanged) {
     const char* kubectl = std::getenv("DAY2_KUBECTL");
-    const auto r = runCapture("/usr/bin/python3 " DAY2_SOURCE_DIR
-                              "/tests/integration/exec_kubectl.py " +
-                              std::string(kubectl ? kubectl : "kubectl") + " " +
-                              std::to_string(s_agent->port()) + " " + s_cid + " 2>&1");
+    const auto r = runClient("/usr/bin/python3", "exec_kubectl.py", kubectl ? kubectl : "kubectl");
     if (r.exitCode == 77)
         GTEST_SKIP() << r.output;
     ASSERT_EQ(r.exitCode, 0) << r.output;

@@ -39,6 +39,12 @@ QString textOf(const uint32_t* chars) {
     return s;
 }
 
+QString trimmedRight(QString s) {
+    while (s.endsWith(QLatin1Char(' ')))
+        s.chop(1);
+    return s;
+}
+
 const QColor kDefaultFg(220, 220, 220);
 const QColor kDefaultBg(24, 24, 24);
 
@@ -257,40 +263,15 @@ TerminalView::Cell TerminalView::cellAt(int row, int col) const {
 
 QString TerminalView::screenText() const {
     QStringList lines;
-    for (int r = 0; r < m_rows; ++r) {
-        QString line;
-        for (int c = 0; c < m_cols; ++c) {
-            VTermScreenCell cell;
-            if (!vterm_screen_get_cell(m_screen, VTermPos{r, c}, &cell))
-                break;
-            if (cell.chars[0] == kWideRightHalf)
-                continue; // the right half of a wide character
-            if (cell.chars[0] == 0)
-                line += QLatin1Char(' ');
-            else
-                line += textOf(cell.chars);
-        }
-        while (line.endsWith(QLatin1Char(' ')))
-            line.chop(1);
-        lines.append(line);
-    }
+    for (int r = 0; r < m_rows; ++r)
+        lines.append(trimmedRight(lineText(int(m_scrollback.size()) + r)));
     return lines.join(QLatin1Char('\n'));
 }
 
 QString TerminalView::scrollbackLine(int i) const {
     if (i < 0 || size_t(i) >= m_scrollback.size())
         return {};
-    QString s;
-    for (const ScrollbackCell& c : m_scrollback[size_t(i)])
-        if (c.ch == kWideRightHalf)
-            continue;
-        else if (c.ch)
-            s += QString::fromUcs4(&c.ch, 1);
-        else
-            s += QLatin1Char(' ');
-    while (s.endsWith(QLatin1Char(' ')))
-        s.chop(1);
-    return s;
+    return trimmedRight(lineText(i));
 }
 
 QPoint TerminalView::cellAtPixel(const QPoint& pos) const {
@@ -362,8 +343,7 @@ QString TerminalView::selectedText() const {
         QString part = t.mid(from, std::max(0, to - from + 1));
         const bool wraps = line < m_selTo.y() && lineFull(line);
         if (!wraps)
-            while (part.endsWith(QLatin1Char(' ')))
-                part.chop(1);
+            part = trimmedRight(part);
         out += part;
         if (line < m_selTo.y() && !wraps)
             out += QLatin1Char('\n');
