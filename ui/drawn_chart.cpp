@@ -1,5 +1,8 @@
 #include "drawn_chart.h"
 
+#include <QPainter>
+#include <QPolygonF>
+
 #include <algorithm>
 #include <cmath>
 
@@ -42,14 +45,93 @@ double niceAbove(double v) {
 
 } // namespace
 
+bool segmentsExtend(const QList<QList<QPointF>>& before, const QList<QList<QPointF>>& after) {
+    if (after.size() < before.size())
+        return false;
+    for (qsizetype k = 0; k < before.size(); ++k) {
+        const auto& a = before[k];
+        const auto& b = after[k];
+        // Earlier segments unchanged; the last one may have grown.
+        if (b.size() < a.size() || (k + 1 < before.size() && b.size() != a.size()))
+            return false;
+        if (!std::equal(a.begin(), a.end(), b.begin()))
+            return false;
+        if (a.size() == 1 && b.size() > 1)
+            return false;
+    }
+    return true;
+}
+
+namespace {
+
+// Whether the GUI thread can draw `d` from the image it holds of `before`.
+bool extends(const DrawnChart& before, const DrawnChart& d, const PlotSize& plot) {
+    if (before.x0 != d.x0 || before.x1 != d.x1 || before.yMin != d.yMin || before.yMax != d.yMax ||
+        before.imagePlot.size != plot.size || before.imagePlot.dpr != plot.dpr ||
+        before.lines.size() != d.lines.size())
+        return false;
+    for (qsizetype i = 0; i < d.lines.size(); ++i)
+        if (before.lines[i].label != d.lines[i].label ||
+            !segmentsExtend(before.lines[i].segments, d.lines[i].segments))
+            return false;
+    return true;
+}
+
+} // namespace
+
+QColor lineColour(qsizetype i) {
+    static const QColor palette[] = {
+        QColor(31, 119, 180),  QColor(255, 127, 14), QColor(44, 160, 44),   QColor(214, 39, 40),
+        QColor(148, 103, 189), QColor(140, 86, 75),  QColor(227, 119, 194), QColor(127, 127, 127),
+        QColor(188, 189, 34),  QColor(23, 190, 207)};
+    return palette[i % 10];
+}
+
+void mapPart(const PlotMap& map, const QList<QPointF>& seg, qsizetype start, QPolygonF& poly) {
+    poly.resize(seg.size() - start);
+    for (qsizetype i = start; i < seg.size(); ++i)
+        poly[i - start] = map(seg[i]);
+}
+
+void drawPoly(QPainter& p, const QPolygonF& poly) {
+    if (poly.size() == 1)
+        p.drawRect(QRectF(poly[0].x() - 1.5, poly[0].y() - 1.5, 3, 3));
+    else
+        p.drawPolyline(poly);
+}
+
+QImage paintLines(const PlotMap& map, qreal dpr, const QList<QColor>& colours,
+                  const QList<const QList<QList<QPointF>>*>& lines) {
+    QImage image((map.plot * dpr).toSize(), QImage::Format_ARGB32_Premultiplied);
+    image.setDevicePixelRatio(dpr);
+    image.fill(Qt::transparent);
+    QPainter p(&image);
+    p.setRenderHint(QPainter::Antialiasing, false);
+    QPolygonF poly;
+    for (qsizetype i = 0; i < lines.size(); ++i) {
+        if (!lines[i])
+            continue; // hidden
+        p.setPen(QPen(colours[i], 0));
+        p.setBrush(colours[i]);
+        for (const auto& seg : *lines[i])
+            if (!seg.isEmpty()) {
+                mapPart(map, seg, 0, poly);
+                drawPoly(p, poly);
+            }
+    }
+    return image;
+}
+
 QList<DrawnChart> drawCharts(const QList<MetricSeries>& series, const QStringList& wanted,
-                             GroupBy g, bool sum, qint64 stepMs, double x0, double x1,
-                             int columns) {
+                             GroupBy g, bool sum, qint64 stepMs, double x0, double x1, int columns,
+                             PlotSize plot, const QList<DrawnChart>& previous) {
     QList<DrawnChart> out;
     for (const client::ChartData& c : client::buildCharts(series, wanted, g, sum, stepMs)) {
         DrawnChart d;
         d.metric = c.metric;
         d.unit = c.unit;
+        d.x0 = x0;
+        d.x1 = x1;
         double lo = 0, hi = 0;
         for (const auto& line : c.lines)
             for (const QPointF& p : line.points)
@@ -80,6 +162,19 @@ QList<DrawnChart> drawCharts(const QList<MetricSeries>& series, const QStringLis
                 l.segments.append(std::move(pts));
             }
             d.lines.append(std::move(l));
+        }
+        const PlotMap map{plot.size, x0, x1, d.yMin, d.yMax};
+        const auto before = std::find_if(previous.begin(), previous.end(),
+                                         [&](const DrawnChart& p) { return p.metric == d.metric; });
+        d.imagePlot = plot; // (what it was drawn for, with or without an image)
+        if (map.valid() && (before == previous.end() || !extends(*before, d, plot))) {
+            QList<QColor> colours;
+            QList<const QList<QList<QPointF>>*> lines;
+            for (qsizetype i = 0; i < d.lines.size(); ++i) {
+                colours.append(lineColour(i));
+                lines.append(&d.lines[i].segments);
+            }
+            d.image = paintLines(map, plot.dpr, colours, lines);
         }
         out.append(std::move(d));
     }

@@ -36,11 +36,11 @@
 
 namespace day2::ui {
 
-// The lines of a chart, painted over its plot area.
-// The lines of a chart, painted over its plot area. A full redraw paints them straight onto the
-// view; a live update that only adds points at the ends of lines (the same window and scale)
-// draws just the new pieces into an image of the lines (made the first time it is needed) and
-// repaints their rectangle from it.
+// The lines of a chart, painted over its plot area. A full redraw takes the image of the lines
+// the drawing thread painted, when it was painted for this plot, colours and no hidden line, and
+// only copies it; otherwise it paints them straight onto the view. A live update that only adds
+// points at the ends of lines (the same window and scale) draws just the new pieces into the
+// image (made the first time it is needed) and repaints their rectangle from it.
 class ChartLinesItem : public QGraphicsItem {
 public:
     struct Line {
@@ -54,25 +54,30 @@ public:
         setFlag(QGraphicsItem::ItemUsesExtendedStyleOption); // the exposed rectangle
     }
 
-    void setLines(QList<Line> lines) {
-        if (!appendsTo(lines)) {
-            m_lines = std::move(lines);
-            invalidate();
-            return;
-        }
-        // Only points added at the ends: into the image (made now if the last paint was a full
-        // one), and only their rectangle repainted.
+    // `ready`: the drawing thread's image of these lines, painted for a plot of `readyFor`.
+    void setLines(QList<Line> lines, const QImage& ready = {}, const PlotSize& readyFor = {}) {
+        const bool appends = appendsTo(lines);
         const QList<Line> before = std::move(m_lines);
         m_lines = std::move(lines);
-        QRectF dirty;
-        if (!m_cacheValid) {
+        if (appends && m_cacheValid) {
+            // Only points added at the ends: into the image, and only their rectangle repainted.
+            const QRectF dirty = newParts(before, &m_cache);
+            if (!dirty.isEmpty())
+                update(dirty.adjusted(-2, -2, 2, 2) & m_plot);
+        } else if (!ready.isNull() && readyFor.size == m_plot.size() && readyFor.dpr == m_dpr &&
+                   paintedAsReady()) {
+            m_cache = ready;
+            m_cacheValid = true;
+            update();
+        } else if (appends) {
+            // (The image is made now: the last paint was a full one.)
             rebuild(m_dpr);
-            dirty = newParts(before, nullptr);
+            const QRectF dirty = newParts(before, nullptr);
+            if (!dirty.isEmpty())
+                update(dirty.adjusted(-2, -2, 2, 2) & m_plot);
         } else {
-            dirty = newParts(before, &m_cache);
+            invalidate();
         }
-        if (!dirty.isEmpty())
-            update(dirty.adjusted(-2, -2, 2, 2) & m_plot);
     }
     QList<Line>& lines() { return m_lines; }
     void setRanges(double x0, double x1, double y0, double y1) {
@@ -125,33 +130,25 @@ public:
         }
         if (m_cursor > 0) {
             p->setPen(QPen(QColor(200, 0, 0), 0, Qt::DashLine));
-            const double x = toPixel(QPointF(m_cursor, m_y0)).x() + m_plot.left();
+            const double x = map()(QPointF(m_cursor, m_y0)).x() + m_plot.left();
             p->drawLine(QPointF(x, m_plot.top()), QPointF(x, m_plot.bottom()));
         }
     }
 
 private:
-    // A point in the image's pixels (the plot's top left is 0, 0).
-    QPointF toPixel(const QPointF& v) const {
-        return QPointF((v.x() - m_x0) * m_plot.width() / (m_x1 - m_x0),
-                       m_plot.height() - (v.y() - m_y0) * m_plot.height() / (m_y1 - m_y0));
-    }
-    // The points of `seg` from `start` on, in the image's pixels.
-    void mapPart(const QList<QPointF>& seg, qsizetype start, QPolygonF& poly) const {
-        poly.resize(seg.size() - start);
-        for (qsizetype i = start; i < seg.size(); ++i)
-            poly[i - start] = toPixel(seg[i]);
-    }
-    // A polyline; a point alone as a small square, so that it is seen.
-    static void drawPoly(QPainter& p, const QPolygonF& poly) {
-        if (poly.size() == 1)
-            p.drawRect(QRectF(poly[0].x() - 1.5, poly[0].y() - 1.5, 3, 3));
-        else
-            p.drawPolyline(poly);
+    PlotMap map() const { return PlotMap{m_plot.size(), m_x0, m_x1, m_y0, m_y1}; }
+    // Whether the lines are as the drawing thread paints them: the palette's colours in order,
+    // none hidden.
+    bool paintedAsReady() const {
+        for (qsizetype i = 0; i < m_lines.size(); ++i)
+            if (m_lines[i].hidden || m_lines[i].colour != lineColour(i))
+                return false;
+        return true;
     }
     void drawAll(QPainter& p) const {
         p.setRenderHint(QPainter::Antialiasing, false);
         QPolygonF poly;
+        const PlotMap m = map();
         for (const Line& line : m_lines) {
             if (line.hidden)
                 continue;
@@ -159,17 +156,19 @@ private:
             p.setBrush(line.colour);
             for (const auto& seg : line.segments)
                 if (!seg.isEmpty()) {
-                    mapPart(seg, 0, poly);
+                    mapPart(m, seg, 0, poly);
                     drawPoly(p, poly);
                 }
         }
     }
     void rebuild(qreal dpr) {
-        m_cache = QImage((m_plot.size() * dpr).toSize(), QImage::Format_ARGB32_Premultiplied);
-        m_cache.setDevicePixelRatio(dpr);
-        m_cache.fill(Qt::transparent);
-        QPainter p(&m_cache);
-        drawAll(p);
+        QList<QColor> colours;
+        QList<const QList<QList<QPointF>>*> lines;
+        for (const Line& line : m_lines) {
+            colours.append(line.colour);
+            lines.append(line.hidden ? nullptr : &line.segments);
+        }
+        m_cache = paintLines(map(), dpr, colours, lines);
         m_cacheValid = true;
     }
     // Whether `next` only adds points at the ends of the lines held.
@@ -180,20 +179,8 @@ private:
             const Line& a = m_lines[i];
             const Line& b = next[i];
             if (a.label != b.label || a.colour != b.colour || a.hidden != b.hidden ||
-                b.segments.size() < a.segments.size())
+                !segmentsExtend(a.segments, b.segments))
                 return false;
-            for (qsizetype k = 0; k < a.segments.size(); ++k) {
-                const auto& sa = a.segments[k];
-                const auto& sb = b.segments[k];
-                // Earlier segments unchanged; the last one may have grown.
-                if (sb.size() < sa.size() || (k + 1 < a.segments.size() && sb.size() != sa.size()))
-                    return false;
-                if (!std::equal(sa.begin(), sa.end(), sb.begin()))
-                    return false;
-                // A point alone is drawn as a square, which a line from it must not keep.
-                if (sa.size() == 1 && sb.size() > 1)
-                    return false;
-            }
         }
         return true;
     }
@@ -207,6 +194,7 @@ private:
         }
         QPolygonF poly;
         QRectF drawn;
+        const PlotMap m = map();
         for (qsizetype i = 0; i < m_lines.size(); ++i) {
             const Line& b = m_lines[i];
             if (b.hidden)
@@ -223,7 +211,7 @@ private:
                 // From two points back: the joint at the last point held is then inside the
                 // polyline, drawn as the whole line draws it.
                 const qsizetype start = std::max<qsizetype>(0, had - 2);
-                mapPart(b.segments[k], start, poly);
+                mapPart(m, b.segments[k], start, poly);
                 if (p)
                     drawPoly(*p, poly);
                 drawn |= poly.boundingRect().adjusted(-2, -2, 2, 2);
@@ -264,6 +252,8 @@ public:
     std::function<void(qint64, qint64)> onChosen;
 
     const DrawnChart& data() const { return m_data; }
+    // The plot's size, for the drawing thread's image of the lines.
+    PlotSize plotSize() const { return {chart()->plotArea().size(), devicePixelRatioF()}; }
 
     void set(const DrawnChart& d, double x0, double x1, qint64 cursorMs) {
         m_data = d;
@@ -290,7 +280,7 @@ public:
         for (const auto& line : d.lines) {
             Legend l = old.take(line.label);
             if (!l.series) {
-                l.colour = nextColour(colour);
+                l.colour = lineColour(colour);
                 l.series = new QLineSeries;
                 l.series->setName(line.label);
                 l.series->setPen(QPen(l.colour, 2));
@@ -309,7 +299,8 @@ public:
             chart()->removeSeries(gone.series);
             delete gone.series;
         }
-        m_item->setLines(std::move(lines));
+        m_item->setLines(std::move(lines), d.image, d.imagePlot);
+        m_data.image = QImage(); // (held by the item)
         setCursorTime(cursorMs, d);
     }
 
@@ -378,14 +369,6 @@ private:
     }
     double spanMs() const {
         return double(m_x->max().toMSecsSinceEpoch() - m_x->min().toMSecsSinceEpoch());
-    }
-    static QColor nextColour(int i) {
-        static const QColor palette[] = {QColor(31, 119, 180),  QColor(255, 127, 14),
-                                         QColor(44, 160, 44),   QColor(214, 39, 40),
-                                         QColor(148, 103, 189), QColor(140, 86, 75),
-                                         QColor(227, 119, 194), QColor(127, 127, 127),
-                                         QColor(188, 189, 34),  QColor(23, 190, 207)};
-        return palette[i % 10];
     }
     void toggle(const QString& label) {
         auto it = m_legend.find(label);

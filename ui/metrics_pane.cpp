@@ -480,10 +480,16 @@ void MetricsPane::scheduleDraw() {
     m_window = {x0, x1};
     const int width =
         m_scroll->viewport()->width() / (m_scroll->viewport()->width() >= 900 ? 2 : 1);
-    const int columns = std::max(100, width - 70); // the plot area, about
+    // The charts shown have the plot size the next ones will have (the same grid): the drawing
+    // thread then paints their lines too, and the GUI thread only copies the images.
+    PlotSize plot;
+    if (!m_views.isEmpty())
+        plot = m_views.first()->plotSize();
+    const int columns = plot.size.isEmpty() ? std::max(100, width - 70) // the plot area, about
+                                            : std::max(1, int(std::ceil(plot.size.width())));
     const qint64 step = std::max<qint64>(stepMs(), 1000);
     m_drawing.setFuture(QtConcurrent::run(drawCharts, m_series, wanted, m_groupBy, m_summed, step,
-                                          x0, x1, columns));
+                                          x0, x1, columns, plot, m_drawn));
 }
 
 void MetricsPane::applyDrawn(QList<DrawnChart> charts) {
@@ -519,6 +525,8 @@ void MetricsPane::applyDrawn(QList<DrawnChart> charts) {
         v->set(d, x0, x1, m_cursorMs);
         views.append(v);
     }
+    for (DrawnChart& d : m_drawn)
+        d.image = QImage(); // (the views hold them)
     for (MetricChartView* v : old)
         delete v;
     for (int i = 0; i < views.size(); ++i)

@@ -1,5 +1,7 @@
 // A chart's lines drawn by a live update (only the new pieces, into the lines' image) look the
-// same as the same lines drawn whole: the two renderings are compared pixel by pixel.
+// same as the same lines drawn whole: the two renderings are compared pixel by pixel. The
+// drawing thread's image of the lines, when it fits the plot, is what the chart shows, and looks
+// the same as the lines painted on the GUI thread.
 #include "metric_chart_view.h"
 
 #include <QImage>
@@ -31,6 +33,18 @@ ui::DrawnChart chart(int points) {
         d.lines.append(line);
     }
     return d;
+}
+
+// The drawing thread's image of `d`'s lines for `v`'s plot (as drawCharts paints it).
+QImage imageFor(const ui::MetricChartView& v, const ui::DrawnChart& d, double x0, double x1) {
+    QList<QColor> colours;
+    QList<const QList<QList<QPointF>>*> lines;
+    for (qsizetype i = 0; i < d.lines.size(); ++i) {
+        colours.append(ui::lineColour(i));
+        lines.append(&d.lines[i].segments);
+    }
+    return ui::paintLines(ui::PlotMap{v.plotSize().size, x0, x1, d.yMin, d.yMax}, v.plotSize().dpr,
+                          colours, lines);
 }
 
 QImage render(ui::MetricChartView& v) {
@@ -89,6 +103,43 @@ private slots:
             for (int x = 0; x < b.width(); ++x)
                 coloured += b.pixelColor(x, y) == QColor(31, 119, 180);
         QVERIFY(coloured > 100);
+    }
+
+    void theDrawingThreadsImageIsShownAsTheLinesPaintedHere() {
+        const double x0 = 0, x1 = 100000;
+        ui::MetricChartView here, copied;
+        for (auto* v : {&here, &copied}) {
+            v->resize(800, 400);
+            v->set(chart(10), x0, x1, 0); // laid out: the plot's size is known
+            render(*v);
+        }
+        here.set(chart(60), x0, x1, 0);
+        ui::DrawnChart d = chart(60);
+        d.image = imageFor(copied, d, x0, x1);
+        d.imagePlot = copied.plotSize();
+        copied.set(d, x0, x1, 0);
+        QVERIFY(render(here) == render(copied));
+
+        // The image is what is shown: one of other lines shows those.
+        ui::DrawnChart other = chart(60);
+        for (auto& line : other.lines)
+            for (auto& seg : line.segments)
+                for (QPointF& p : seg)
+                    p.setY(100 - p.y());
+        ui::DrawnChart lying = chart(55);
+        lying.image = imageFor(copied, other, x0, x1);
+        lying.imagePlot = copied.plotSize();
+        copied.set(lying, x0, x1, 0);
+        here.set(other, x0, x1, 0);
+        QVERIFY(render(here) == render(copied));
+
+        // An image for another plot size is not used.
+        ui::DrawnChart wrong = chart(50);
+        wrong.image = imageFor(copied, other, x0, x1);
+        wrong.imagePlot = ui::PlotSize{copied.plotSize().size * 0.5, 1};
+        copied.set(wrong, x0, x1, 0);
+        here.set(chart(50), x0, x1, 0);
+        QVERIFY(render(here) == render(copied));
     }
 };
 
