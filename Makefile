@@ -7,7 +7,7 @@ FUZZ_BUILD ?= build-fuzz
 JOBS       ?= 2
 CMAKE_ARGS ?=
 
-.PHONY: all deps configure build test unit fuzz demo demo-down demo-node bench bench-logs bench-tasks bench-statsd bench-metrics bench-exec bench-console bench-metrics-chart clean
+.PHONY: all deps configure build test unit fuzz demo demo-down demo-node bench bench-logs bench-tasks bench-statsd bench-metrics bench-exec bench-console bench-metrics-chart bench-terminal clean
 
 all: build
 
@@ -40,7 +40,7 @@ demo-down:
 demo-node: build
 	@packaging/demo/logs-demo.sh $(BUILD)
 
-bench: bench-logs bench-tasks bench-statsd bench-metrics bench-exec bench-console bench-metrics-chart
+bench: bench-logs bench-tasks bench-statsd bench-metrics bench-exec bench-console bench-metrics-chart bench-terminal
 
 bench-logs: build
 	@tests/bench/logs_bench.sh $(BUILD)
@@ -62,6 +62,9 @@ bench-console: build
 
 bench-metrics-chart: build
 	@tests/bench/metrics_chart_bench.sh $(BUILD)
+
+bench-terminal: build
+	@tests/bench/terminal_bench.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(FUZZ_BUILD)

@@ -157,6 +157,8 @@ int main(int argc, char** argv) {
             const MetricsPane* mp = w.metricsPane();
             const TerminalPane* tp = w.terminalPane();
             const int tab = tp->currentTab();
+            if (tp->view(tab))
+                tp->view(tab)->flush(); // (output waiting to be parsed)
             const QRect termRect(tp->mapTo(&w, QPoint(0, 0)), tp->size());
             const QTreeView* t = w.tree();
             const QRect treeRect(t->viewport()->mapTo(&w, QPoint(0, 0)), t->viewport()->size());

@@ -222,6 +222,15 @@ MainWindow::MainWindow() {
     m_logDock = dock(tr("Logs"), QStringLiteral("logs"), m_logPane);
     m_metricsDock = dock(tr("Metrics"), QStringLiteral("metrics"), m_metricsPane);
     m_terminalPane = new TerminalPane;
+    // An exec session's end, also in the status line.
+    connect(m_terminalPane, &TerminalPane::sessionFinished, this, [this](int tab, int code) {
+        statusBar()->showMessage(
+            tr("%1: exited with %2").arg(m_terminalPane->tabName(tab)).arg(code), 15000);
+    });
+    connect(m_terminalPane, &TerminalPane::sessionLost, this, [this](int tab, const QString& why) {
+        statusBar()->showMessage(tr("%1: session lost: %2").arg(m_terminalPane->tabName(tab), why),
+                                 15000);
+    });
     m_terminalDock = dock(tr("Terminal"), QStringLiteral("terminal"), m_terminalPane);
     // A container's (or a one-container application's) menu: a shell or a command in it.
     m_tree->setContextMenuPolicy(Qt::CustomContextMenu);

@@ -4,35 +4,16 @@
 // Needs root (the cluster's network namespaces).
 #include "client/api_client.h"
 #include "client/cluster_model.h"
+#include "demo_cluster.h"
 
 #include <QFile>
-#include <QProcess>
 #include <QSignalSpy>
 #include <QTest>
 
-#include <arpa/inet.h>
 #include <csignal>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include <memory>
 
 namespace {
-
-// A port free on 127.0.0.1 now (the kernel's pick for port 0), for Adminrouter.
-quint16 freePort() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    quint16 port = 0;
-    if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        ::close(fd);
-    return port;
-}
 
 // Whether process `pid` has ended (a zombie has: only its parent's wait is left).
 bool ended(pid_t pid) {
@@ -55,27 +36,12 @@ private slots:
     void initTestCase() {
         if (::geteuid() != 0)
             QSKIP("needs root (the cluster's network namespaces)");
-        const QString pid = QString::number(::getpid());
-        m_env = QProcessEnvironment::systemEnvironment();
-        m_env.insert("DAY2_DEMO_DIR", "/tmp/day2-cluster-model-" + pid);
-        m_env.insert("DAY2_DEMO_NAME", "d2m");
-        m_env.insert("DAY2_DEMO_SUBNET", QStringLiteral("10.80.%1").arg(::getpid() % 200 + 20));
-        m_dir = m_env.value("DAY2_DEMO_DIR");
-        // A port free now may be taken before nginx binds it: then once more with another.
+        m_cluster = std::make_unique<day2::test::DemoCluster>("d2m", "cluster-model");
         QString out;
-        for (int attempt = 0; attempt < 2 && !m_up; ++attempt) {
-            m_env.insert("DAY2_DEMO_PORT", QString::number(freePort()));
-            m_up = cluster({"up", "--nodes", "2", "--build", DAY2_BUILD_DIR}, &out);
-            if (!out.contains("Address already in use"))
-                break;
-        }
-        QVERIFY2(m_up, qPrintable(out));
+        QVERIFY2(m_cluster->up(2, &out), qPrintable(out));
     }
 
-    void cleanupTestCase() {
-        if (m_up)
-            cluster({"down"});
-    }
+    void cleanupTestCase() { m_cluster.reset(); }
 
     void theTreeHasBothAgentsTheirFrameworksApplicationsAndContainers() {
         ApiClient api(endpoint());
@@ -146,48 +112,10 @@ private slots:
     }
 
 private:
-    bool cluster(const QStringList& args, QString* output = nullptr) {
-        QProcess p;
-        p.setProcessEnvironment(m_env);
-        p.setProcessChannelMode(QProcess::MergedChannels);
-        p.start(QStringLiteral(DAY2_SOURCE_DIR "/packaging/demo/cluster"), args);
-        const bool ok = p.waitForFinished(180000) && p.exitStatus() == QProcess::NormalExit &&
-                        p.exitCode() == 0;
-        if (output)
-            *output = QString::fromLocal8Bit(p.readAll());
-        return ok;
-    }
+    Endpoint endpoint() const { return m_cluster->endpoint(); }
+    std::pair<pid_t, QString> firstAgent() const { return m_cluster->firstAgent(); }
 
-    Endpoint endpoint() const {
-        QFile t(m_dir + "/admin.token");
-        if (!t.open(QIODevice::ReadOnly))
-            return {};
-        return Endpoint{QUrl("https://127.0.0.1:" + m_env.value("DAY2_DEMO_PORT")),
-                        t.readAll().trimmed(), m_dir + "/ca.pem"};
-    }
-
-    // The pid and id of the first agent `cluster up` started (its "made" record).
-    std::pair<pid_t, QString> firstAgent() const {
-        QFile made(m_dir + "/made");
-        if (!made.open(QIODevice::ReadOnly))
-            return {0, {}};
-        pid_t pid = 0;
-        QString id;
-        for (const QByteArray& line : made.readAll().split('\n')) {
-            const auto parts = line.split(' ');
-            if (parts.size() != 2)
-                continue;
-            if (parts[0] == "agent" && pid == 0)
-                pid = parts[1].toInt();
-            if (parts[0] == "agent_id" && id.isEmpty())
-                id = QString::fromLatin1(parts[1]);
-        }
-        return {pid, id};
-    }
-
-    QProcessEnvironment m_env;
-    QString m_dir;
-    bool m_up = false;
+    std::unique_ptr<day2::test::DemoCluster> m_cluster;
 };
 
 QTEST_GUILESS_MAIN(ClusterModelTest)

@@ -8,7 +8,38 @@
 #include <QSignalSpy>
 #include <QTest>
 
+#include <numeric>
+
 using day2::ui::TerminalView;
+
+namespace {
+
+// The rectangles the widget's viewport paints.
+class PaintSpy : public QObject {
+public:
+    explicit PaintSpy(QWidget* w) { w->installEventFilter(this); }
+    QList<QRect> rects;
+    bool eventFilter(QObject*, QEvent* e) override {
+        if (e->type() == QEvent::Paint)
+            rects.append(static_cast<QPaintEvent*>(e)->rect());
+        return false;
+    }
+};
+
+QPoint pixelOf(int col, int row) {
+    const QFontMetrics fm(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    return QPoint(col * fm.horizontalAdvance(QLatin1Char('M')) + 2, row * fm.height() + 2);
+}
+
+QByteArray sentBy(QSignalSpy& input) {
+    QByteArray all;
+    for (const auto& a : input)
+        all += a[0].toByteArray();
+    input.clear();
+    return all;
+}
+
+} // namespace
 
 class TerminalViewTest : public QObject {
     Q_OBJECT
@@ -196,6 +227,115 @@ private slots:
         QCOMPARE(v.rows(), rows);
         v.resize(600, 300);
         QTRY_VERIFY(v.columns() > cols);
+    }
+
+    void onlyTheDamagedRowsArePainted() {
+        TerminalView v;
+        v.resize(500, 400);
+        v.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&v));
+        const int cellH =
+            QFontMetrics(QFontDatabase::systemFont(QFontDatabase::FixedFont)).height();
+        // The cursor to row 6 (CUP 6;1), then letters written on that row only.
+        v.feed("\x1b[6;1H");
+        PaintSpy spy(v.viewport());
+        QTest::qWait(100);
+        spy.rects.clear();
+        v.feed("hello");
+        QTRY_VERIFY(!spy.rects.isEmpty());
+        QTest::qWait(50);
+        const QRect painted = std::accumulate(spy.rects.begin(), spy.rects.end(), QRect(),
+                                              [](QRect a, QRect b) { return a | b; });
+        QCOMPARE(painted.top(), 5 * cellH);
+        QCOMPARE(painted.height(), cellH);
+        // A line feed at the bottom scrolls the whole screen: everything is painted.
+        spy.rects.clear();
+        v.feed(QByteArray("\x1b[") + QByteArray::number(v.rows()) + ";1H\n");
+        QTRY_VERIFY(!spy.rects.isEmpty());
+        QVERIFY(spy.rects.last().height() >= v.rows() * cellH);
+    }
+
+    void largeOutputIsParsedInTurnsAndNothingIsLost() {
+        TerminalView v;
+        v.setTerminalSize(40, 10);
+        QByteArray big;
+        for (int i = 0; i < 200000; ++i)
+            big += "\x1b[3" + QByteArray::number(i % 8) + "mline " + QByteArray::number(i) +
+                   "\x1b[0m\r\n";
+        v.feed(big); // several MB: more than one turn's parsing
+        QVERIFY(v.pendingBytes() > 0);
+        QTRY_COMPARE_WITH_TIMEOUT(v.pendingBytes(), 0, 60000);
+        QCOMPARE(row(v, 8), QStringLiteral("line 199999"));
+        QCOMPARE(v.scrollbackLine(v.scrollbackCount() - 1), QStringLiteral("line 199990"));
+        // Over the bound, the rest is parsed at once: what waits stays under it.
+        QByteArray huge;
+        while (huge.size() <= 2 * TerminalView::kPendingMax)
+            huge += big;
+        v.feed(huge);
+        QVERIFY(v.pendingBytes() <= TerminalView::kPendingMax);
+        v.flush();
+        QCOMPARE(v.pendingBytes(), 0);
+        QCOMPARE(row(v, 8), QStringLiteral("line 199999"));
+    }
+
+    void cursorShapesAndBlink() {
+        TerminalView v;
+        v.setTerminalSize(20, 5);
+        // DECSCUSR (CSI Ps SP q): 2 steady block, 4 steady underline, 5 blinking bar.
+        v.feed("\x1b[4 q");
+        QCOMPARE(v.cursorShape(), TerminalView::CursorShape::Underline);
+        QVERIFY(!v.cursorBlinks());
+        v.feed("\x1b[5 q");
+        QCOMPARE(v.cursorShape(), TerminalView::CursorShape::Bar);
+        QVERIFY(v.cursorBlinks());
+        v.feed("\x1b[2 q");
+        QCOMPARE(v.cursorShape(), TerminalView::CursorShape::Block);
+        QVERIFY(!v.cursorBlinks());
+    }
+
+    void theMouseIsReportedWhenTheProgramAsks() {
+        TerminalView v;
+        v.resize(500, 300);
+        v.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&v));
+        QSignalSpy input(&v, &TerminalView::input);
+        QTest::mouseClick(v.viewport(), Qt::LeftButton, {}, pixelOf(3, 2));
+        QCOMPARE(sentBy(input), QByteArray()); // not asked: the click is a selection's
+        // DECSET 1000 (clicks) with 1006 (SGR form: ESC [ < button ; column ; row M, m on
+        // release, 1-based).
+        v.feed("\x1b[?1000h\x1b[?1006h");
+        QCOMPARE(v.mouseMode(), 1);
+        QTest::mouseClick(v.viewport(), Qt::LeftButton, {}, pixelOf(3, 2));
+        QCOMPARE(sentBy(input), QByteArray("\x1b[<0;4;3M\x1b[<0;4;3m"));
+        // Shift+click stays the reader's.
+        QTest::mouseClick(v.viewport(), Qt::LeftButton, Qt::ShiftModifier, pixelOf(3, 2));
+        QCOMPARE(sentBy(input), QByteArray());
+        v.feed("\x1b[?1000l");
+        QCOMPARE(v.mouseMode(), 0);
+    }
+
+    void searchFindsInTheScrollbackAndScrollsToIt() {
+        TerminalView v;
+        v.setTerminalSize(30, 10);
+        for (int i = 0; i < 300; ++i)
+            v.feed(QStringLiteral("item-%1\r\n").arg(i, 3, 10, QChar('0')).toUtf8());
+        const int bottom = v.scrollPosition();
+        QVERIFY(v.find(QStringLiteral("ITEM-042"))); // case ignored
+        QCOMPARE(v.selectedText(), QStringLiteral("item-042"));
+        QVERIFY(v.scrollPosition() < bottom);
+        QVERIFY(v.scrollPosition() <= 42 && v.scrollPosition() + v.rows() > 42);
+        QVERIFY(!v.find(QStringLiteral("ITEM-042"))); // no older one
+        QCOMPARE(v.selectedText(), QString());
+        // Towards older from the bottom, then newer again.
+        // (Line n holds item-n: the first line fed is the oldest kept.)
+        QVERIFY(v.find(QStringLiteral("item-01")));
+        QCOMPARE(v.selectedText(), QStringLiteral("item-01"));
+        QCOMPARE(v.selectionStart(), QPoint(0, 19));
+        QVERIFY(v.find(QStringLiteral("item-01")));
+        QCOMPARE(v.selectionStart(), QPoint(0, 18));
+        QVERIFY(v.find(QStringLiteral("item-01"), false));
+        QCOMPARE(v.selectionStart(), QPoint(0, 19));
+        QVERIFY(!v.find(QStringLiteral("absent")));
     }
 };
 

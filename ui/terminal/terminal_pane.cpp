@@ -6,13 +6,15 @@
 #include <QLabel>
 #include <QStackedLayout>
 #include <QTabWidget>
+#include <QTimer>
 
 namespace day2::ui {
 
 struct TerminalPane::Tab {
     TerminalView* view = nullptr;
-    client::ExecSession* session = nullptr;
-    QString name; // "web 3f2a9c on node-1"
+    client::ExecSession* session = nullptr; // null once it ended
+    QString name;                           // "web 3f2a9c on node-1"
+    client::ExecRequest request;            // what a new session in the tab runs again
     int exitCode = -1;
     bool lost = false;
 };
@@ -73,56 +75,78 @@ void TerminalPane::open(const client::ContainerRef& c, const QString& execPath,
     t->view = new TerminalView;
     t->name =
         c.applicationName + QLatin1Char(' ') + c.containerId.left(6) + tr(" on ") + c.hostname;
-    client::ExecRequest request;
-    request.path = execPath;
-    request.command = command.isEmpty()
-                          ? QStringList{"sh", "-c",
-                                        "if command -v bash >/dev/null 2>&1; then exec bash; "
-                                        "else exec sh; fi"}
-                          : command;
-    request.stdinOpen = true;
-    request.tty = true;
-    t->session = new client::ExecSession(m_api->endpoint(), request, t->view);
+    t->request.path = execPath;
+    t->request.command = command.isEmpty()
+                             ? QStringList{"sh", "-c",
+                                           "if command -v bash >/dev/null 2>&1; then exec bash; "
+                                           "else exec sh; fi"}
+                             : command;
+    t->request.stdinOpen = true;
+    t->request.tty = true;
     m_list.append(t);
     const int index = m_tabs->addTab(t->view, t->name);
     m_tabs->setCurrentIndex(index);
     static_cast<QStackedLayout*>(layout())->setCurrentWidget(m_tabs);
-    setTabText(t);
 
     TerminalView* view = t->view;
+    // Keys go to the session; once it ended, Enter starts a new one in the same tab.
+    connect(view, &TerminalView::input, this, [this, t](const QByteArray& bytes) {
+        if (t->session)
+            t->session->sendStdin(bytes);
+        else if (bytes.contains('\r'))
+            startSession(t);
+    });
+    connect(view, &TerminalView::sizeChanged, this, [t](int cols, int rows) {
+        if (t->session)
+            t->session->resize(cols, rows);
+    });
+    connect(view, &TerminalView::titleChanged, this, [this, t] { setTabText(t); });
+    view->setFocus();
+    startSession(t);
+}
+
+void TerminalPane::startSession(Tab* t) {
+    t->exitCode = -1;
+    t->lost = false;
+    t->session = new client::ExecSession(m_api->endpoint(), t->request, t->view);
+    setTabText(t);
     client::ExecSession* session = t->session;
-    connect(session, &client::ExecSession::ready, view,
-            [view, session] { session->resize(view->columns(), view->rows()); });
-    connect(session, &client::ExecSession::output, view,
+    connect(session, &client::ExecSession::ready, t->view,
+            [t, session] { session->resize(t->view->columns(), t->view->rows()); });
+    connect(session, &client::ExecSession::output, t->view,
             [this, t](client::ExecSession::Stream, const QByteArray& bytes) {
                 t->view->feed(bytes);
                 emit outputArrived(indexOf(t));
             });
-    connect(view, &TerminalView::input, session, &client::ExecSession::sendStdin);
-    connect(view, &TerminalView::sizeChanged, session,
-            [session](int cols, int rows) { session->resize(cols, rows); });
-    connect(view, &TerminalView::titleChanged, this, [this, t] { setTabText(t); });
-    connect(session, &client::ExecSession::finished, this,
-            [this, t](int code, const QString& message) {
-                t->exitCode = code;
-                t->view->feed(QStringLiteral("\r\n\x1b[2m[%1]\x1b[0m\r\n")
-                                  .arg(message.isEmpty() ? tr("exited with %1").arg(code) : message)
-                                  .toUtf8());
-                setTabText(t);
-                emit sessionFinished(indexOf(t), code);
-            });
+    connect(
+        session, &client::ExecSession::finished, this, [this, t](int code, const QString& message) {
+            t->exitCode = code;
+            endSession(t, QStringLiteral("\x1b[2m[%1 · Enter: a new session]\x1b[0m")
+                              .arg(message.isEmpty() ? tr("exited with %1").arg(code) : message));
+            emit sessionFinished(indexOf(t), code);
+        });
     connect(session, &client::ExecSession::error, this, [this, t](const QString& why, int) {
-        if (t->exitCode >= 0)
+        if (t->exitCode >= 0 || !t->session)
             return;
         t->lost = true;
-        t->view->feed(QStringLiteral("\r\n\x1b[31m[%1: open a new shell from the cluster "
-                                     "tree]\x1b[0m\r\n")
-                          .arg(why)
-                          .toUtf8());
-        setTabText(t);
+        endSession(t, QStringLiteral("\x1b[31m[%1 · Enter: a new session]\x1b[0m").arg(why));
+        emit sessionLost(indexOf(t), why);
     });
-    view->setFocus();
     session->start();
+}
+
+void TerminalPane::endSession(Tab* t, const QString& line) {
+    t->view->feed(QStringLiteral("\r\n%1\r\n").arg(line).toUtf8());
+    client::ExecSession* old = t->session;
+    old->disconnect(); // nothing more of it reaches the tab
+    // Gone once its close handshake had time (or with the tab's view, its parent).
+    QTimer::singleShot(5000, old, &QObject::deleteLater);
+    t->session = nullptr;
+    setTabText(t);
+}
+
+QString TerminalPane::tabName(int tab) const {
+    return tab >= 0 && tab < m_list.size() ? m_list[tab]->name : QString();
 }
 
 void TerminalPane::closeTab(int index) {

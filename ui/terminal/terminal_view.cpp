@@ -4,7 +4,9 @@
 #include <QDateTime>
 #include <QFontDatabase>
 #include <QFontMetrics>
+#include <QGlyphRun>
 #include <QKeyEvent>
+#include <QLineEdit>
 #include <QPainter>
 #include <QResizeEvent>
 #include <QScrollBar>
@@ -12,6 +14,7 @@
 #include <vterm.h>
 
 #include <algorithm>
+#include <cstring>
 
 namespace day2::ui {
 
@@ -27,6 +30,13 @@ QColor colourOf(const VTermScreen* screen, const VTermColor& c, bool fg) {
     if (fg ? VTERM_COLOR_IS_DEFAULT_FG(&c) : VTERM_COLOR_IS_DEFAULT_BG(&c))
         return {};
     return rgbOf(screen, c);
+}
+
+VTermColor asColour(uint32_t bits) {
+    static_assert(sizeof(VTermColor) == sizeof(uint32_t));
+    VTermColor c;
+    std::memcpy(&c, &bits, sizeof c);
+    return c;
 }
 
 // libvterm marks the right half of a wide character with this in chars[0].
@@ -52,22 +62,26 @@ const QColor kDefaultBg(24, 24, 24);
 
 struct TerminalCallbacks {
     static TerminalView* view(void* user) { return static_cast<TerminalView*>(user); }
-    static int damage(VTermRect, void* user) {
-        view(user)->m_damaged = true;
+    static int damage(VTermRect r, void* user) {
+        view(user)->markRows(r.start_row, r.end_row);
         view(user)->scheduleUpdate();
         return 1;
     }
-    static int moverect(VTermRect, VTermRect, void* user) {
-        // Repainted whole at the next frame (the damage is merged by scroll).
-        view(user)->m_damaged = true;
+    static int moverect(VTermRect dest, VTermRect src, void* user) {
+        // (The damage is merged by scroll: a scroll is one move, painted as the rows it spans.)
+        view(user)->markRows(std::min(dest.start_row, src.start_row),
+                             std::max(dest.end_row, src.end_row));
         view(user)->scheduleUpdate();
         return 1;
     }
-    static int movecursor(VTermPos pos, VTermPos, int visible, void* user) {
+    static int movecursor(VTermPos pos, VTermPos old, int visible, void* user) {
         TerminalView* v = view(user);
+        v->markRows(old.row, old.row + 1);
+        v->markRows(pos.row, pos.row + 1);
         v->m_cursorRow = pos.row;
         v->m_cursorCol = pos.col;
         v->m_cursorVisible = visible != 0;
+        v->m_blinkOn = true; // (the blink's timer keeps running)
         v->scheduleUpdate();
         return 1;
     }
@@ -83,7 +97,24 @@ struct TerminalCallbacks {
             return 1;
         case VTERM_PROP_CURSORVISIBLE:
             v->m_cursorVisible = val->boolean != 0;
+            v->markRows(v->m_cursorRow, v->m_cursorRow + 1);
             v->scheduleUpdate();
+            return 1;
+        case VTERM_PROP_CURSORSHAPE:
+            v->m_cursorShape = val->number == VTERM_PROP_CURSORSHAPE_UNDERLINE
+                                   ? TerminalView::CursorShape::Underline
+                               : val->number == VTERM_PROP_CURSORSHAPE_BAR_LEFT
+                                   ? TerminalView::CursorShape::Bar
+                                   : TerminalView::CursorShape::Block;
+            v->markRows(v->m_cursorRow, v->m_cursorRow + 1);
+            v->scheduleUpdate();
+            return 1;
+        case VTERM_PROP_CURSORBLINK:
+            v->m_cursorBlink = val->boolean != 0;
+            v->restartBlink();
+            return 1;
+        case VTERM_PROP_MOUSE:
+            v->m_mouseMode = val->number;
             return 1;
         default:
             return 0;
@@ -98,21 +129,24 @@ struct TerminalCallbacks {
     }
     static int pushline(int cols, const VTermScreenCell* cells, void* user) {
         TerminalView* v = view(user);
-        TerminalView::ScrollbackLine line(size_t(std::max(0, cols)));
-        for (int i = 0; i < cols; ++i) {
+        // Kept up to the last cell that shows something (a character or a colour).
+        int used = std::max(0, cols);
+        while (used > 0 && cells[used - 1].chars[0] == 0 &&
+               VTERM_COLOR_IS_DEFAULT_BG(&cells[used - 1].bg) && !cells[used - 1].attrs.reverse)
+            --used;
+        TerminalView::ScrollbackLine& line = v->m_scrollback.push();
+        line.resize(size_t(used));
+        for (int i = 0; i < used; ++i) {
             auto& c = line[size_t(i)];
             c.ch = cells[i].chars[0];
-            c.width = cells[i].width;
-            c.fg = colourOf(v->m_screen, cells[i].fg, true);
-            c.bg = colourOf(v->m_screen, cells[i].bg, false);
+            c.width = uint8_t(cells[i].width);
+            std::memcpy(&c.fg, &cells[i].fg, sizeof c.fg);
+            std::memcpy(&c.bg, &cells[i].bg, sizeof c.bg);
             c.bold = cells[i].attrs.bold;
             c.italic = cells[i].attrs.italic;
             c.underline = cells[i].attrs.underline != 0;
             c.reverse = cells[i].attrs.reverse;
         }
-        v->m_scrollback.push_back(std::move(line));
-        if (v->m_scrollback.size() > v->m_scrollbackMax)
-            v->m_scrollback.pop_front();
         v->updateScrollBar();
         return 1;
     }
@@ -120,8 +154,7 @@ struct TerminalCallbacks {
         TerminalView* v = view(user);
         if (v->m_scrollback.empty())
             return 0;
-        const TerminalView::ScrollbackLine line = std::move(v->m_scrollback.back());
-        v->m_scrollback.pop_back();
+        const TerminalView::ScrollbackLine line = v->m_scrollback.pop();
         for (int i = 0; i < cols; ++i) {
             VTermScreenCell& c = cells[i];
             c = VTermScreenCell{};
@@ -130,8 +163,15 @@ struct TerminalCallbacks {
             c.fg.type = VTERM_COLOR_DEFAULT_FG;
             c.bg.type = VTERM_COLOR_DEFAULT_BG;
             if (size_t(i) < line.size()) {
-                c.chars[0] = line[size_t(i)].ch;
-                c.width = char(line[size_t(i)].width);
+                const auto& from = line[size_t(i)];
+                c.chars[0] = from.ch;
+                c.width = char(from.width);
+                c.fg = asColour(from.fg);
+                c.bg = asColour(from.bg);
+                c.attrs.bold = from.bold;
+                c.attrs.italic = from.italic;
+                c.attrs.underline = from.underline ? VTERM_UNDERLINE_SINGLE : VTERM_UNDERLINE_OFF;
+                c.attrs.reverse = from.reverse;
             }
         }
         v->updateScrollBar();
@@ -150,7 +190,7 @@ const VTermScreenCallbacks kCallbacks = {
 } // namespace
 
 TerminalView::TerminalView(QWidget* parent, int scrollbackLines)
-    : QAbstractScrollArea(parent), m_scrollbackMax(size_t(std::max(0, scrollbackLines))) {
+    : QAbstractScrollArea(parent), m_scrollback(size_t(std::max(0, scrollbackLines))) {
     m_vt = vterm_new(m_rows, m_cols);
     vterm_set_utf8(m_vt, 1);
     vterm_output_set_callback(m_vt, TerminalCallbacks::output, this);
@@ -169,10 +209,7 @@ TerminalView::TerminalView(QWidget* parent, int scrollbackLines)
 
     m_font = QFontDatabase::systemFont(QFontDatabase::FixedFont);
     m_font.setStyleHint(QFont::Monospace);
-    const QFontMetrics fm(m_font);
-    m_cellW = std::max(1, fm.horizontalAdvance(QLatin1Char('M')));
-    m_cellH = std::max(1, fm.height());
-    m_ascent = fm.ascent();
+    applyFont();
 
     setFocusPolicy(Qt::StrongFocus);
     setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOn);
@@ -180,10 +217,27 @@ TerminalView::TerminalView(QWidget* parent, int scrollbackLines)
     viewport()->setAttribute(Qt::WA_OpaquePaintEvent);
     viewport()->setCursor(Qt::IBeamCursor);
     m_frame.setSingleShot(true);
-    m_frame.setInterval(16);
     connect(&m_frame, &QTimer::timeout, viewport(), [this] {
         vterm_screen_flush_damage(m_screen);
-        viewport()->update();
+        if (m_dirtyFrom >= m_dirtyTo)
+            return;
+        if (scrollPosition() == scrollbackCount()) // the screen shown: its damaged rows
+            viewport()->update(
+                QRect(0, m_dirtyFrom * m_cellH, viewport()->width(),
+                      (m_dirtyTo == m_rows ? viewport()->height() : m_dirtyTo * m_cellH) -
+                          m_dirtyFrom * m_cellH));
+        else
+            viewport()->update();
+        m_dirtyFrom = m_dirtyTo = 0;
+    });
+    m_parse.setSingleShot(true);
+    m_parse.setInterval(0);
+    connect(&m_parse, &QTimer::timeout, this, &TerminalView::parseSome);
+    m_blinkTimer.setInterval(530);
+    connect(&m_blinkTimer, &QTimer::timeout, this, [this] {
+        m_blinkOn = !m_blinkOn;
+        markRows(m_cursorRow, m_cursorRow + 1);
+        scheduleUpdate();
     });
     m_bellTimer.setSingleShot(true);
     m_bellTimer.setInterval(120);
@@ -198,14 +252,104 @@ TerminalView::~TerminalView() {
     vterm_free(m_vt);
 }
 
+namespace {
+constexpr qsizetype kChunk = 64 << 10; // parsed between looks at the clock
+constexpr int kParseMs = 8;            // parsed at most at a time
+constexpr int kFrameMs = 16;           // a paint at most this often
+} // namespace
+
+void TerminalView::parse(const char* bytes, qsizetype n) {
+    vterm_input_write(m_vt, bytes, size_t(n));
+}
+
 void TerminalView::feed(const QByteArray& bytes) {
-    vterm_input_write(m_vt, bytes.constData(), size_t(bytes.size()));
+    if (pendingBytes() == 0 && bytes.size() <= kChunk) {
+        parse(bytes.constData(), bytes.size());
+        scheduleUpdate();
+        return;
+    }
+    if (m_pendingAt > 0 && m_pendingAt >= m_pending.size() / 2) {
+        m_pending.remove(0, m_pendingAt);
+        m_pendingAt = 0;
+    }
+    m_pending.append(bytes);
+    // Over the bound, parsed now: the window stalls rather than drop output.
+    while (pendingBytes() > kPendingMax) {
+        const qsizetype n = std::min(kChunk, pendingBytes());
+        parse(m_pending.constData() + m_pendingAt, n);
+        m_pendingAt += n;
+    }
+    parseSome();
+}
+
+void TerminalView::parseSome() {
+    QElapsedTimer took;
+    took.start();
+    while (pendingBytes() > 0 && took.elapsed() < kParseMs) {
+        const qsizetype n = std::min(kChunk, pendingBytes());
+        parse(m_pending.constData() + m_pendingAt, n);
+        m_pendingAt += n;
+    }
+    if (pendingBytes() == 0) {
+        m_pending.clear();
+        m_pendingAt = 0;
+    } else if (!m_parse.isActive()) {
+        m_parse.start(); // the rest after what else waits in the event loop
+    }
     scheduleUpdate();
 }
 
+void TerminalView::flush() {
+    while (pendingBytes() > 0)
+        parseSome();
+    m_parse.stop();
+    vterm_screen_flush_damage(m_screen);
+}
+
+void TerminalView::markRows(int from, int to) {
+    from = std::clamp(from, 0, m_rows);
+    to = std::clamp(to, 0, m_rows);
+    if (from >= to)
+        return;
+    if (m_dirtyFrom >= m_dirtyTo) {
+        m_dirtyFrom = from;
+        m_dirtyTo = to;
+    } else {
+        m_dirtyFrom = std::min(m_dirtyFrom, from);
+        m_dirtyTo = std::max(m_dirtyTo, to);
+    }
+}
+
 void TerminalView::scheduleUpdate() {
-    if (!m_frame.isActive())
-        m_frame.start();
+    if (m_frame.isActive())
+        return;
+    // At most a paint a frame; after a quiet frame, at once.
+    const qint64 since = m_sincePaint.isValid() ? m_sincePaint.elapsed() : kFrameMs;
+    m_frame.start(int(std::clamp<qint64>(kFrameMs - since, 0, kFrameMs)));
+}
+
+void TerminalView::restartBlink() {
+    m_blinkOn = true;
+    if (m_cursorBlink && hasFocus())
+        m_blinkTimer.start();
+    else
+        m_blinkTimer.stop();
+}
+
+void TerminalView::focusInEvent(QFocusEvent* e) {
+    QAbstractScrollArea::focusInEvent(e);
+    restartBlink();
+    viewport()->update();
+}
+
+void TerminalView::focusOutEvent(QFocusEvent* e) {
+    QAbstractScrollArea::focusOutEvent(e);
+    restartBlink();
+    viewport()->update();
+}
+
+int TerminalView::scrollPosition() const {
+    return verticalScrollBar()->value();
 }
 
 void TerminalView::setTerminalSize(int cols, int rows) {
@@ -234,14 +378,18 @@ void TerminalView::resizeEvent(QResizeEvent* e) {
 void TerminalView::updateScrollBar() {
     QScrollBar* sb = verticalScrollBar();
     const bool atEnd = sb->value() == sb->maximum();
+    m_followingOutput = atEnd;
     sb->setRange(0, int(m_scrollback.size()));
     sb->setPageStep(m_rows);
     if (atEnd)
         sb->setValue(sb->maximum());
+    m_followingOutput = false;
 }
 
 void TerminalView::scrollContentsBy(int, int) {
-    viewport()->update();
+    // Following the output, the screen is shown as it was: its damage is painted at the frame.
+    if (!m_followingOutput)
+        viewport()->update();
 }
 
 TerminalView::Cell TerminalView::cellAt(int row, int col) const {
@@ -364,17 +512,151 @@ void TerminalView::paste(const QString& text) {
     vterm_keyboard_end_paste(m_vt);
 }
 
-void TerminalView::setFontPointSize(int points) {
-    m_font.setPointSize(std::clamp(points, 5, 40));
+bool TerminalView::find(const QString& text, bool older) {
+    if (text.isEmpty())
+        return false;
+    const int total = scrollbackCount() + m_rows;
+    // From the last match, or from the bottom (towards older) or the top (towards newer).
+    int line = m_found.y() >= 0 ? m_found.y() : older ? total - 1 : 0;
+    int from = m_found.y() >= 0 ? m_found.x() : -1;
+    for (int n = 0; n <= total; ++n) {
+        const QString t = lineText(line);
+        qsizetype at = -1;
+        if (older)
+            at = from < 0   ? t.lastIndexOf(text, -1, Qt::CaseInsensitive)
+                 : from > 0 ? t.lastIndexOf(text, from - 1, Qt::CaseInsensitive)
+                            : -1;
+        else
+            at = t.indexOf(text, from < 0 ? 0 : from + 1, Qt::CaseInsensitive);
+        if (at >= 0) {
+            m_found = QPoint(int(at), line);
+            select(line, int(at), line, int(at + text.size() - 1));
+            // Shown: the line on screen (near the middle when it has to scroll).
+            QScrollBar* sb = verticalScrollBar();
+            if (line < sb->value() || line >= sb->value() + m_rows)
+                sb->setValue(line - m_rows / 2);
+            return true;
+        }
+        line += older ? -1 : 1;
+        from = -1;
+        if (line < 0 || line >= total)
+            break;
+    }
+    m_found = QPoint(-1, -1);
+    clearSelection();
+    return false;
+}
+
+void TerminalView::showSearch() {
+    if (!m_search) {
+        m_search = new QLineEdit(viewport());
+        m_search->setObjectName(QStringLiteral("terminal-search"));
+        m_search->setPlaceholderText(tr("Find in scrollback (Enter: older, Shift+Enter: newer)"));
+        m_search->setClearButtonEnabled(true);
+        m_search->installEventFilter(this);
+        connect(m_search, &QLineEdit::textEdited, this, [this] {
+            m_found = QPoint(-1, -1); // a new search starts at the bottom
+            const bool hit = find(m_search->text());
+            m_search->setStyleSheet(hit || m_search->text().isEmpty()
+                                        ? QString()
+                                        : QStringLiteral("background: #5a2020;"));
+        });
+    }
+    m_search->resize(std::min(360, viewport()->width()), m_search->sizeHint().height());
+    m_search->move(viewport()->width() - m_search->width(), 0);
+    m_search->show();
+    m_search->setFocus();
+    m_search->selectAll();
+}
+
+bool TerminalView::eventFilter(QObject* o, QEvent* e) {
+    if (o == m_search && e->type() == QEvent::KeyPress) {
+        auto* k = static_cast<QKeyEvent*>(e);
+        if (k->key() == Qt::Key_Escape) {
+            m_search->hide();
+            m_found = QPoint(-1, -1);
+            setFocus();
+            return true;
+        }
+        if (k->key() == Qt::Key_Return || k->key() == Qt::Key_Enter) {
+            const bool hit = find(m_search->text(), !(k->modifiers() & Qt::ShiftModifier));
+            m_search->setStyleSheet(hit ? QString() : QStringLiteral("background: #5a2020;"));
+            return true;
+        }
+    }
+    return QAbstractScrollArea::eventFilter(o, e);
+}
+
+void TerminalView::applyFont() {
     const QFontMetrics fm(m_font);
     m_cellW = std::max(1, fm.horizontalAdvance(QLatin1Char('M')));
     m_cellH = std::max(1, fm.height());
     m_ascent = fm.ascent();
+    m_fonts[0] = m_font;
+    m_fonts[1] = m_font;
+    m_fonts[1].setBold(true);
+    m_fonts[2] = m_font;
+    m_fonts[2].setItalic(true);
+    for (int i = 0; i < 3; ++i) {
+        m_raw[i] = QRawFont::fromFont(m_fonts[i]);
+        m_glyphs[i].clear();
+    }
+}
+
+void TerminalView::setFontPointSize(int points) {
+    m_font.setPointSize(std::clamp(points, 5, 40));
+    applyFont();
     recomputeSize();
     viewport()->update();
 }
 
+namespace {
+VTermModifier modifiersOf(Qt::KeyboardModifiers m) {
+    int mod = VTERM_MOD_NONE;
+    if (m & Qt::ShiftModifier)
+        mod |= VTERM_MOD_SHIFT;
+    if (m & Qt::AltModifier)
+        mod |= VTERM_MOD_ALT;
+    if (m & Qt::ControlModifier)
+        mod |= VTERM_MOD_CTRL;
+    return VTermModifier(mod);
+}
+} // namespace
+
+bool TerminalView::reportMouse(QMouseEvent* e, bool pressed) {
+    // Shift+mouse selects, as in xterm; scrolled back, the mouse is the reader's.
+    if (m_mouseMode == VTERM_PROP_MOUSE_NONE || (e->modifiers() & Qt::ShiftModifier) ||
+        scrollPosition() != scrollbackCount())
+        return false;
+    const int col = std::clamp(int(e->position().x()) / m_cellW, 0, m_cols - 1);
+    const int row = std::clamp(int(e->position().y()) / m_cellH, 0, m_rows - 1);
+    const VTermModifier mod = modifiersOf(e->modifiers());
+    vterm_mouse_move(m_vt, row, col, mod);
+    const int button = e->button() == Qt::LeftButton     ? 1
+                       : e->button() == Qt::MiddleButton ? 2
+                       : e->button() == Qt::RightButton  ? 3
+                                                         : 0;
+    if (button && e->type() != QEvent::MouseMove)
+        vterm_mouse_button(m_vt, button, pressed, mod);
+    return true;
+}
+
+void TerminalView::wheelEvent(QWheelEvent* e) {
+    if (m_mouseMode != VTERM_PROP_MOUSE_NONE && !(e->modifiers() & Qt::ShiftModifier) &&
+        scrollPosition() == scrollbackCount() && e->angleDelta().y() != 0) {
+        const int col = std::clamp(int(e->position().x()) / m_cellW, 0, m_cols - 1);
+        const int row = std::clamp(int(e->position().y()) / m_cellH, 0, m_rows - 1);
+        const VTermModifier mod = modifiersOf(e->modifiers());
+        vterm_mouse_move(m_vt, row, col, mod);
+        vterm_mouse_button(m_vt, e->angleDelta().y() > 0 ? 4 : 5, true, mod);
+        return;
+    }
+    QAbstractScrollArea::wheelEvent(e);
+}
+
 void TerminalView::mousePressEvent(QMouseEvent* e) {
+    if (reportMouse(e, true))
+        return;
     if (e->button() == Qt::MiddleButton && QApplication::clipboard()) {
         paste(QApplication::clipboard()->text(QClipboard::Selection));
         return;
@@ -394,6 +676,11 @@ void TerminalView::mousePressEvent(QMouseEvent* e) {
 }
 
 void TerminalView::mouseMoveEvent(QMouseEvent* e) {
+    if (!m_selecting && ((m_mouseMode == VTERM_PROP_MOUSE_DRAG && e->buttons() != Qt::NoButton) ||
+                         m_mouseMode == VTERM_PROP_MOUSE_MOVE)) {
+        reportMouse(e, false);
+        return;
+    }
     if (!m_selecting || !(e->buttons() & Qt::LeftButton))
         return;
     const QPoint cell = cellAtPixel(e->position().toPoint());
@@ -401,6 +688,8 @@ void TerminalView::mouseMoveEvent(QMouseEvent* e) {
 }
 
 void TerminalView::mouseReleaseEvent(QMouseEvent* e) {
+    if (!m_selecting && reportMouse(e, false))
+        return;
     if (e->button() == Qt::LeftButton && m_selecting) {
         m_selecting = false;
         copySelection(QClipboard::Selection);
@@ -408,6 +697,8 @@ void TerminalView::mouseReleaseEvent(QMouseEvent* e) {
 }
 
 void TerminalView::mouseDoubleClickEvent(QMouseEvent* e) {
+    if (reportMouse(e, true)) // (a second press, for the program)
+        return;
     if (e->button() != Qt::LeftButton)
         return;
     // The word under the pointer: letters, digits and the characters of paths and options.
@@ -431,76 +722,168 @@ void TerminalView::mouseDoubleClickEvent(QMouseEvent* e) {
     copySelection(QClipboard::Selection);
 }
 
-void TerminalView::paintEvent(QPaintEvent*) {
+quint32 TerminalView::glyphFor(int style, char32_t ch) {
+    auto& cache = m_glyphs[style];
+    const auto it = cache.constFind(ch);
+    if (it != cache.constEnd())
+        return *it;
+    quint32 glyph = 0;
+    if (m_raw[style].isValid()) {
+        const QList<quint32> g = m_raw[style].glyphIndexesForString(QString::fromUcs4(&ch, 1));
+        glyph = g.size() == 1 ? g[0] : 0;
+    }
+    if (cache.size() > 4096)
+        cache.clear(); // (bounded: a screen never needs that many)
+    cache.insert(ch, glyph);
+    return glyph;
+}
+
+void TerminalView::paintEvent(QPaintEvent* e) {
+    m_sincePaint.restart();
     QPainter p(viewport());
-    p.fillRect(viewport()->rect(), m_bell ? QColor(90, 90, 90) : kDefaultBg);
+    p.fillRect(e->rect(), m_bell ? QColor(90, 90, 90) : kDefaultBg);
+    // Only the rows asked for (the damaged ones, usually).
+    const int firstRow = std::max(0, e->rect().top() / m_cellH);
+    const int lastRow = std::min(m_rows - 1, e->rect().bottom() / m_cellH);
     // The scroll bar's value: how many scrollback lines are above the screen's top row.
     const int back = int(m_scrollback.size()) - verticalScrollBar()->value();
-    QFont bold = m_font;
-    bold.setBold(true);
-    QFont italic = m_font;
-    italic.setItalic(true);
-    for (int y = 0; y < m_rows; ++y) {
+    struct PaintCell {
+        char32_t ch = 0; // one code point (the common case), else `text`
+        QString text;    // a character with combining marks
+        int width = 1;
+        QColor fg, bg;
+        int style = 0; // 0 regular, 1 bold, 2 italic
+        bool underline = false;
+    };
+    std::vector<PaintCell> cells;
+    QList<quint32> glyphs;
+    QList<QPointF> positions;
+    for (int y = firstRow; y <= lastRow; ++y) {
         const int line = y - back; // < 0: a scrollback line
+        cells.clear();
         for (int x = 0; x < m_cols; ++x) {
-            QString text;
-            int width = 1;
-            QColor fg, bg;
-            bool isBold = false, isItalic = false, isUnder = false, isReverse = false;
+            PaintCell pc;
+            bool reverse = false;
             if (line < 0) {
                 const auto& sb = m_scrollback[m_scrollback.size() + size_t(line)];
                 if (size_t(x) >= sb.size())
                     break;
                 const ScrollbackCell& c = sb[size_t(x)];
-                if (c.ch && c.ch != kWideRightHalf)
-                    text = QString::fromUcs4(&c.ch, 1);
-                width = c.width;
-                fg = c.fg;
-                bg = c.bg;
-                isBold = c.bold;
-                isItalic = c.italic;
-                isUnder = c.underline;
-                isReverse = c.reverse;
+                pc.ch = c.ch == kWideRightHalf ? 0 : c.ch;
+                pc.width = c.width;
+                pc.fg = colourOf(m_screen, asColour(c.fg), true);
+                pc.bg = colourOf(m_screen, asColour(c.bg), false);
+                pc.style = c.bold ? 1 : c.italic ? 2 : 0;
+                pc.underline = c.underline;
+                reverse = c.reverse;
             } else {
                 VTermScreenCell c;
                 if (!vterm_screen_get_cell(m_screen, VTermPos{line, x}, &c))
                     break;
-                text = textOf(c.chars);
-                width = c.width;
-                fg = colourOf(m_screen, c.fg, true);
-                bg = colourOf(m_screen, c.bg, false);
-                isBold = c.attrs.bold;
-                isItalic = c.attrs.italic;
-                isUnder = c.attrs.underline != 0;
-                isReverse = c.attrs.reverse;
+                if (c.chars[0] != kWideRightHalf) {
+                    if (c.chars[1])
+                        pc.text = textOf(c.chars);
+                    else
+                        pc.ch = c.chars[0];
+                }
+                pc.width = c.width;
+                pc.fg = colourOf(m_screen, c.fg, true);
+                pc.bg = colourOf(m_screen, c.bg, false);
+                pc.style = c.attrs.bold ? 1 : c.attrs.italic ? 2 : 0;
+                pc.underline = c.attrs.underline != 0;
+                reverse = c.attrs.reverse;
             }
-            if (!fg.isValid())
-                fg = kDefaultFg;
-            if (!bg.isValid())
-                bg = kDefaultBg;
-            if (isReverse != selected(verticalScrollBar()->value() + y, x))
-                std::swap(fg, bg);
-            const QRect cell(x * m_cellW, y * m_cellH, m_cellW * std::max(1, width), m_cellH);
-            if (bg != kDefaultBg)
-                p.fillRect(cell, bg);
-            if (!text.isEmpty() && text != QLatin1String(" ")) {
-                p.setFont(isBold ? bold : isItalic ? italic : m_font);
-                p.setPen(fg);
-                p.drawText(cell.left(), cell.top() + m_ascent, text);
-            }
-            if (isUnder)
-                p.fillRect(QRect(cell.left(), cell.bottom() - 1, cell.width(), 1), fg);
-            if (width == 2)
+            if (!pc.fg.isValid())
+                pc.fg = kDefaultFg;
+            if (!pc.bg.isValid())
+                pc.bg = kDefaultBg;
+            if (reverse != selected(verticalScrollBar()->value() + y, x))
+                std::swap(pc.fg, pc.bg);
+            cells.push_back(std::move(pc));
+            if (cells.back().width == 2) {
+                cells.push_back(PaintCell{0, {}, 0, cells.back().fg, cells.back().bg, 0, false});
                 ++x; // the right half of a wide character
+            }
+        }
+        const int top = y * m_cellH;
+        // Backgrounds, a rectangle for each run of one colour.
+        for (size_t i = 0; i < cells.size();) {
+            size_t j = i + 1;
+            while (j < cells.size() && cells[j].bg == cells[i].bg)
+                ++j;
+            if (cells[i].bg != kDefaultBg)
+                p.fillRect(QRect(int(i) * m_cellW, top, int(j - i) * m_cellW, m_cellH),
+                           cells[i].bg);
+            i = j;
+        }
+        // Characters: a glyph run for each run of one colour and style (each glyph at its
+        // cell); what the font has no single glyph for is drawn as text (Qt finds a font).
+        for (size_t i = 0; i < cells.size();) {
+            const PaintCell& c = cells[i];
+            if (c.underline)
+                p.fillRect(
+                    QRect(int(i) * m_cellW, top + m_cellH - 2, m_cellW * std::max(1, c.width), 1),
+                    c.fg);
+            const bool blank = c.text.isEmpty() && (c.ch == 0 || c.ch == U' ');
+            const quint32 glyph = blank || !c.text.isEmpty() ? 0 : glyphFor(c.style, c.ch);
+            if (blank) {
+                ++i;
+                continue;
+            }
+            if (!glyph || c.width != 1) {
+                p.setFont(m_fonts[c.style]);
+                p.setPen(c.fg);
+                p.drawText(int(i) * m_cellW, top + m_ascent,
+                           c.text.isEmpty() ? QString::fromUcs4(&c.ch, 1) : c.text);
+                ++i;
+                continue;
+            }
+            glyphs.clear();
+            positions.clear();
+            size_t j = i;
+            for (; j < cells.size(); ++j) {
+                const PaintCell& d = cells[j];
+                if (d.fg != c.fg || d.style != c.style || d.width != 1 || !d.text.isEmpty() ||
+                    d.ch == 0)
+                    break;
+                if (d.underline && j > i)
+                    break;
+                const quint32 g = d.ch == U' ' ? glyphFor(d.style, U' ') : glyphFor(d.style, d.ch);
+                if (!g)
+                    break;
+                glyphs.append(g);
+                positions.append(QPointF(double(j) * m_cellW, 0));
+            }
+            QGlyphRun run;
+            run.setRawFont(m_raw[c.style]);
+            run.setGlyphIndexes(glyphs);
+            run.setPositions(positions);
+            p.setPen(c.fg);
+            p.drawGlyphRun(QPointF(0, top + m_ascent), run);
+            i = j;
         }
     }
-    // The cursor: a block, drawn over the cell (only at the bottom of the scrollback).
-    if (m_cursorVisible && back == 0 && hasFocus()) {
-        const QRect cell(m_cursorCol * m_cellW, m_cursorRow * m_cellH, m_cellW, m_cellH);
-        p.fillRect(cell, QColor(220, 220, 220, 160));
-    } else if (m_cursorVisible && back == 0) {
+    // The cursor, over the cell (only at the bottom of the scrollback): its shape when the
+    // widget has the focus (off in a blink's dark half), a hollow block when not.
+    if (!m_cursorVisible || back != 0)
+        return;
+    const QRect cell(m_cursorCol * m_cellW, m_cursorRow * m_cellH, m_cellW, m_cellH);
+    const QColor colour(220, 220, 220, 160);
+    if (!hasFocus()) {
         p.setPen(kDefaultFg);
-        p.drawRect(QRect(m_cursorCol * m_cellW, m_cursorRow * m_cellH, m_cellW - 1, m_cellH - 1));
+        p.drawRect(cell.adjusted(0, 0, -1, -1));
+    } else if (m_blinkOn || !m_cursorBlink) {
+        switch (m_cursorShape) {
+        case CursorShape::Block:
+            p.fillRect(cell, colour);
+            break;
+        case CursorShape::Underline:
+            p.fillRect(QRect(cell.left(), cell.bottom() - 1, cell.width(), 2), kDefaultFg);
+            break;
+        case CursorShape::Bar:
+            p.fillRect(QRect(cell.left(), cell.top(), 2, cell.height()), kDefaultFg);
+            break;
+        }
     }
 }
 
@@ -517,6 +900,10 @@ void TerminalView::keyPressEvent(QKeyEvent* e) {
         copySelection(QClipboard::Clipboard);
         return;
     }
+    if (e->modifiers() == ctrlShift && e->key() == Qt::Key_F) {
+        showSearch();
+        return;
+    }
     if (e->modifiers() == ctrlShift && e->key() == Qt::Key_V) {
         if (QApplication::clipboard())
             paste(QApplication::clipboard()->text(QClipboard::Clipboard));
@@ -527,14 +914,8 @@ void TerminalView::keyPressEvent(QKeyEvent* e) {
         setFontPointSize(m_font.pointSize() + (e->key() == Qt::Key_Minus ? -1 : 1));
         return;
     }
-    int mod = VTERM_MOD_NONE;
-    if (e->modifiers() & Qt::ShiftModifier)
-        mod |= VTERM_MOD_SHIFT;
-    if (e->modifiers() & Qt::AltModifier)
-        mod |= VTERM_MOD_ALT;
-    if (e->modifiers() & Qt::ControlModifier)
-        mod |= VTERM_MOD_CTRL;
-    const auto m = VTermModifier(mod);
+    const VTermModifier m = modifiersOf(e->modifiers());
+    const int mod = m;
     VTermKey key = VTERM_KEY_NONE;
     switch (e->key()) {
     case Qt::Key_Return:
@@ -587,6 +968,7 @@ void TerminalView::keyPressEvent(QKeyEvent* e) {
         break;
     }
     sb->setValue(sb->maximum()); // typing shows the present
+    restartBlink();
     if (key != VTERM_KEY_NONE) {
         vterm_keyboard_key(m_vt, key, m);
         return;
