@@ -7,7 +7,7 @@ FUZZ_BUILD ?= build-fuzz
 JOBS       ?= 2
 CMAKE_ARGS ?=
 
-.PHONY: all deps configure build test unit fuzz demo demo-down demo-node bench bench-logs bench-tasks bench-statsd bench-metrics bench-exec bench-console bench-metrics-chart bench-terminal clean
+.PHONY: all deps configure build test unit fuzz demo demo-down demo-node bench bench-logs bench-tasks bench-statsd bench-metrics bench-exec bench-console bench-metrics-chart bench-terminal package clean
 
 all: build
 
@@ -30,6 +30,10 @@ fuzz: deps
 	@cd $(FUZZ_BUILD) && ctest --output-on-failure
 
 test: unit fuzz
+
+# The Debian packages (day2-agent, day2-adminrouter, day2-console, day2-cli) in $(BUILD)/packages.
+package: build
+	@cd $(BUILD) && cpack
 
 demo: build
 	@packaging/demo/cluster run --build $(BUILD)

@@ -28,6 +28,9 @@ packages=(
   # its terminal pane
   qt6-base-dev qtkeychain-qt6-dev gnome-keyring dbus-daemon xvfb xauth qt6-websockets-dev
   qt6-charts-dev libqt6opengl6-dev libvterm-dev
+  # the Debian packages (make package: CPack's DEB generator, dpkg-shlibdeps for Depends:) and
+  # their check (lintian); the console's package depends on Qt's platform plugins
+  dpkg-dev lintian qt6-qpa-plugins
 )
 
 missing=()

@@ -6,6 +6,9 @@
                                        with stack traces on stderr) and sends DogStatsD metrics
                                        to STATSD_UDP_HOST:STATSD_UDP_PORT (requests by status,
                                        latency, jobs, queue depth)
+  sample_writer.py --task batch        a CPU- and memory-hungry batch job: rounds that grow to
+                                       about 160 MiB while busy for a few seconds, then free it
+                                       and rest (its charts are saw teeth), with progress lines
   sample_writer.py SOCKET system       a host service (sshd) writing to a journald socket with
                                        the native protocol
 """
@@ -94,9 +97,43 @@ def run_task(role):
             time.sleep(0.7)
 
 
+def run_batch():
+    statsd = Statsd()
+    rnd = random.Random("batch")
+    round_no = 0
+    while True:
+        round_no += 1
+        held = []
+        started = time.time()
+        print("batch: round %d starting" % round_no, flush=True)
+        for step in range(1, 17):
+            held.append(bytearray(os.urandom(1024)) * (10 * 1024))  # 10 MiB, touched
+            # Busy for about half of each 0.5 s step.
+            until = time.time() + 0.25
+            x = 0
+            while time.time() < until:
+                x = (x * 31 + step) % 1000003
+            print("batch: round %d step %d/16, %d MiB held" % (round_no, step, 10 * len(held)),
+                  flush=True)
+            statsd.send("batch.held_mib:%d|g" % (10 * len(held)), "batch.steps:1|c")
+            time.sleep(0.25)
+        took = time.time() - started
+        if rnd.random() < 0.2:
+            print("batch: round %d: 3 records rejected (malformed input)" % round_no,
+                  file=sys.stderr, flush=True)
+        print("batch: round %d done in %.1f s" % (round_no, took), flush=True)
+        statsd.send("batch.rounds:1|c", "batch.round_time:%d|ms" % int(took * 1000),
+                    "batch.held_mib:0|g")
+        del held
+        time.sleep(6)
+
+
 def main():
     if sys.argv[1] == "--task":
-        run_task(sys.argv[2])
+        if sys.argv[2] == "batch":
+            run_batch()
+        else:
+            run_task(sys.argv[2])
         return
     sock_path, role = sys.argv[1], sys.argv[2]
     s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)

@@ -113,7 +113,8 @@ void throughput(bool anchors) {
     TerminalView view;
     view.resize(820, 520);
     view.show();
-    QTest::qWaitForWindowExposed(&view);
+    if (!QTest::qWaitForWindowExposed(&view))
+        std::fprintf(stderr, "the widget was not exposed\n");
     // (The same screen size: libvterm's scroll moves the whole screen's cells.)
     const double ceiling = anchors ? libvtermAlone(block, view.rows(), view.columns()) : 1;
     PaintCounter paints(view.viewport());
@@ -141,7 +142,8 @@ void throughput(bool anchors) {
     plain.setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
     plain.resize(820, 520);
     plain.show();
-    QTest::qWaitForWindowExposed(&plain);
+    if (!QTest::qWaitForWindowExposed(&plain))
+        std::fprintf(stderr, "the widget was not exposed\n");
     qint64 plainBytes = 0;
     QElapsedTimer t;
     t.start();
@@ -170,7 +172,8 @@ void keypress() {
     view.show();
     view.activateWindow();
     view.setFocus();
-    QTest::qWaitForWindowExposed(&view);
+    if (!QTest::qWaitForWindowExposed(&view))
+        std::fprintf(stderr, "the widget was not exposed\n");
     // A screen of text first, and the echo as a shell gives it.
     for (int i = 0; i < 30; ++i)
         view.feed("\x1b[01;34mfile-" + QByteArray::number(i) + "\x1b[0m  other text\r\n");
