@@ -1,8 +1,8 @@
-// day2-console: the desktop console of day2 (README, "The console").
+// day2-console: the desktop console of day2 (docs/console.md).
 //   day2-console [--connect URL --token-file F --ca FILE] [--select <container|app>]
 //                [--group-by agent|framework|container] [--range 5m|15m|1h|6h|24h]
 //                [--exec TASK [--exec-command CMD]]
-//                [--snapshot FILE.png]
+//                [--snapshot FILE.png [--snapshot-timeout S] [--snapshot-hold S]]
 // --snapshot renders the window once data has arrived, saves it and exits (tests, README).
 #include "log_pane.h"
 #include "main_window.h"
@@ -12,6 +12,7 @@
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QElapsedTimer>
 #include <QHeaderView>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -21,8 +22,10 @@
 #include <QTimer>
 #include <QTreeView>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <vector>
 
 using namespace day2::ui;
 
@@ -46,6 +49,11 @@ int main(int argc, char** argv) {
                                 "FILE.png");
     QCommandLineOption timeout("snapshot-timeout", "Give up waiting for data after S seconds.", "S",
                                "30");
+    QCommandLineOption hold("snapshot-hold",
+                            "With --snapshot: stay S seconds more once data has arrived (live "
+                            "updates), then take it; the summary's \"gui\" says how the GUI "
+                            "thread kept up.",
+                            "S", "0");
     QCommandLineOption groupBy("group-by",
                                "Charts: a line per agent, framework or container (by default "
                                "agents for the cluster and an agent, containers otherwise).",
@@ -58,8 +66,8 @@ int main(int argc, char** argv) {
                             "TASK");
     QCommandLineOption execCommand("exec-command", "With --exec: run this (by sh -c) instead.",
                                    "CMD");
-    cli.addOptions(
-        {connect, tokenFile, ca, select, groupBy, range, exec, execCommand, snapshot, timeout});
+    cli.addOptions({connect, tokenFile, ca, select, groupBy, range, exec, execCommand, snapshot,
+                    timeout, hold});
     cli.process(app);
 
     MainWindow w;
@@ -146,7 +154,35 @@ int main(int argc, char** argv) {
 
     if (snapshotMode) {
         const QString file = cli.value(snapshot);
-        auto take = [&w, &app, file](bool gotData) {
+        // How the GUI thread keeps up: a 5 ms heartbeat's lateness (a stall), and when the first
+        // log line and the first chart arrived, from the start.
+        struct Gui {
+            QElapsedTimer started, sinceTick;
+            QTimer heartbeat;
+            std::vector<double> stalls; // ms
+            qint64 firstLineMs = -1, firstChartMs = -1;
+            size_t readyAt = 0; // heartbeats before the data had arrived
+        };
+        auto gui = std::make_shared<Gui>();
+        gui->started.start();
+        gui->sinceTick.start();
+        gui->heartbeat.setTimerType(Qt::PreciseTimer);
+        gui->heartbeat.setInterval(5);
+        QObject::connect(&gui->heartbeat, &QTimer::timeout, &w, [g = gui.get()] {
+            if (g->stalls.size() < 1000000)
+                g->stalls.push_back(std::max(0.0, double(g->sinceTick.nsecsElapsed()) / 1e6 - 5));
+            g->sinceTick.restart();
+        });
+        gui->heartbeat.start();
+        QObject::connect(w.logPane(), &LogPane::linesArrived, &w, [g = gui.get()](int total) {
+            if (g->firstLineMs < 0 && total > 0)
+                g->firstLineMs = g->started.elapsed();
+        });
+        QObject::connect(w.metricsPane(), &MetricsPane::drawnCharts, &w, [&w, g = gui.get()] {
+            if (g->firstChartMs < 0 && w.metricsPane()->pointCount() > 0)
+                g->firstChartMs = g->started.elapsed();
+        });
+        auto take = [&w, &app, file, gui](bool gotData) {
             w.repaint();
             const QPixmap shot = w.grab();
             const bool saved = shot.save(file, "PNG");
@@ -190,6 +226,36 @@ int main(int argc, char** argv) {
                                               {"y", termRect.y()},
                                               {"w", termRect.width()},
                                               {"h", termRect.height()}}},
+                {"gui",
+                 [&gui] {
+                     std::vector<double> stalls = gui->stalls;
+                     std::sort(stalls.begin(), stalls.end());
+                     const auto at = [&stalls](double q) {
+                         return stalls.empty()
+                                    ? 0.0
+                                    : stalls[std::min(stalls.size() - 1,
+                                                      size_t(q * double(stalls.size())))];
+                     };
+                     // The same once the data had arrived (the hold: live updates only).
+                     std::vector<double> live(
+                         gui->stalls.begin() +
+                             std::ptrdiff_t(std::min(gui->readyAt, gui->stalls.size())),
+                         gui->stalls.end());
+                     std::sort(live.begin(), live.end());
+                     const double liveP99 =
+                         live.empty()
+                             ? 0.0
+                             : live[std::min(live.size() - 1, size_t(0.99 * double(live.size())))];
+                     return QJsonObject{{"first_line_ms", gui->firstLineMs},
+                                        {"first_chart_ms", gui->firstChartMs},
+                                        {"stall_p50_ms", at(0.5)},
+                                        {"stall_p99_ms", at(0.99)},
+                                        {"stall_max_ms", stalls.empty() ? 0.0 : stalls.back()},
+                                        {"heartbeats", qint64(stalls.size())},
+                                        {"live_stall_p99_ms", liveP99},
+                                        {"live_stall_max_ms", live.empty() ? 0.0 : live.back()},
+                                        {"seconds", double(gui->started.elapsed()) / 1000}};
+                 }()},
                 {"tree_rect", QJsonObject{{"x", treeRect.x()},
                                           {"y", treeRect.y()},
                                           {"w", treeRect.width()},
@@ -207,12 +273,14 @@ int main(int argc, char** argv) {
         auto ready = std::make_shared<Ready>();
         ready->logs = !cli.isSet(select);
         ready->terminal = !cli.isSet(exec);
-        auto maybeTake = [&w, take, ready] {
+        const int holdMs = std::max(0, cli.value(hold).toInt()) * 1000;
+        auto maybeTake = [&w, take, ready, holdMs, g = gui.get()] {
             if (ready->scheduled || !ready->logs || !ready->terminal)
                 return;
             if (ready->charts) {
                 ready->scheduled = true;
-                QTimer::singleShot(1500, &w, [take] { take(true); });
+                g->readyAt = g->stalls.size();
+                QTimer::singleShot(1500 + holdMs, &w, [take] { take(true); });
             } else {
                 QTimer::singleShot(10000, &w, [ready, take] {
                     if (!ready->scheduled) {

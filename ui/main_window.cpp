@@ -24,6 +24,7 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QPushButton>
+#include <QSet>
 #include <QSettings>
 #include <QShowEvent>
 #include <QSplitter>
@@ -203,6 +204,7 @@ MainWindow::MainWindow() {
     m_tree = new QTreeView;
     m_tree->setHeaderHidden(true);
     m_tree->setUniformRowHeights(true);
+    m_tree->setSelectionMode(QAbstractItemView::ExtendedSelection);
     m_tree->setMinimumWidth(200);
     m_logPane = new LogPane(nullptr);
     m_metricsPane = new MetricsPane;
@@ -243,22 +245,32 @@ MainWindow::MainWindow() {
             if (c.running())
                 running.append(c);
         const auto kind = ClusterModel::Kind(m_model->data(i, ClusterModel::KindRole).toInt());
-        if (running.size() != 1 ||
-            (kind != ClusterModel::Kind::Container && kind != ClusterModel::Kind::Application))
-            return;
-        const ContainerRef c = running.first();
         QMenu menu(this);
-        menu.addAction(tr("Open shell"), this, [this, c] { openExec(c, {}); });
-        menu.addAction(tr("Run command…"), this, [this, c] {
-            bool ok = false;
-            const QString line =
-                QInputDialog::getText(this, tr("Run a command"),
-                                      tr("Command in %1 (run by sh -c):").arg(c.applicationName),
-                                      QLineEdit::Normal, QString(), &ok);
-            if (ok && !line.trimmed().isEmpty())
-                openExec(c, {QStringLiteral("sh"), QStringLiteral("-c"), line});
-        });
-        menu.exec(m_tree->viewport()->mapToGlobal(pos));
+        if (running.size() == 1 &&
+            (kind == ClusterModel::Kind::Container || kind == ClusterModel::Kind::Application)) {
+            const ContainerRef c = running.first();
+            menu.addAction(tr("Open shell"), this, [this, c] { openExec(c, {}); });
+            menu.addAction(tr("Run command…"), this, [this, c] {
+                bool ok = false;
+                const QString line = QInputDialog::getText(
+                    this, tr("Run a command"),
+                    tr("Command in %1 (run by sh -c):").arg(c.applicationName), QLineEdit::Normal,
+                    QString(), &ok);
+                if (ok && !line.trimmed().isEmpty())
+                    openExec(c, {QStringLiteral("sh"), QStringLiteral("-c"), line});
+            });
+        }
+        // An application runs under several agents: all of it at once (merged logs, a chart
+        // line per container).
+        if (kind == ClusterModel::Kind::Application) {
+            const QString name = m_model->data(i, ClusterModel::KeyRole).toString();
+            const QModelIndexList all = applicationsNamed(name);
+            if (all.size() > 1)
+                menu.addAction(tr("Select %1 on every agent (%2)").arg(name).arg(all.size()), this,
+                               [this, name] { selectByKey(name); });
+        }
+        if (!menu.isEmpty())
+            menu.exec(m_tree->viewport()->mapToGlobal(pos));
     });
     // The docks take the whole window: the central widget is an empty, hidden one.
     auto* central = new QWidget;
@@ -427,8 +439,9 @@ bool MainWindow::connectTo(const ConnectionSettings& c, QString* error) {
     m_api = std::move(api);
     m_settings = s;
     m_tree->setModel(m_model.get());
-    connect(m_tree->selectionModel(), &QItemSelectionModel::currentChanged, this,
-            &MainWindow::onSelection);
+    // (Once a change of the selection is complete: a Shift-click changes it in several steps.)
+    connect(m_tree->selectionModel(), &QItemSelectionModel::selectionChanged, this,
+            [this] { QTimer::singleShot(0, this, &MainWindow::onSelection); });
     connect(m_model.get(), &ClusterModel::rowsInserted, this,
             [this](const QModelIndex& parent, int first, int last) {
                 // Agents and frameworks open by themselves (once, when their children first come);
@@ -520,44 +533,98 @@ void MainWindow::selectByKey(const QString& key) {
         return;
     }
     m_pendingSelect.clear();
-    m_tree->expand(found.parent());
-    m_tree->setCurrentIndex(found);
-    m_tree->scrollTo(found);
+    // An application: under every agent that runs it.
+    QModelIndexList all{found};
+    if (ClusterModel::Kind(m_model->data(found, ClusterModel::KindRole).toInt()) ==
+        ClusterModel::Kind::Application)
+        all = applicationsNamed(m_model->data(found, ClusterModel::KeyRole).toString());
+    QItemSelection selection;
+    for (const QModelIndex& i : all) {
+        m_tree->expand(i.parent());
+        selection.select(i, i);
+    }
+    m_tree->selectionModel()->setCurrentIndex(all.first(), QItemSelectionModel::NoUpdate);
+    m_tree->selectionModel()->select(selection, QItemSelectionModel::ClearAndSelect);
+    m_tree->scrollTo(all.first());
+}
+
+QModelIndexList MainWindow::applicationsNamed(const QString& name) const {
+    QModelIndexList out;
+    for (int a = 0; a < m_model->rowCount(); ++a) {
+        const QModelIndex agent = m_model->index(a, 0);
+        for (int f = 0; f < m_model->rowCount(agent); ++f) {
+            const QModelIndex fw = m_model->index(f, 0, agent);
+            for (int k = 0; k < m_model->rowCount(fw); ++k) {
+                const QModelIndex app = m_model->index(k, 0, fw);
+                if (m_model->data(app, ClusterModel::KeyRole).toString() == name)
+                    out.append(app);
+            }
+        }
+    }
+    return out;
 }
 
 void MainWindow::onSelection() {
-    const QModelIndex i = m_tree->currentIndex();
-    if (!i.isValid() || !m_model)
+    if (!m_model)
         return;
-    const auto kind = ClusterModel::Kind(m_model->data(i, ClusterModel::KindRole).toInt());
+    QModelIndexList picked = m_tree->selectionModel()->selectedIndexes();
+    if (picked.isEmpty())
+        return;
+    std::sort(picked.begin(), picked.end()); // the tree's order
     QList<FeedSource> sources;
+    QSet<QString> seen;
     QString title;
     const QUrlQuery start; // the pane loads the newest page, then follows
-    if (kind == ClusterModel::Kind::Agent) {
-        const QString id = m_model->data(i, ClusterModel::KeyRole).toString();
-        title = tr("Journal of %1").arg(m_model->data(i).toString());
-        sources.append(FeedSource{m_model->data(i).toString(),
-                                  m_model->agentPathFor(id, QStringLiteral("logs/v1/stream/")),
-                                  start});
-    } else {
+    int containerCount = 0;
+    for (const QModelIndex& i : picked) {
+        const auto kind = ClusterModel::Kind(m_model->data(i, ClusterModel::KindRole).toInt());
+        if (kind == ClusterModel::Kind::Agent) {
+            const QString id = m_model->data(i, ClusterModel::KeyRole).toString();
+            if (seen.contains(id))
+                continue;
+            seen.insert(id);
+            if (picked.size() == 1)
+                title = tr("Journal of %1").arg(m_model->data(i).toString());
+            sources.append(FeedSource{m_model->data(i).toString(),
+                                      m_model->agentPathFor(id, QStringLiteral("logs/v1/stream/")),
+                                      start});
+            continue;
+        }
         const auto containers = m_model->containersUnder(i);
-        title = containers.size() == 1
-                    ? tr("%1 · container %2 on %3")
-                          .arg(containers.first().applicationName, containers.first().containerId,
-                               containers.first().hostname)
-                    : tr("%1 · %2 containers merged")
-                          .arg(m_model->data(i).toString())
-                          .arg(containers.size());
+        if (picked.size() == 1)
+            title = containers.size() == 1
+                        ? tr("%1 · container %2 on %3")
+                              .arg(containers.first().applicationName,
+                                   containers.first().containerId, containers.first().hostname)
+                        : tr("%1 · %2 containers merged")
+                              .arg(m_model->data(i).toString())
+                              .arg(containers.size());
         for (const auto& c : containers) {
+            if (seen.contains(c.containerId))
+                continue;
+            seen.insert(c.containerId);
+            ++containerCount;
             const QString rest = QStringLiteral("logs/v1/stream/") + c.logPathSuffix();
             sources.append(FeedSource{c.applicationName + QLatin1Char(' ') + c.containerId.left(6) +
                                           QStringLiteral(" @") + c.hostname,
                                       m_model->agentPathFor(c.agentId, rest), start});
         }
     }
+    if (picked.size() > 1) {
+        // One application on several agents, or a mix.
+        QSet<QString> names;
+        for (const QModelIndex& i : picked)
+            names.insert(m_model->data(i, ClusterModel::KeyRole).toString());
+        title = names.size() == 1
+                    ? tr("%1 on %2 agents · %3 containers merged")
+                          .arg(*names.begin())
+                          .arg(picked.size())
+                          .arg(containerCount)
+                    : tr("%1 selected · %2 sources merged").arg(picked.size()).arg(sources.size());
+    }
     if (!sources.isEmpty())
         m_logPane->follow(title, sources);
-    showMetricsFor(i);
+    showMetricsFor(picked);
 }
 
 MetricsSource MainWindow::metricsSource(const QString& agentId, const QString& agentName,
@@ -584,12 +651,15 @@ void MainWindow::showClusterMetrics() {
     m_metricsPane->setSources(tr("The cluster's hosts"), sources);
 }
 
-void MainWindow::showMetricsFor(const QModelIndex& i) {
-    const auto kind = ClusterModel::Kind(m_model->data(i, ClusterModel::KindRole).toInt());
+void MainWindow::showMetricsFor(const QModelIndexList& picked) {
     QList<MetricsSource> sources;
     QString title;
-    const auto containers = m_model->containersUnder(i);
+    QSet<QString> seen, agents;
     auto addContainer = [&](const ContainerRef& c, bool app) {
+        if (seen.contains(c.containerId))
+            return;
+        seen.insert(c.containerId);
+        agents.insert(c.agentId);
         MetricsSource s =
             metricsSource(c.agentId, c.hostname, QStringLiteral("containers/") + c.containerId);
         s.origin.containerId = c.containerId;
@@ -601,30 +671,43 @@ void MainWindow::showMetricsFor(const QModelIndex& i) {
             sources.append(s);
         }
     };
-    if (kind == ClusterModel::Kind::Agent) {
-        const QString id = m_model->data(i, ClusterModel::KeyRole).toString();
-        title = tr("Host %1 and its containers")
-                    .arg(m_model->data(i, ClusterModel::LabelRole).toString());
-        sources.append(metricsSource(id, m_model->data(i, ClusterModel::LabelRole).toString(),
-                                     QStringLiteral("node")));
-        for (const auto& c : containers)
-            addContainer(c, false);
-    } else {
-        // A container: its resources and its own StatsD metrics; an application's containers
-        // with theirs; a framework's containers.
-        for (const auto& c : containers)
-            addContainer(c, kind != ClusterModel::Kind::Framework);
-        title = containers.size() == 1
-                    ? tr("%1 · container %2")
-                          .arg(containers.first().applicationName,
-                               containers.first().containerId.left(12))
-                    : tr("%1 · %2 containers")
-                          .arg(m_model->data(i, ClusterModel::LabelRole).toString())
-                          .arg(containers.size());
+    bool anAgent = false;
+    for (const QModelIndex& i : picked) {
+        const auto kind = ClusterModel::Kind(m_model->data(i, ClusterModel::KindRole).toInt());
+        const auto containers = m_model->containersUnder(i);
+        if (kind == ClusterModel::Kind::Agent) {
+            anAgent = true;
+            const QString id = m_model->data(i, ClusterModel::KeyRole).toString();
+            if (picked.size() == 1)
+                title = tr("Host %1 and its containers")
+                            .arg(m_model->data(i, ClusterModel::LabelRole).toString());
+            sources.append(metricsSource(id, m_model->data(i, ClusterModel::LabelRole).toString(),
+                                         QStringLiteral("node")));
+            for (const auto& c : containers)
+                addContainer(c, false);
+        } else {
+            // A container: its resources and its own StatsD metrics; an application's
+            // containers with theirs; a framework's containers.
+            for (const auto& c : containers)
+                addContainer(c, kind != ClusterModel::Kind::Framework);
+            if (picked.size() == 1)
+                title = containers.size() == 1
+                            ? tr("%1 · container %2")
+                                  .arg(containers.first().applicationName,
+                                       containers.first().containerId.left(12))
+                            : tr("%1 · %2 containers")
+                                  .arg(m_model->data(i, ClusterModel::LabelRole).toString())
+                                  .arg(containers.size());
+        }
     }
+    if (picked.size() > 1)
+        title = tr("%1 selected · %2 containers on %3 agents")
+                    .arg(picked.size())
+                    .arg(seen.size())
+                    .arg(agents.size());
     if (!m_groupByFixed)
-        m_metricsPane->setGroupBy(kind == ClusterModel::Kind::Agent ? client::GroupBy::Agent
-                                                                    : client::GroupBy::Container);
+        m_metricsPane->setGroupBy(anAgent || agents.size() > 1 ? client::GroupBy::Agent
+                                                               : client::GroupBy::Container);
     m_metricsPane->setSources(title, sources);
 }
 

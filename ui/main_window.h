@@ -97,7 +97,11 @@ private:
     void onSelection();
     void showClusterMetrics();
     void defaultSizes();
-    void showMetricsFor(const QModelIndex& i);
+    // The log and metrics panes on what is selected: an agent, a framework, an application, a
+    // container, or several of them (Ctrl/Shift-click; an application on every agent).
+    void showMetricsFor(const QModelIndexList& picked);
+    // Every agent's application named `name` (the tree has one under each agent running it).
+    QModelIndexList applicationsNamed(const QString& name) const;
     MetricsSource metricsSource(const QString& agentId, const QString& agentName,
                                 const QString& source) const;
     // The log pane shows the lines of `origins` around a moment (or in a range) from a chart.

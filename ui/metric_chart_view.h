@@ -235,6 +235,9 @@ public:
         setObjectName(QStringLiteral("metric-chart"));
         setRenderHint(QPainter::Antialiasing, false);
         setMinimumHeight(210);
+        setMinimumWidth(260);
+        // The grid decides the width: a long legend must not widen the window past the screen.
+        setSizePolicy(QSizePolicy::Ignored, sizePolicy().verticalPolicy());
         setMouseTracking(true);
         chart()->legend()->setAlignment(Qt::AlignBottom);
         chart()->setMargins(QMargins(4, 4, 4, 4));
@@ -250,6 +253,7 @@ public:
     }
 
     std::function<void(qint64, qint64)> onChosen;
+    static constexpr qsizetype kLegendMax = 16;
 
     const DrawnChart& data() const { return m_data; }
     // The plot's size, for the drawing thread's image of the lines.
@@ -299,6 +303,10 @@ public:
             chart()->removeSeries(gone.series);
             delete gone.series;
         }
+        // Past a score of lines a legend is a wall of names: hover tells each line's.
+        const bool legend = d.lines.size() <= kLegendMax;
+        if (chart()->legend()->isVisible() != legend)
+            chart()->legend()->setVisible(legend);
         m_item->setLines(std::move(lines), d.image, d.imagePlot);
         m_data.image = QImage(); // (held by the item)
         setCursorTime(cursorMs, d);

@@ -3,6 +3,7 @@
 #include "client/api_client.h"
 #include "client/log_follower.h"
 #include "client/log_store.h"
+#include "client/metrics_data.h"
 #include "client/task_ref.h"
 #ifdef DAY2_CLIENT_WITH_EXEC
 #include "cli/exec_command.h"
@@ -791,6 +792,49 @@ int taskLog(const Connection& c, const std::string& task, const LogOptions& o) {
         return kUsage;
     return withTask(c, task, [&](Session& s, const Agent& agent, const ContainerRef& ct) {
         return printLogs(s, agent, ct.logPathSuffix(), *query, o.follow, *format);
+    });
+}
+
+int taskMetrics(const Connection& c, const std::string& task, const std::string& output) {
+    if (!tableOrJson(output))
+        return kUsage;
+    return withTask(c, task, [&](Session& s, const Agent& agent, const ContainerRef& ct) {
+        const QString base = QStringLiteral("metrics/v0/containers/") + ct.containerId;
+        QList<QStringList> rows{{"METRIC", "VALUE", "TAGS", "FROM"}};
+        QJsonObject json;
+        int failed = 0;
+        for (const auto& [suffix, from] :
+             {std::pair{QString(), QStringLiteral("cgroup")},
+              std::pair{QStringLiteral("/app"), QStringLiteral("statsd")}}) {
+            auto r =
+                s.api().call("GET", agent.path(base + suffix), {}, {}, "application/json", 10000);
+            if (!r.ok()) {
+                err(r.error);
+                ++failed;
+                continue;
+            }
+            const QJsonObject message = QJsonDocument::fromJson(r.body).object();
+            json.insert(from == QLatin1String("cgroup") ? "resources" : "statsd", message);
+            for (const auto& v : message.value("datapoints").toArray()) {
+                const QJsonObject p = v.toObject();
+                QStringList tags;
+                const QJsonObject t = p.value("tags").toObject();
+                for (auto it = t.begin(); it != t.end(); ++it)
+                    tags.append(it.key() + QLatin1Char(':') + it.value().toString());
+                const QString value = p.value("value").isNull()
+                                          ? QStringLiteral("-")
+                                          : client::humanValue(p.value("value").toDouble(),
+                                                               p.value("unit").toString());
+                rows.append({p.value("name").toString(), value, tags.join(QLatin1Char(',')), from});
+            }
+        }
+        if (output == "json")
+            out(QJsonDocument(json).toJson(QJsonDocument::Indented));
+        else if (rows.size() == 1)
+            std::cerr << "no metrics collected yet for " << ct.containerId.toStdString() << "\n";
+        else
+            printTable(rows);
+        return failed == 0 ? kOk : kError;
     });
 }
 

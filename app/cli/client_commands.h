@@ -52,6 +52,8 @@ int taskList(const Connection& c, bool all, const std::string& output);
 int taskRun(const Connection& c, const TaskRunOptions& o);
 int taskKill(const Connection& c, const std::string& task);
 int taskLog(const Connection& c, const std::string& task, const LogOptions& o);
+// A container's latest metrics: its resource use and what it sent over StatsD (table or json).
+int taskMetrics(const Connection& c, const std::string& task, const std::string& output);
 // The remote command's exit code; 1 for an error, 2 for a usage error.
 int taskExec(const Connection& c, const std::string& task, const ExecOptions& o);
 

@@ -194,6 +194,17 @@ int main(int argc, char** argv) {
         ->required();
     addConnection(taskKill, conn);
 
+    auto* taskMetrics = task->add_subcommand(
+        "metrics", "A task's latest metrics: its container's resource use (cgroup) and what it "
+                   "sent over StatsD.\n<task> is a container id, a unique prefix of one, or an "
+                   "application name (its one running container).\n"
+                   "Example: day2 task metrics 3f2a9c");
+    std::string metricsWhat, metricsOutput = "table";
+    taskMetrics->add_option("task", metricsWhat, "container id, id prefix or application name")
+        ->required();
+    taskMetrics->add_option("-o,--output", metricsOutput, "table or json")->capture_default_str();
+    addConnection(taskMetrics, conn);
+
     auto* taskLog = task->add_subcommand(
         "log", "A task's output.\n<task> is a container id, a unique prefix of one, or an "
                "application name (its one running container).\n"
@@ -251,6 +262,8 @@ int main(int argc, char** argv) {
         return cli::taskKill(conn, killWhat);
     if (taskLog->parsed())
         return cli::taskLog(conn, logWhat, taskOpts);
+    if (taskMetrics->parsed())
+        return cli::taskMetrics(conn, metricsWhat, metricsOutput);
     if (taskExec->parsed())
         return cli::taskExec(conn, execWhat, execOpts);
 #endif

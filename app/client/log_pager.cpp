@@ -98,6 +98,7 @@ LogPager::LogPager(ApiClient* api, QList<FeedSource> sources, QObject* parent)
     : QObject(parent), m_api(api), m_sources(std::move(sources)) {
     qRegisterMetaType<day2::client::LogPage>();
     connect(&m_parsing, &QFutureWatcher<Parsed>::finished, this, [this] {
+        m_parsePending = false;
         const Parsed p = m_parsing.result();
         if (p.page)
             emit page(*p.page);
@@ -170,6 +171,7 @@ bool LogPager::fetch(LogPage::Direction direction, int64_t bound, int perSource,
                 return;
             m_replies.clear();
             // Parsed in a pool thread: the answers' copies go with it.
+            m_parsePending = true;
             m_parsing.setFuture(
                 QtConcurrent::run([direction = m_direction, bodies = std::move(m_bodies),
                                    bound = m_bound, perSource = m_perSource] {

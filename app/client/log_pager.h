@@ -84,7 +84,9 @@ public:
     // when a fetch is under way.
     bool fetch(LogPage::Direction direction, int64_t bound, int perSource,
                const QList<QByteArray>& edges = {});
-    bool busy() const { return m_remaining > 0 || m_parsing.isRunning(); }
+    // Until the page (or the failure) was emitted: the parse thread's end comes before its
+    // result reaches this thread.
+    bool busy() const { return m_remaining > 0 || m_parsePending; }
     const QList<FeedSource>& sources() const { return m_sources; }
 
 signals:
@@ -100,6 +102,7 @@ private:
     QList<QPointer<QNetworkReply>> m_replies;
     QList<QByteArray> m_bodies;
     int m_remaining = 0;
+    bool m_parsePending = false;
     bool m_failed = false;
     LogPage::Direction m_direction = LogPage::Direction::Older;
     int64_t m_bound = LogPage::kNoBound;

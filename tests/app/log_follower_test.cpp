@@ -9,6 +9,7 @@
 
 #include "task_agent.h"
 
+#include <QElapsedTimer>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -46,14 +47,14 @@ private slots:
         QString error;
         QVERIFY2(api.init(&error), qPrintable(error));
         constexpr int kLines = 3000, kBeforeOutage = 1000;
-        const QString path = m_env->launch(
-            api, "fw-follow", "/writer",
-            QStringLiteral("i=0; while [ $i -lt %1 ]; do echo line $i; i=$((i+1)); "
-                           "if [ $i -eq %2 ]; then %3; fi; done")
-                .arg(kLines)
-                .arg(kBeforeOutage)
-                .arg(m_env->waitFor("outage")),
-            &error);
+        const QString path =
+            m_env->launch(api, "fw-follow", "/writer",
+                          QStringLiteral("i=0; while [ $i -lt %1 ]; do echo line $i; i=$((i+1)); "
+                                         "if [ $i -eq %2 ]; then %3; fi; done")
+                              .arg(kLines)
+                              .arg(kBeforeOutage)
+                              .arg(m_env->waitFor("outage")),
+                          &error);
         QVERIFY2(!path.isEmpty(), qPrintable(error));
 
         LogFollower::Options o;
@@ -182,11 +183,12 @@ private slots:
         for (const auto& [name, perRound, final] :
              {std::tuple{QStringLiteral("chatty"), kChattyRound, chattyFinal},
               std::tuple{QStringLiteral("quiet"), kQuietRound, quietFinal}}) {
-            const QString lines = QStringLiteral(
-                "i=0; while [ $i -lt %1 ]; do echo %2 $r $i; i=$((i+1)); done");
-            QString shell = QStringLiteral("r=1; while [ $r -le %1 ]; do %2; %3; r=$((r+1)); done")
-                                .arg(kRounds)
-                                .arg(m_env->waitFor(tag + "-round-$r"), lines.arg(perRound).arg(name));
+            const QString lines =
+                QStringLiteral("i=0; while [ $i -lt %1 ]; do echo %2 $r $i; i=$((i+1)); done");
+            QString shell =
+                QStringLiteral("r=1; while [ $r -le %1 ]; do %2; %3; r=$((r+1)); done")
+                    .arg(kRounds)
+                    .arg(m_env->waitFor(tag + "-round-$r"), lines.arg(perRound).arg(name));
             if (final > 0)
                 shell += "; " + m_env->waitFor(tag + "-final") + "; r=final; " +
                          lines.arg(final).arg(name);
@@ -197,11 +199,10 @@ private slots:
         }
         for (int r = 1; r <= kRounds; ++r) {
             m_env->open(QStringLiteral("%1-round-%2").arg(tag).arg(r));
-            QTRY_VERIFY_WITH_TIMEOUT(m_env->journalLines(sources[0].path) >=
-                                             size_t(r * kChattyRound) &&
-                                         m_env->journalLines(sources[1].path) >=
-                                             size_t(r * kQuietRound),
-                                     60000);
+            QTRY_VERIFY_WITH_TIMEOUT(
+                m_env->journalLines(sources[0].path) >= size_t(r * kChattyRound) &&
+                    m_env->journalLines(sources[1].path) >= size_t(r * kQuietRound),
+                60000);
         }
         m_env->open(tag + "-final");
         const int total = kRounds * (kChattyRound + kQuietRound) + chattyFinal + quietFinal;
@@ -241,9 +242,15 @@ private slots:
             for (int n = 0; n < 100; ++n) {
                 pages.clear();
                 QVERIFY(pager.fetch(direction, bound, kPerSource, edges));
-                QVERIFY(pager.busy());
-                QTRY_VERIFY2_WITH_TIMEOUT(!pages.isEmpty() || !failure.isEmpty(),
-                                          qPrintable(failure), 60000);
+                // Busy until the page is delivered, also after the parse thread ended and
+                // before its result reached this thread (a caller that fetched again then
+                // would page from stale edges).
+                QElapsedTimer waited;
+                waited.start();
+                while (pages.isEmpty() && failure.isEmpty() && waited.elapsed() < 60000) {
+                    QVERIFY(pager.busy());
+                    QCoreApplication::processEvents(QEventLoop::AllEvents, 2);
+                }
                 QVERIFY2(failure.isEmpty(), qPrintable(failure));
                 const LogPage& p = pages.first();
                 bool quiet = false;
@@ -332,12 +339,12 @@ private slots:
         ApiClient api(m_env->endpoint());
         QVERIFY(api.init(nullptr));
         QString error;
-        const QString path = m_env->launch(
-            api, "fw-feed", "/burst",
-            "i=0; while [ $i -lt 2000 ]; do echo burst $i; i=$((i+1)); done; " +
-                m_env->waitFor("after-burst") +
-                "; i=0; while [ $i -lt 50 ]; do echo after $i; i=$((i+1)); done",
-            &error);
+        const QString path =
+            m_env->launch(api, "fw-feed", "/burst",
+                          "i=0; while [ $i -lt 2000 ]; do echo burst $i; i=$((i+1)); done; " +
+                              m_env->waitFor("after-burst") +
+                              "; i=0; while [ $i -lt 50 ]; do echo after $i; i=$((i+1)); done",
+                          &error);
         QVERIFY2(!path.isEmpty(), qPrintable(error));
         QUrlQuery fromStart;
         fromStart.addQueryItem("since", "0");

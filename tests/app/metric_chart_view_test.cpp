@@ -141,6 +141,22 @@ private slots:
         here.set(chart(50), x0, x1, 0);
         QVERIFY(render(here) == render(copied));
     }
+
+    void manyLinesHaveNoLegendAndNeverWidenTheWindow() {
+        ui::MetricChartView v;
+        v.resize(600, 300);
+        v.set(chart(10), 0, 100000, 0); // 5 lines
+        QVERIFY(v.chart()->legend()->isVisible());
+        ui::DrawnChart many = chart(10);
+        for (int l = 5; l < 40; ++l) {
+            ui::DrawnChart::Line line = many.lines.first();
+            line.label = QStringLiteral("node-%1").arg(l);
+            many.lines.append(line);
+        }
+        v.set(many, 0, 100000, 0);
+        QVERIFY(!v.chart()->legend()->isVisible());
+        QCOMPARE(v.sizePolicy().horizontalPolicy(), QSizePolicy::Ignored);
+    }
 };
 
 QTEST_MAIN(MetricChartViewTest)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The `day2` CLI against a local two-node cluster (packaging/demo/cluster) through Adminrouter:
-# agents, task list/run/kill/log (with --follow), task exec (-i, -t through a pty, exit codes), node log -o json against the agent's own range
+# agents, task list/run/kill/log (with --follow), task metrics, task exec (-i, -t through a pty, exit codes), node log -o json against the agent's own range
 # output, an ambiguous name, the config file, usage errors.
 #   cli_cluster.sh BUILD_DIR      (exit 77 = skipped: not root)
 set -euo pipefail
@@ -47,6 +47,27 @@ day2 task list > "$scratch/list" || fail "task list failed"
 if day2 task log web > /dev/null 2> "$scratch/ambiguous"; then fail "task log web was not ambiguous"; fi
 grep -q "ambiguous" "$scratch/ambiguous" && [ "$(grep -c ' web ' "$scratch/ambiguous")" = 2 ] ||
     fail "ambiguous: $(cat "$scratch/ambiguous")"
+
+# task metrics: a web container's resource use and its StatsD metrics (the sample sends
+# http.requests and http.latency), the same names as its agent's metrics API answers.
+web=$(day2 task list -o json | python3 -c '
+import json, sys
+print(next(c["container_id"] for c in json.load(sys.stdin) if c["application_name"] == "web"))')
+web_agent=$(day2 task list -o json | python3 -c '
+import json, sys
+print(next(c["agent_id"] for c in json.load(sys.stdin) if c["application_name"] == "web"))')
+has_statsd() { day2 task metrics "${web:0:8}" > "$scratch/metrics" 2>&1 && grep -q "^http.requests" "$scratch/metrics"; }
+until_ok 30 has_statsd || fail "task metrics: $(cat "$scratch/metrics")"
+day2 task metrics "$web" -o json > "$scratch/metrics.json" || fail "task metrics -o json failed"
+api "/system/v1/agent/$web_agent/metrics/v0/containers/$web" > "$scratch/metrics.api"
+python3 - "$scratch/metrics.json" "$scratch/metrics.api" << 'PY' || fail "task metrics -o json: $(cat "$scratch/metrics.json")"
+import json, sys
+mine, api = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+names = lambda m: sorted({p["name"] for p in m["datapoints"]})
+assert names(mine["resources"]) == names(api) and names(api), (names(mine["resources"]), names(api))
+assert any(n.startswith("http.requests") for n in names(mine["statsd"])), names(mine["statsd"])
+PY
+rc=0; day2 task metrics "$web" -o xml 2> /dev/null || rc=$?; [ $rc = 2 ] || fail "task metrics -o xml exited $rc"
 
 # task run, then its lines by id prefix, and node log -o json equal to the agent's range.
 cid=$(day2 task run --agent "$id1" --app /echo --shell 'for i in 1 2 3; do echo line $i; done; echo oops >&2')
@@ -153,4 +174,4 @@ grep -q 'HTTP 401' "$scratch/401" || fail "a bad token said: $(cat "$scratch/401
 rc=0; DAY2_CA= day2 cluster agents > /dev/null 2> "$scratch/tls" || rc=$?
 [ $rc = 1 ] && grep -q "^day2: TLS: .*cannot be trusted: .*issued by 'day2 demo CA'" "$scratch/tls" ||
     fail "without the CA ($rc): $(cat "$scratch/tls")"
-echo "cli cluster: agents, task list/run/log/kill/exec (-i, -t, exit codes, 403), follow, node log json = agent range, config file, exit codes: ok"
+echo "cli cluster: agents, task list/run/log/kill/metrics/exec (-i, -t, exit codes, 403), follow, node log json = agent range, config file, exit codes: ok"

@@ -44,7 +44,7 @@ assert summary["containers"] >= 4, summary
 assert summary["log_lines"] >= 10, summary
 m = summary["metrics"]
 assert m["charts"] >= 1 and m["series"] >= 1 and m["points"] >= 1, m
-assert m["group_by"] == "container", m  # an application selected: a line per container
+assert m["group_by"] == "agent", m  # an application on both agents: a line per agent
 t = summary["terminal"]
 assert t["tabs"] == 1 and t["exit_code"] == 3, t
 assert "42" in t["screen"].split("\n"), t
