@@ -1,5 +1,5 @@
 // day2: the command-line twin of the console. `day2 token issue` mints the JWTs that day2-agent
-// verifies (API.md, Security); `cluster`, `node` and `task` talk to a cluster through
+// verifies (docs/security.md); `cluster`, `node` and `task` talk to a cluster through
 // Adminrouter with the console's client library (cli/client_commands.h).
 #include "auth/jwt.h"
 #include "base/command_line.h"
@@ -171,7 +171,7 @@ int main(int argc, char** argv) {
         "          day2 task run --app /job --mem 256 -- /usr/bin/env\n"
         "          day2 task run --file request.json --agent 3f2a");
     cli::TaskRunOptions runOpts;
-    taskRun->add_option("--file", runOpts.file, "a JSON launch request (API.md, Tasks)");
+    taskRun->add_option("--file", runOpts.file, "a JSON launch request (docs/api.md, Tasks)");
     taskRun->add_option("--agent", runOpts.agent, "where (needed when there are several agents)");
     taskRun->add_option("--app", runOpts.app, "the application name");
     taskRun->add_option("--framework-id", runOpts.frameworkId)->capture_default_str();

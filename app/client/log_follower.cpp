@@ -83,7 +83,7 @@ void LogFollower::connectNow() {
     dropReply();
     QNetworkRequest req =
         buildRequest(m_endpoint, m_tls, m_options.path, m_options.query, "text/event-stream");
-    // The query's filters stay; Last-Event-ID wins over its position (API.md).
+    // The query's filters stay; Last-Event-ID wins over its position (docs/api.md).
     if (!m_parser.lastEventId().isEmpty())
         req.setRawHeader("Last-Event-ID", m_parser.lastEventId());
     req.setAttribute(QNetworkRequest::CacheLoadControlAttribute, QNetworkRequest::AlwaysNetwork);

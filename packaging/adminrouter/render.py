@@ -20,7 +20,7 @@ The inventory (JSON):
     }
 Relative paths are taken from the inventory's directory. Errors name the field and exit 2.
 
-What the configuration does (ARCHITECTURE.md, API.md):
+What the configuration does (docs/api.md, Adminrouter):
 - /system/v1/agent/<agent_id>/<rest> goes to that agent's /system/v1/<rest>, path and query as
   the client sent them (still percent-encoded). The agent id is read from the raw request line
   and must be [A-Za-z0-9-]+ and in the inventory, otherwise 404 JSON; a request line with a '.'
@@ -258,7 +258,7 @@ SERVER_BODY = """
 
 
 def json_error(status, detail):
-    """A `return` text: the JSON error of API.md (detail may name nginx variables)."""
+    """A `return` text: the JSON error of docs/api.md (detail may name nginx variables)."""
     if any(c in detail for c in "'\\\"\n"):
         raise ValueError("detail %r would need escaping" % detail)
     return ("'{\"code\":%d,\"error\":\"%s\",\"detail\":\"%s\"}\\n'"

@@ -69,8 +69,9 @@ std::string hostName() {
 } // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"day2-agent " DAY2_VERSION " - serves this node's journal over the logs API of "
-                 "day2 (see the README and API.md).\n\nSettings come from the config file "
+    CLI::App app{"day2-agent " DAY2_VERSION " - this node's logs, metrics, tasks and exec APIs of "
+                 "day2 (docs/api.md; every setting: docs/configuration.md).\n\nSettings come from "
+                 "the config file "
                  "(default /etc/day2/agent.toml, if present), then from these options."};
     app.get_formatter()->column_width(34);
     std::string configPath;

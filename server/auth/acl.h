@@ -1,4 +1,4 @@
-// /etc/day2/acl.json: which uids and groups may do which actions on which resources (API.md,
+// /etc/day2/acl.json: which uids and groups may do which actions on which resources (docs/api.md,
 // Security). Resources are `day2:logs:system`, `day2:logs:task:<application_name>`,
 // `day2:metrics`, `day2:tasks:<application_name>`, `day2:exec:<application_name>`; a pattern may
 // end in `*`. Actions are read, create, update, delete, or `*` for all of them.

@@ -1,4 +1,4 @@
-// Audit lines in journald (API.md, Security): each refused request and each exec session, with
+// Audit lines in journald (docs/security.md): each refused request and each exec session, with
 // DAY2_AUDIT=1 and the uid, resource, action, result and source address. Sent without blocking:
 // when journald's socket is full the line is dropped and counted, never queued without bound.
 #pragma once

@@ -1,4 +1,4 @@
-// JSON Web Tokens as day2 uses them (API.md, Security): RS256 or ES256 signatures checked with the
+// JSON Web Tokens as day2 uses them (docs/security.md): RS256 or ES256 signatures checked with the
 // public keys from agent.toml, claims `uid` (required), `exp` (required unless non-expiring
 // tokens are allowed), `nbf`, `groups`. Nothing else is accepted: no `none`, no HMAC, so a
 // public key can never be used as an HMAC secret.

@@ -1,4 +1,4 @@
-// The Exec section of API.md: GET /system/v1/exec/v1/containers/{cid}?command=... upgraded to a
+// The Exec section of docs/api.md: GET /system/v1/exec/v1/containers/{cid}?command=... upgraded to a
 // WebSocket that speaks the Kubernetes channel protocol (channel_protocol.h), with a process
 // inside the container (exec_process.h) at the other end.
 //

@@ -1,4 +1,4 @@
-// Writes the journal's current entry in one of the logs API's formats (API.md, "Responses").
+// Writes the journal's current entry in one of the logs API's formats (docs/api.md, "Responses").
 #pragma once
 
 #include <cstdint>

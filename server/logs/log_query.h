@@ -1,4 +1,4 @@
-// The query of a logs request (API.md, "Logs"), parsed and validated before any journal is read.
+// The query of a logs request (docs/api.md, "Logs"), parsed and validated before any journal is read.
 #pragma once
 
 #include "base/result.h"

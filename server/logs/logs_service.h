@@ -1,4 +1,4 @@
-// The Logs section of API.md: range, stream, per-task paths, download and fields, served from
+// The Logs section of docs/api.md: range, stream, per-task paths, download and fields, served from
 // journald. Handlers are Asio coroutines on the agent's io_context.
 #pragma once
 

@@ -1,4 +1,4 @@
-// A container's resource use from its cgroup (API.md, Metrics: the container list), for cgroup
+// A container's resource use from its cgroup (docs/api.md, Metrics: the container list), for cgroup
 // v1 (a directory per hierarchy) and v2 (one directory). Only the files reported are read, each
 // once, from the container's own directories (never the root's).
 //

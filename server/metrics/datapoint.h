@@ -14,7 +14,7 @@ namespace day2::metrics {
 using Tags = std::vector<std::pair<std::string, std::string>>;
 
 struct Datapoint {
-    std::string name; // API.md's names: "cpu.user", "mem.rss", or a task's own StatsD name
+    std::string name; // docs/api.md's names: "cpu.user", "mem.rss", or a task's own StatsD name
     double value = 0;
     std::string unit; // "bytes", "percent", "seconds", "count", "per_second", "cores", ""
     Tags tags;        // the point's own (path, interface, blkio_device, a task's DogStatsD tags)

@@ -1,4 +1,4 @@
-// The agent's metrics history (API.md, Metrics: `history/{node | containers/{cid} |
+// The agent's metrics history (docs/api.md, Metrics: `history/{node | containers/{cid} |
 // containers/{cid}/app}`): per source ("node", "containers/<cid>", "containers/<cid>/app") and
 // per series (name, unit, tags), the values of every collection, in two tiers of Gorilla chunks
 // (gorilla.h):

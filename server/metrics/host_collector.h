@@ -1,4 +1,4 @@
-// The host's metrics (API.md, Metrics: the host list), from files under a configurable /proc
+// The host's metrics (docs/api.md, Metrics: the host list), from files under a configurable /proc
 // and from statvfs(2) on configured paths.
 //
 // Each collect reads /proc/uptime, /proc/loadavg, /proc/stat (up to the end of its cpu lines),

@@ -1,4 +1,4 @@
-// MetricsMessage, the JSON of the metrics API, the stream and the Kafka sink (API.md, Metrics):
+// MetricsMessage, the JSON of the metrics API, the stream and the Kafka sink (docs/api.md, Metrics):
 // {"datapoints": [{"name", "value", "unit", "timestamp", "tags"}], "dimensions": {...}}.
 // Hand-written: every source of every node is written once an interval.
 #pragma once

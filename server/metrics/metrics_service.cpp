@@ -424,14 +424,14 @@ struct MetricsService::Impl : std::enable_shared_from_this<Impl> {
             // The agent's own (day2.*) without a prefix; the host's as day2_node_*.
             const bool own = p.name.rfind("day2.", 0) == 0;
             addPoint(w, own ? "" : "day2.node.", p, nodeId, cumulative(p.name),
-                     own ? "day2-agent's own count (API.md, Metrics)"
-                         : "host metric " + p.name + " (API.md, Metrics)");
+                     own ? "day2-agent's own count (docs/api.md, Metrics)"
+                         : "host metric " + p.name + " (docs/api.md, Metrics)");
         }
         for (const auto& [id, c] : containers) {
             const Tags ident = identityLabels(c.dimensions);
             for (const auto& p : c.usage.points)
                 addPoint(w, "day2.container.", p, ident, cumulative(p.name),
-                         "container metric " + p.name + " (API.md, Metrics)");
+                         "container metric " + p.name + " (docs/api.md, Metrics)");
             // A task's own: counters as totals since it started, the rest as the last interval
             // has them. Its names are its own, but not the agent's.
             auto appName = [](const std::string& name) {

@@ -1,4 +1,4 @@
-// The metrics pillar of one agent (API.md, Metrics): a StatsD listener for every task, the
+// The metrics pillar of one agent (docs/api.md, Metrics): a StatsD listener for every task, the
 // collection every interval (host, containers, the tasks' StatsD aggregates), the latest batch
 // of every source, and the v0 API over them.
 //

@@ -1,4 +1,4 @@
-// The Kafka sink (API.md, Metrics, Sinks): each source's MetricsMessage once an interval, one
+// The Kafka sink (docs/api.md, Metrics, Sinks): each source's MetricsMessage once an interval, one
 // message per source, key = the agent id or the container id, on one topic.
 //
 // Never blocks the agent's event loop: send() copies the message into librdkafka's queue and

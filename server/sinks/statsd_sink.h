@@ -1,4 +1,4 @@
-// The StatsD sink (API.md, Metrics, Sinks): every datapoint of every source, once an interval,
+// The StatsD sink (docs/api.md, Metrics, Sinks): every datapoint of every source, once an interval,
 // as a gauge to a StatsD or DogStatsD server over UDP.
 //
 // Lines:

@@ -1,4 +1,4 @@
-// What a task's StatsD lines become at each flush (API.md, Metrics): one aggregator per task,
+// What a task's StatsD lines become at each flush (docs/api.md, Metrics): one aggregator per task,
 // fed parsed lines during an interval and flushed once an interval.
 //
 // Per interval:

@@ -1,4 +1,4 @@
-// The StatsD and DogStatsD line format, as tasks send it to their listener (API.md, Metrics):
+// The StatsD and DogStatsD line format, as tasks send it to their listener (docs/api.md, Metrics):
 //
 //   name:value[:value...]|type[|@sample_rate][|#tag:value,flag,...][|c:container][|T<unix s>]
 //

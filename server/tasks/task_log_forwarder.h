@@ -1,5 +1,5 @@
 // The logging half of a task's supervisor: reads the task's stdout and stderr pipes, splits
-// them into lines and sends each line to journald with the task's identity (ARCHITECTURE.md,
+// them into lines and sends each line to journald with the task's identity (docs/operations.md,
 // "Journald fields"). Blocking by design: while journald is slower than the task, the
 // forwarder waits in send(), stops reading, the pipe fills and the task blocks on write — so
 // backpressure reaches the task and no line is dropped.

@@ -105,7 +105,7 @@ struct ContainerStatus {
 std::string toJson(const ContainerStatus& status);
 Result<ContainerStatus> containerStatusFromJson(std::string_view json);
 
-// The container as GET shows it (API.md, Tasks).
+// The container as GET shows it (docs/api.md, Tasks).
 std::string containerJson(const ContainerSpec& spec, const ContainerStatus& status, bool stopping);
 
 // Writes `content` to `path` through a temporary file and rename(), so a reader sees the old or

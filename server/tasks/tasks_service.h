@@ -1,4 +1,4 @@
-// The Tasks section of API.md over HTTP: POST/GET /system/v1/tasks/v1/, GET/DELETE
+// The Tasks section of docs/api.md over HTTP: POST/GET /system/v1/tasks/v1/, GET/DELETE
 // /system/v1/tasks/v1/{container_id}.
 #pragma once
 

@@ -260,7 +260,7 @@ protected:
     static Reply raw(const std::string& request, bool tls = true) {
         return raw(std::vector<std::string>{request}, tls).at(0);
     }
-    // An error as API.md has it: the status, JSON, {"code": <the status>, "error", "detail"}.
+    // An error as docs/api.md has it: the status, JSON, {"code": <the status>, "error", "detail"}.
     static void expectJsonError(const Reply& r, int status, const std::string& what) {
         EXPECT_EQ(r.status, status) << what << "\n" << r.headers << r.body;
         EXPECT_NE(r.headers.find("\r\nContent-Type: application/json\r\n"), std::string::npos)

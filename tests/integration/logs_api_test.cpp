@@ -1,4 +1,4 @@
-// The logs API of API.md against a real private journald and the real day2-agent binary.
+// The logs API of docs/api.md against a real private journald and the real day2-agent binary.
 #include "agent_process.h"
 #include "http_client.h"
 #include "journal_namespace.h"

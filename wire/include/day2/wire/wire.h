@@ -1,4 +1,4 @@
-// Wire constants of ../shared/design/API.md, defined once for the agent and the clients.
+// Wire constants of ../shared/design/docs/api.md, defined once for the agent and the clients.
 #pragma once
 
 #include <string_view>
@@ -9,7 +9,7 @@ namespace day2::wire {
 inline constexpr std::string_view kHealthPath = "/system/v1/health";
 inline constexpr std::string_view kLogsPrefix = "/system/v1/logs/v1/";
 
-// Journald fields written on every task line (ARCHITECTURE.md, "Names used everywhere").
+// Journald fields written on every task line (docs/operations.md, the fields day2 writes).
 inline constexpr std::string_view kFieldAgentId = "AGENT_ID";
 inline constexpr std::string_view kFieldFrameworkId = "FRAMEWORK_ID";
 inline constexpr std::string_view kFieldFrameworkName = "FRAMEWORK_NAME";
@@ -27,7 +27,7 @@ inline constexpr std::string_view kFieldSystemdUnit = "_SYSTEMD_UNIT";
 inline constexpr std::string_view kFieldUid = "_UID";
 inline constexpr std::string_view kFieldUnit = "UNIT";
 
-// Metric tags that say where a datapoint comes from (ARCHITECTURE.md): set by the agent, never
+// Metric tags that say where a datapoint comes from (docs/api.md, Metrics): set by the agent, never
 // by what a task sends.
 inline constexpr std::string_view kTagAgentId = "agent_id";
 inline constexpr std::string_view kTagHostname = "hostname";
