@@ -228,32 +228,29 @@ int main(int argc, char** argv) {
                                               {"h", termRect.height()}}},
                 {"gui",
                  [&gui] {
-                     std::vector<double> stalls = gui->stalls;
-                     std::sort(stalls.begin(), stalls.end());
-                     const auto at = [&stalls](double q) {
-                         return stalls.empty()
+                     // A share `q` of a sorted list (0 for none); the whole run and, once the
+                     // data had arrived, the hold (live updates only).
+                     const auto at = [](const std::vector<double>& sorted, double q) {
+                         return sorted.empty()
                                     ? 0.0
-                                    : stalls[std::min(stalls.size() - 1,
-                                                      size_t(q * double(stalls.size())))];
+                                    : sorted[std::min(sorted.size() - 1,
+                                                      size_t(q * double(sorted.size())))];
                      };
-                     // The same once the data had arrived (the hold: live updates only).
+                     std::vector<double> stalls = gui->stalls;
                      std::vector<double> live(
                          gui->stalls.begin() +
                              std::ptrdiff_t(std::min(gui->readyAt, gui->stalls.size())),
                          gui->stalls.end());
+                     std::sort(stalls.begin(), stalls.end());
                      std::sort(live.begin(), live.end());
-                     const double liveP99 =
-                         live.empty()
-                             ? 0.0
-                             : live[std::min(live.size() - 1, size_t(0.99 * double(live.size())))];
                      return QJsonObject{{"first_line_ms", gui->firstLineMs},
                                         {"first_chart_ms", gui->firstChartMs},
-                                        {"stall_p50_ms", at(0.5)},
-                                        {"stall_p99_ms", at(0.99)},
-                                        {"stall_max_ms", stalls.empty() ? 0.0 : stalls.back()},
+                                        {"stall_p50_ms", at(stalls, 0.5)},
+                                        {"stall_p99_ms", at(stalls, 0.99)},
+                                        {"stall_max_ms", at(stalls, 1.0)},
                                         {"heartbeats", qint64(stalls.size())},
-                                        {"live_stall_p99_ms", liveP99},
-                                        {"live_stall_max_ms", live.empty() ? 0.0 : live.back()},
+                                        {"live_stall_p99_ms", at(live, 0.99)},
+                                        {"live_stall_max_ms", at(live, 1.0)},
                                         {"seconds", double(gui->started.elapsed()) / 1000}};
                  }()},
                 {"tree_rect", QJsonObject{{"x", treeRect.x()},

@@ -10,6 +10,7 @@
 //           of each, as a stream's second would bring: the GUI thread's cost of taking them in,
 //           setting the chart and painting, and the drawing thread's apart.
 // Prints a line per measurement: name, then key=value pairs (times in ms).
+#include "bench_common.h"
 #include "drawn_chart.h"
 #include "metric_chart_view.h"
 #include "metrics_pane.h"
@@ -37,10 +38,7 @@ struct Stats {
 };
 Stats stats(std::vector<double> v) {
     std::sort(v.begin(), v.end());
-    const auto at = [&](double q) {
-        return v[std::min(v.size() - 1, size_t(q * double(v.size())))];
-    };
-    return {at(0.5), at(0.99), v.back()};
+    return {bench::percentile(v, 50), bench::percentile(v, 99), v.back()};
 }
 
 // `n` series of `points` points at 1 s ending now: a random walk each (memory-like bytes).

@@ -12,6 +12,7 @@
 // Prints a line per measurement: name, then key=value pairs. For profiling: `widget` runs the
 // widget's part alone, DAY2_BENCH_MB=N feeds N MB instead of 100, DAY2_BENCH_SHOT=FILE.png saves
 // what the widget shows at the end.
+#include "bench_common.h"
 #include "terminal/terminal_view.h"
 
 #include <QApplication>
@@ -195,11 +196,8 @@ void keypress() {
         QTest::qWait(30);
     }
     std::sort(latency.begin(), latency.end());
-    const auto at = [&](double q) {
-        return latency[std::min(latency.size() - 1, size_t(q * double(latency.size())))];
-    };
-    std::printf("keypress keys=%zu p50_ms=%.2f p99_ms=%.2f max_ms=%.2f\n", latency.size(), at(0.5),
-                at(0.99), latency.back());
+    std::printf("keypress keys=%zu p50_ms=%.2f p99_ms=%.2f max_ms=%.2f\n", latency.size(),
+                day2::bench::percentile(latency, 50), day2::bench::percentile(latency, 99), latency.back());
 }
 
 } // namespace

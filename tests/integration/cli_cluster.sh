@@ -50,12 +50,10 @@ grep -q "ambiguous" "$scratch/ambiguous" && [ "$(grep -c ' web ' "$scratch/ambig
 
 # task metrics: a web container's resource use and its StatsD metrics (the sample sends
 # http.requests and http.latency), the same names as its agent's metrics API answers.
-web=$(day2 task list -o json | python3 -c '
+read -r web web_agent < <(day2 task list -o json | python3 -c '
 import json, sys
-print(next(c["container_id"] for c in json.load(sys.stdin) if c["application_name"] == "web"))')
-web_agent=$(day2 task list -o json | python3 -c '
-import json, sys
-print(next(c["agent_id"] for c in json.load(sys.stdin) if c["application_name"] == "web"))')
+c = next(c for c in json.load(sys.stdin) if c["application_name"] == "web")
+print(c["container_id"], c["agent_id"])')
 has_statsd() { day2 task metrics "${web:0:8}" > "$scratch/metrics" 2>&1 && grep -q "^http.requests" "$scratch/metrics"; }
 until_ok 30 has_statsd || fail "task metrics: $(cat "$scratch/metrics")"
 day2 task metrics "$web" -o json > "$scratch/metrics.json" || fail "task metrics -o json failed"

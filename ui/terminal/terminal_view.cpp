@@ -258,13 +258,15 @@ constexpr int kParseMs = 8;            // parsed at most at a time
 constexpr int kFrameMs = 16;           // a paint at most this often
 } // namespace
 
-void TerminalView::parse(const char* bytes, qsizetype n) {
-    vterm_input_write(m_vt, bytes, size_t(n));
+void TerminalView::parseChunk() {
+    const qsizetype n = std::min(kChunk, pendingBytes());
+    vterm_input_write(m_vt, m_pending.constData() + m_pendingAt, size_t(n));
+    m_pendingAt += n;
 }
 
 void TerminalView::feed(const QByteArray& bytes) {
     if (pendingBytes() == 0 && bytes.size() <= kChunk) {
-        parse(bytes.constData(), bytes.size());
+        vterm_input_write(m_vt, bytes.constData(), size_t(bytes.size()));
         scheduleUpdate();
         return;
     }
@@ -274,22 +276,16 @@ void TerminalView::feed(const QByteArray& bytes) {
     }
     m_pending.append(bytes);
     // Over the bound, parsed now: the window stalls rather than drop output.
-    while (pendingBytes() > kPendingMax) {
-        const qsizetype n = std::min(kChunk, pendingBytes());
-        parse(m_pending.constData() + m_pendingAt, n);
-        m_pendingAt += n;
-    }
+    while (pendingBytes() > kPendingMax)
+        parseChunk();
     parseSome();
 }
 
 void TerminalView::parseSome() {
     QElapsedTimer took;
     took.start();
-    while (pendingBytes() > 0 && took.elapsed() < kParseMs) {
-        const qsizetype n = std::min(kChunk, pendingBytes());
-        parse(m_pending.constData() + m_pendingAt, n);
-        m_pendingAt += n;
-    }
+    while (pendingBytes() > 0 && took.elapsed() < kParseMs)
+        parseChunk();
     if (pendingBytes() == 0) {
         m_pending.clear();
         m_pendingAt = 0;
@@ -623,32 +619,32 @@ VTermModifier modifiersOf(Qt::KeyboardModifiers m) {
 }
 } // namespace
 
-bool TerminalView::reportMouse(QMouseEvent* e, bool pressed) {
+bool TerminalView::mouseToProgram(const QPointF& pos, Qt::KeyboardModifiers modifiers) {
     // Shift+mouse selects, as in xterm; scrolled back, the mouse is the reader's.
-    if (m_mouseMode == VTERM_PROP_MOUSE_NONE || (e->modifiers() & Qt::ShiftModifier) ||
+    if (m_mouseMode == VTERM_PROP_MOUSE_NONE || (modifiers & Qt::ShiftModifier) ||
         scrollPosition() != scrollbackCount())
         return false;
-    const int col = std::clamp(int(e->position().x()) / m_cellW, 0, m_cols - 1);
-    const int row = std::clamp(int(e->position().y()) / m_cellH, 0, m_rows - 1);
-    const VTermModifier mod = modifiersOf(e->modifiers());
-    vterm_mouse_move(m_vt, row, col, mod);
+    const QPoint cell = cellAtPixel(pos.toPoint()); // (column, line): the screen's row below
+    vterm_mouse_move(m_vt, cell.y() - scrollPosition(), cell.x(), modifiersOf(modifiers));
+    return true;
+}
+
+bool TerminalView::reportMouse(QMouseEvent* e, bool pressed) {
+    if (!mouseToProgram(e->position(), e->modifiers()))
+        return false;
     const int button = e->button() == Qt::LeftButton     ? 1
                        : e->button() == Qt::MiddleButton ? 2
                        : e->button() == Qt::RightButton  ? 3
                                                          : 0;
     if (button && e->type() != QEvent::MouseMove)
-        vterm_mouse_button(m_vt, button, pressed, mod);
+        vterm_mouse_button(m_vt, button, pressed, modifiersOf(e->modifiers()));
     return true;
 }
 
 void TerminalView::wheelEvent(QWheelEvent* e) {
-    if (m_mouseMode != VTERM_PROP_MOUSE_NONE && !(e->modifiers() & Qt::ShiftModifier) &&
-        scrollPosition() == scrollbackCount() && e->angleDelta().y() != 0) {
-        const int col = std::clamp(int(e->position().x()) / m_cellW, 0, m_cols - 1);
-        const int row = std::clamp(int(e->position().y()) / m_cellH, 0, m_rows - 1);
-        const VTermModifier mod = modifiersOf(e->modifiers());
-        vterm_mouse_move(m_vt, row, col, mod);
-        vterm_mouse_button(m_vt, e->angleDelta().y() > 0 ? 4 : 5, true, mod);
+    if (e->angleDelta().y() != 0 && mouseToProgram(e->position(), e->modifiers())) {
+        vterm_mouse_button(m_vt, e->angleDelta().y() > 0 ? 4 : 5, true,
+                           modifiersOf(e->modifiers()));
         return;
     }
     QAbstractScrollArea::wheelEvent(e);

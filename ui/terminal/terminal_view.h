@@ -175,8 +175,10 @@ private:
     void scheduleUpdate();
     void markRows(int from, int to); // screen rows [from, to) need painting
     void parseSome();
-    void parse(const char* bytes, qsizetype n);
+    void parseChunk(); // what waits, a chunk of it
     bool reportMouse(QMouseEvent* e, bool pressed); // true when the program took it
+    // Whether the program takes the mouse now; if so, its pointer moved to the cell at `pos`.
+    bool mouseToProgram(const QPointF& pos, Qt::KeyboardModifiers modifiers);
     void restartBlink();
     void applyFont(); // the cell size, the styles' fonts and raw fonts from m_font
     quint32 glyphFor(int style, char32_t ch);    // 0: no single glyph in the raw font
