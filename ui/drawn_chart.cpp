@@ -101,13 +101,14 @@ void drawPoly(QPainter& p, const QPolygonF& poly) {
 }
 
 QImage paintLines(const PlotMap& map, qreal dpr, const QList<QColor>& colours,
-                  const QList<const QList<QList<QPointF>>*>& lines) {
+                  const QList<const QList<QList<QPointF>>*>& lines, QRectF* painted) {
     QImage image((map.plot * dpr).toSize(), QImage::Format_ARGB32_Premultiplied);
     image.setDevicePixelRatio(dpr);
     image.fill(Qt::transparent);
     QPainter p(&image);
     p.setRenderHint(QPainter::Antialiasing, false);
     QPolygonF poly;
+    QRectF drawn;
     for (qsizetype i = 0; i < lines.size(); ++i) {
         if (!lines[i])
             continue; // hidden
@@ -117,8 +118,11 @@ QImage paintLines(const PlotMap& map, qreal dpr, const QList<QColor>& colours,
             if (!seg.isEmpty()) {
                 mapPart(map, seg, 0, poly);
                 drawPoly(p, poly);
+                drawn |= poly.boundingRect().adjusted(-2, -2, 2, 2); // (a point's square, a pen)
             }
     }
+    if (painted)
+        *painted = drawn;
     return image;
 }
 
@@ -167,14 +171,15 @@ QList<DrawnChart> drawCharts(const QList<MetricSeries>& series, const QStringLis
         const auto before = std::find_if(previous.begin(), previous.end(),
                                          [&](const DrawnChart& p) { return p.metric == d.metric; });
         d.imagePlot = plot; // (what it was drawn for, with or without an image)
-        if (map.valid() && (before == previous.end() || !extends(*before, d, plot))) {
+        d.extendsPrevious = before != previous.end() && extends(*before, d, plot);
+        if (map.valid() && !d.extendsPrevious) {
             QList<QColor> colours;
             QList<const QList<QList<QPointF>>*> lines;
             for (qsizetype i = 0; i < d.lines.size(); ++i) {
                 colours.append(lineColour(i));
                 lines.append(&d.lines[i].segments);
             }
-            d.image = paintLines(map, plot.dpr, colours, lines);
+            d.image = paintLines(map, plot.dpr, colours, lines, &d.imagePainted);
         }
         out.append(std::move(d));
     }

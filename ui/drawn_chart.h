@@ -40,6 +40,11 @@ struct DrawnChart {
     // that the GUI thread only copies it; null when no plot size was given.
     QImage image;
     PlotSize imagePlot;
+    QRectF imagePainted; // where in the image the lines are (the plot's pixels)
+    // The lines are those of the last drawing of this metric with points added at their ends
+    // (same window, scale and plot): the GUI thread, which holds that drawing, need not compare
+    // every point again.
+    bool extendsPrevious = false;
 };
 
 // Whether the segments `after` are those of `before` with points added at the end (the last
@@ -66,9 +71,10 @@ void mapPart(const PlotMap& map, const QList<QPointF>& seg, qsizetype start, QPo
 // A polyline; a point alone as a small square, so that it is seen.
 void drawPoly(QPainter& p, const QPolygonF& poly);
 // An image of `segments` lines (each with its colour) for `map`'s plot: what the GUI thread
-// would paint, 1-pixel pens without antialiasing.
+// would paint, 1-pixel pens without antialiasing. `painted` (when given) gets the rectangle, in
+// the plot's pixels, outside which the image is transparent.
 QImage paintLines(const PlotMap& map, qreal dpr, const QList<QColor>& colours,
-                  const QList<const QList<QList<QPointF>>*>& lines);
+                  const QList<const QList<QList<QPointF>>*>& lines, QRectF* painted = nullptr);
 
 // Charts of `wanted` over [x0, x1) for a plot `columns` pixels wide (client::buildCharts, then
 // the gaps, the downsampling and the unit); with a `plot`, each chart's lines painted too,

@@ -38,9 +38,10 @@ namespace day2::ui {
 
 // The lines of a chart, painted over its plot area. A full redraw takes the image of the lines
 // the drawing thread painted, when it was painted for this plot, colours and no hidden line, and
-// only copies it; otherwise it paints them straight onto the view. A live update that only adds
-// points at the ends of lines (the same window and scale) draws just the new pieces into the
-// image (made the first time it is needed) and repaints their rectangle from it.
+// only copies the part of it where lines are; otherwise it paints them straight onto the view. A
+// live update that only adds points at the ends of lines (the same window and scale) draws just
+// the new pieces into the image (made the first time it is needed) and repaints their rectangle
+// from it.
 class ChartLinesItem : public QGraphicsItem {
 public:
     struct Line {
@@ -54,26 +55,34 @@ public:
         setFlag(QGraphicsItem::ItemUsesExtendedStyleOption); // the exposed rectangle
     }
 
-    // `ready`: the drawing thread's image of these lines, painted for a plot of `readyFor`.
-    void setLines(QList<Line> lines, const QImage& ready = {}, const PlotSize& readyFor = {}) {
-        const bool appends = appendsTo(lines);
+    // `ready`: the drawing thread's image of these lines, painted for a plot of `readyFor`, with
+    // lines only inside `readyPainted` (none: anywhere). `extendsHeld`: the drawing thread found
+    // these lines to be the ones held with points added at the ends
+    // (DrawnChart::extendsPrevious), so they are not compared point by point again.
+    void setLines(QList<Line> lines, const QImage& ready = {}, const PlotSize& readyFor = {},
+                  const QRectF& readyPainted = {}, bool extendsHeld = false) {
+        const bool appends = appendsTo(lines, extendsHeld);
         const QList<Line> before = std::move(m_lines);
         m_lines = std::move(lines);
         if (appends && m_cacheValid) {
             // Only points added at the ends: into the image, and only their rectangle repainted.
             const QRectF dirty = newParts(before, &m_cache);
-            if (!dirty.isEmpty())
+            if (!dirty.isEmpty()) {
+                m_cachePainted |= dirty.translated(-m_plot.topLeft());
                 update(dirty.adjusted(-2, -2, 2, 2) & m_plot);
+            }
         } else if (!ready.isNull() && readyFor.size == m_plot.size() && readyFor.dpr == m_dpr &&
                    paintedAsReady()) {
             m_cache = ready;
+            m_cachePainted =
+                readyPainted.isNull() ? QRectF(QPointF(0, 0), m_plot.size()) : readyPainted;
             m_cacheValid = true;
             update();
         } else if (appends) {
             // (The image is made now: the last paint was a full one.)
             rebuild(m_dpr);
             const QRectF dirty = newParts(before, nullptr);
-            if (!dirty.isEmpty())
+            if (!dirty.isEmpty()) // (drawn into the image already)
                 update(dirty.adjusted(-2, -2, 2, 2) & m_plot);
         } else {
             invalidate();
@@ -115,10 +124,16 @@ public:
         // Both ways draw from the same whole-pixel origin, so that they give the same pixels.
         const QPoint origin = m_plot.topLeft().toPoint();
         if (m_cacheValid) {
-            p->save();
-            p->setClipRect(option->exposedRect.isEmpty() ? m_plot : option->exposedRect & m_plot);
-            p->drawImage(origin, m_cache);
-            p->restore();
+            // Only where there are lines: the rest of the image is transparent, and copying it
+            // was a third of a full repaint's time.
+            const QRectF clip = (option->exposedRect.isEmpty() ? m_plot : option->exposedRect) &
+                                m_plot & m_cachePainted.translated(origin);
+            if (!clip.isEmpty()) {
+                p->save();
+                p->setClipRect(clip);
+                p->drawImage(origin, m_cache);
+                p->restore();
+            }
         } else {
             // A full redraw: straight onto the view (quicker than through the image, which is
             // made when a live update first needs it).
@@ -168,18 +183,19 @@ private:
             colours.append(line.colour);
             lines.append(line.hidden ? nullptr : &line.segments);
         }
-        m_cache = paintLines(map(), dpr, colours, lines);
+        m_cache = paintLines(map(), dpr, colours, lines, &m_cachePainted);
         m_cacheValid = true;
     }
-    // Whether `next` only adds points at the ends of the lines held.
-    bool appendsTo(const QList<Line>& next) const {
+    // Whether `next` only adds points at the ends of the lines held (`extends`: their points
+    // are known to).
+    bool appendsTo(const QList<Line>& next, bool extends) const {
         if (next.size() != m_lines.size() || m_plot.isEmpty())
             return false;
         for (qsizetype i = 0; i < next.size(); ++i) {
             const Line& a = m_lines[i];
             const Line& b = next[i];
             if (a.label != b.label || a.colour != b.colour || a.hidden != b.hidden ||
-                !segmentsExtend(a.segments, b.segments))
+                (!extends && !segmentsExtend(a.segments, b.segments)))
                 return false;
         }
         return true;
@@ -225,6 +241,7 @@ private:
     double m_x0 = 0, m_x1 = 1, m_y0 = 0, m_y1 = 1;
     double m_cursor = 0;
     QImage m_cache;
+    QRectF m_cachePainted; // where in it lines are (the plot's pixels)
     bool m_cacheValid = false;
     qreal m_dpr = 1;
 };
@@ -239,6 +256,13 @@ public:
         // The grid decides the width: a long legend must not widen the window past the screen.
         setSizePolicy(QSizePolicy::Ignored, sizePolicy().verticalPolicy());
         setMouseTracking(true);
+        // The chart's background is the view's, plain white, and the view paints every pixel (the
+        // widgets under it are not painted first). The light theme's own background, a gradient
+        // from white to white in a rounded rectangle, took about 1 ms of the 2.4 ms a full
+        // repaint cost (the time axis's step, a new scale; tests/bench/metrics_chart_bench.cpp).
+        chart()->setBackgroundVisible(false);
+        setBackgroundBrush(Qt::white);
+        viewport()->setAttribute(Qt::WA_OpaquePaintEvent);
         chart()->legend()->setAlignment(Qt::AlignBottom);
         chart()->setMargins(QMargins(4, 4, 4, 4));
         chart()->layout()->setContentsMargins(0, 0, 0, 0);
@@ -307,7 +331,7 @@ public:
         const bool legend = d.lines.size() <= kLegendMax;
         if (chart()->legend()->isVisible() != legend)
             chart()->legend()->setVisible(legend);
-        m_item->setLines(std::move(lines), d.image, d.imagePlot);
+        m_item->setLines(std::move(lines), d.image, d.imagePlot, d.imagePainted, d.extendsPrevious);
         m_data.image = QImage(); // (held by the item)
         setCursorTime(cursorMs, d);
     }

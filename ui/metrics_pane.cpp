@@ -181,7 +181,7 @@ void MetricsPane::reload() {
         return;
     }
     m_state->setText(tr("loading…"));
-    const qint64 since = QDateTime::currentMSecsSinceEpoch() - m_range * 1000;
+    const qint64 since = now() - m_range * 1000;
     m_pendingHistory = int(m_sources.size());
     for (const auto& s : m_sources)
         fetchHistory(s, since, m_generation);
@@ -235,7 +235,7 @@ void MetricsPane::fetchHistory(const MetricsSource& s, qint64 sinceMs, quint64 g
 }
 
 void MetricsPane::mergeSeries(const QList<MetricSeries>& incoming) {
-    const double oldest = double(QDateTime::currentMSecsSinceEpoch() - m_range * 1000 - 60000);
+    const double oldest = double(now() - m_range * 1000 - 60000);
     bool newNames = false;
     for (const MetricSeries& s : incoming) {
         const QString key = keyOf(s);
@@ -321,7 +321,7 @@ void MetricsPane::startStreams() {
         for (const auto& s : m_sources) {
             if (s.agentId != agentId)
                 continue;
-            qint64 since = QDateTime::currentMSecsSinceEpoch() - m_range * 1000;
+            qint64 since = now() - m_range * 1000;
             for (const MetricSeries& held : m_series)
                 if (held.origin.agentId == agentId && held.source == s.source &&
                     !held.points.isEmpty())
@@ -475,7 +475,7 @@ void MetricsPane::scheduleDraw() {
     // second: the time axis then moves (and is laid out and painted again) once a step, not at
     // every update.
     const double tenth = std::min(double(m_range) * 100, 60000.0);
-    const double x1 = std::ceil(double(QDateTime::currentMSecsSinceEpoch()) / tenth) * tenth;
+    const double x1 = std::ceil(double(now()) / tenth) * tenth;
     const double x0 = x1 - double(m_range) * 1000;
     m_window = {x0, x1};
     const int width =
@@ -529,8 +529,15 @@ void MetricsPane::applyDrawn(QList<DrawnChart> charts) {
         d.image = QImage(); // (the views hold them)
     for (MetricChartView* v : old)
         delete v;
-    for (int i = 0; i < views.size(); ++i)
-        m_gridLayout->addWidget(views[i], i / columns, i % columns);
+    // (Only a chart that is new or moves is placed: placing one again lays the grid out again.)
+    for (int i = 0; i < views.size(); ++i) {
+        int row = -1, column = -1, rows = 0, cols = 0;
+        const int at = m_gridLayout->indexOf(views[i]);
+        if (at >= 0)
+            m_gridLayout->getItemPosition(at, &row, &column, &rows, &cols);
+        if (row != i / columns || column != i % columns)
+            m_gridLayout->addWidget(views[i], i / columns, i % columns);
+    }
     m_views = views;
     if (m_drawn.isEmpty() && m_pendingHistory == 0 && !m_sources.isEmpty() &&
         m_state->text() == tr("live"))
@@ -544,7 +551,7 @@ void MetricsPane::applyDrawn(QList<DrawnChart> charts) {
 }
 
 void MetricsPane::showTime(qint64 ms) {
-    const qint64 age = (QDateTime::currentMSecsSinceEpoch() - ms) / 1000;
+    const qint64 age = (now() - ms) / 1000;
     if (age > m_range)
         for (qint64 r : kRanges)
             if (r > age + age / 10 || r == kRanges[std::size(kRanges) - 1]) {

@@ -17,6 +17,7 @@
 #include "client/metrics_feed.h" // the metatypes of its signals
 #include "drawn_chart.h"
 
+#include <QDateTime>
 #include <QFutureWatcher>
 #include <QHash>
 #include <QList>
@@ -25,6 +26,7 @@
 #include <QTimer>
 #include <QWidget>
 
+#include <functional>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -94,6 +96,9 @@ public:
     void ingest(const QList<client::MetricSeries>& points) { mergeSeries(points); }
     // The GUI thread's time setting the last drawing into the charts (ns).
     qint64 lastApplyNs() const { return m_lastApplyNs; }
+    // The pane's idea of now (ms since the epoch): the system clock, unless the benchmark
+    // replays ten minutes of updates in a few seconds, time axis steps and all.
+    void setClock(std::function<qint64()> now) { m_now = std::move(now); }
     // A time cursor on every chart; 0 removes it.
     void setCursorTime(qint64 ms);
     // A log line's "show in metrics": the range widened to the smallest that holds `ms` (if it
@@ -122,6 +127,7 @@ private:
     void applyDrawn(QList<DrawnChart> charts);
     QString keyOf(const client::MetricSeries& s) const;
     qint64 stepMs() const;
+    qint64 now() const { return m_now ? m_now() : QDateTime::currentMSecsSinceEpoch(); }
 
     client::ApiClient* m_api = nullptr;
     QList<MetricsSource> m_sources;
@@ -138,6 +144,7 @@ private:
     bool m_choiceTouched = false;
     qint64 m_cursorMs = 0;
     qint64 m_lastApplyNs = 0;
+    std::function<qint64()> m_now;            // none: the system clock
     std::pair<double, double> m_window{0, 1}; // the time range of the last drawing
 
     std::vector<std::unique_ptr<AgentStream>> m_streams;

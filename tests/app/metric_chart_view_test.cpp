@@ -1,7 +1,8 @@
 // A chart's lines drawn by a live update (only the new pieces, into the lines' image) look the
 // same as the same lines drawn whole: the two renderings are compared pixel by pixel. The
-// drawing thread's image of the lines, when it fits the plot, is what the chart shows, and looks
-// the same as the lines painted on the GUI thread.
+// drawing thread's image of the lines, when it fits the plot, is what the chart shows (only where
+// it has lines), and looks the same as the lines painted on the GUI thread. The drawing thread
+// tells when lines only grew.
 #include "metric_chart_view.h"
 
 #include <QImage>
@@ -35,8 +36,10 @@ ui::DrawnChart chart(int points) {
     return d;
 }
 
-// The drawing thread's image of `d`'s lines for `v`'s plot (as drawCharts paints it).
-QImage imageFor(const ui::MetricChartView& v, const ui::DrawnChart& d, double x0, double x1) {
+// The drawing thread's image of `d`'s lines for `v`'s plot (as drawCharts paints it), and where
+// in it the lines are.
+QImage imageFor(const ui::MetricChartView& v, const ui::DrawnChart& d, double x0, double x1,
+                QRectF* painted = nullptr) {
     QList<QColor> colours;
     QList<const QList<QList<QPointF>>*> lines;
     for (qsizetype i = 0; i < d.lines.size(); ++i) {
@@ -44,7 +47,7 @@ QImage imageFor(const ui::MetricChartView& v, const ui::DrawnChart& d, double x0
         lines.append(&d.lines[i].segments);
     }
     return ui::paintLines(ui::PlotMap{v.plotSize().size, x0, x1, d.yMin, d.yMax}, v.plotSize().dpr,
-                          colours, lines);
+                          colours, lines, painted);
 }
 
 QImage render(ui::MetricChartView& v) {
@@ -115,10 +118,24 @@ private slots:
         }
         here.set(chart(60), x0, x1, 0);
         ui::DrawnChart d = chart(60);
-        d.image = imageFor(copied, d, x0, x1);
+        d.image = imageFor(copied, d, x0, x1, &d.imagePainted);
         d.imagePlot = copied.plotSize();
+        // (The lines, between 0 and 80 of 100, leave a fifth of the plot above them empty: that
+        // is not copied.)
+        QVERIFY(d.imagePainted.top() > copied.plotSize().size.height() / 8);
         copied.set(d, x0, x1, 0);
         QVERIFY(render(here) == render(copied));
+        // Where the lines are is where the image is copied: a rectangle said too small cuts them.
+        ui::DrawnChart cut = chart(60);
+        cut.image = d.image;
+        cut.imagePlot = d.imagePlot;
+        cut.imagePainted = d.imagePainted.adjusted(0, 0, -d.imagePainted.width() / 2, 0);
+        ui::MetricChartView cutView;
+        cutView.resize(800, 400);
+        cutView.set(chart(10), x0, x1, 0);
+        render(cutView);
+        cutView.set(cut, x0, x1, 0);
+        QVERIFY(render(cutView) != render(here));
 
         // The image is what is shown: one of other lines shows those.
         ui::DrawnChart other = chart(60);
@@ -140,6 +157,59 @@ private slots:
         copied.set(wrong, x0, x1, 0);
         here.set(chart(50), x0, x1, 0);
         QVERIFY(render(here) == render(copied));
+    }
+
+    // The drawing thread says when a chart's lines only grew at their ends since its last
+    // drawing (the GUI thread then does not compare them point by point), and not otherwise.
+    void theDrawingThreadTellsWhenLinesOnlyGrew() {
+        const double t0 = 1.7e12;
+        auto series = [&](int points, double holeAt = -1) {
+            QList<client::MetricSeries> all;
+            for (int l = 0; l < 3; ++l) {
+                client::MetricSeries s;
+                s.origin = client::MetricOrigin{"agent", "node-1", QStringLiteral("c%1").arg(l),
+                                                "marathon", "/app"};
+                s.source = "containers/" + s.origin.containerId;
+                s.name = "mem.total";
+                s.unit = "bytes";
+                for (int i = 0; i < points; ++i)
+                    if (i != holeAt)
+                        s.points.append(QPointF(t0 + 1000.0 * i, 50e6 + 1e6 * l + 1e5 * (i % 7)));
+                all.append(s);
+            }
+            return all;
+        };
+        const ui::PlotSize plot{QSizeF(600, 300), 1};
+        const double x0 = t0, x1 = t0 + 600e3;
+        auto draw = [&](const QList<client::MetricSeries>& s, double a, double b,
+                        const QList<ui::DrawnChart>& previous) {
+            return ui::drawCharts(s, {"mem.total"}, client::GroupBy::Container, false, 1000, a, b,
+                                  600, plot, previous);
+        };
+        const auto first = draw(series(100, 50), x0, x1, {});
+        QCOMPARE(first.size(), 1);
+        QVERIFY(!first[0].extendsPrevious); // nothing before it
+        QVERIFY(!first[0].image.isNull());
+        const auto grown = draw(series(101, 50), x0, x1, first);
+        QVERIFY(grown[0].extendsPrevious); // a point more at the end of each line
+        QVERIFY(grown[0].image.isNull());  // (the GUI thread draws the new pieces)
+        const auto filled = draw(series(101), x0, x1, grown);
+        QVERIFY(!filled[0].extendsPrevious); // the hole at 50 filled: not at the end
+        QVERIFY(!filled[0].image.isNull());
+        const auto moved = draw(series(102), x0 + 60e3, x1 + 60e3, filled);
+        QVERIFY(!moved[0].extendsPrevious); // the window stepped
+        // And a view given the verdict shows the lines as one that compared them itself.
+        ui::MetricChartView trusting, comparing;
+        for (auto* v : {&trusting, &comparing}) {
+            v->resize(800, 400);
+            v->set(first[0], x0, x1, 0);
+            render(*v);
+        }
+        ui::DrawnChart unsaid = grown[0];
+        unsaid.extendsPrevious = false;
+        trusting.set(grown[0], x0, x1, 0);
+        comparing.set(unsaid, x0, x1, 0);
+        QVERIFY(render(trusting) == render(comparing));
     }
 
     void manyLinesHaveNoLegendAndNeverWidenTheWindow() {
