@@ -55,7 +55,8 @@ std::optional<int64_t> parseDuration(const std::string& text) {
 }
 
 int issueToken(const std::string& keyPath, const std::string& uid, const std::string& groups,
-               const std::string& ttl) {
+               const std::string& ttl, const std::string& issuer,
+               const std::vector<std::string>& audience) {
     std::ifstream in(keyPath);
     if (!in) {
         std::cerr << "day2 token issue: cannot read the private key " << keyPath << "\n";
@@ -76,6 +77,8 @@ int issueToken(const std::string& keyPath, const std::string& uid, const std::st
         if (!item.empty())
             claims.groups.push_back(item);
     claims.issuedAt = static_cast<int64_t>(std::time(nullptr));
+    claims.issuer = issuer;
+    claims.audience = audience;
     if (*seconds > 0)
         claims.expiresAt = claims.issuedAt + *seconds;
     auto token = auth::signJwt(pem.str(), claims);
@@ -121,12 +124,18 @@ int main(int argc, char** argv) {
     auto* issue = token->add_subcommand(
         "issue", "Mint a token signed with a private key (RSA: RS256, EC P-256: ES256).\n"
                  "Example: day2 token issue --key jwt.key --uid alice --groups ops --ttl 8h");
-    std::string key, uid, groups, ttl = "8h";
+    std::string key, uid, groups, ttl = "8h", issuer;
+    std::vector<std::string> audience;
     issue->add_option("--key", key, "PEM private key file")->required();
     issue->add_option("--uid", uid, "the uid claim")->required();
     issue->add_option("--groups", groups, "comma-separated groups claim");
     issue->add_option("--ttl", ttl, "lifetime: 8h, 30m, 7d, or 'never' (agents must allow it)")
         ->capture_default_str();
+    issue->add_option("--issuer", issuer,
+                      "the iss claim, for agents that set auth.issuer (none by default)");
+    issue->add_option("--audience", audience,
+                      "the aud claim, for agents that set auth.audience, e.g. the cluster's "
+                      "name (again for a token several clusters accept)");
 
 #ifdef DAY2_CLI_WITH_CLIENT
     cli::Connection conn;
@@ -248,7 +257,7 @@ int main(int argc, char** argv) {
     if (auto exitCode = parseCommandLine(app, argc, argv))
         return *exitCode;
     if (issue->parsed())
-        return issueToken(key, uid, groups, ttl);
+        return issueToken(key, uid, groups, ttl, issuer, audience);
 #ifdef DAY2_CLI_WITH_CLIENT
     if (agents->parsed())
         return cli::clusterAgents(conn, agentsOutput);

@@ -143,6 +143,8 @@ int main(int argc, char** argv) {
     authOptions.aclFile = cfg.aclFile;
     authOptions.verify.clockSkewSeconds = cfg.clockSkewSeconds;
     authOptions.verify.allowNonExpiring = cfg.allowNonExpiringTokens;
+    authOptions.verify.issuer = cfg.authIssuer;
+    authOptions.verify.audience = cfg.authAudience;
     auto authority = auth::Authority::load(authOptions);
     if (!authority) {
         std::cerr << "day2-agent: " << authority.error().message << "\n";

@@ -31,8 +31,13 @@ Result<void> Authority::reload() {
 std::string Authority::describe() const {
     if (!m_options.enabled)
         return "authentication OFF (auth.enabled = false): every request is allowed";
-    return std::to_string(m_verifier ? m_verifier->keyCount() : 0) + " signing key(s), " +
-           std::to_string(m_acl.grants().size()) + " grant(s) from " + m_options.aclFile;
+    std::string checks;
+    if (!m_options.verify.issuer.empty())
+        checks += ", issuer '" + m_options.verify.issuer + "'";
+    if (!m_options.verify.audience.empty())
+        checks += ", audience '" + m_options.verify.audience + "'";
+    return std::to_string(m_verifier ? m_verifier->keyCount() : 0) + " signing key(s)" + checks +
+           ", " + std::to_string(m_acl.grants().size()) + " grant(s) from " + m_options.aclFile;
 }
 
 Result<Identity> Authority::authenticate(std::optional<std::string_view> authorization,

@@ -23,7 +23,9 @@ namespace {
 
 constexpr size_t kMaxTokenBytes = 8192;
 
-Error unauthorized(std::string why) { return Error{std::move(why), 401}; }
+Error unauthorized(std::string why) {
+    return Error{std::move(why), 401};
+}
 
 struct PkeyDeleter {
     void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
@@ -57,8 +59,7 @@ std::string keyProblem(EVP_PKEY* key) {
     return "neither an RSA key nor an EC key on P-256";
 }
 
-bool digestVerify(EVP_PKEY* key, std::string_view input, const unsigned char* sig,
-                  size_t sigLen) {
+bool digestVerify(EVP_PKEY* key, std::string_view input, const unsigned char* sig, size_t sigLen) {
     std::unique_ptr<EVP_MD_CTX, MdCtxDeleter> ctx(EVP_MD_CTX_new());
     if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key) != 1)
         return false;
@@ -253,7 +254,9 @@ JwtVerifier::JwtVerifier(JwtVerifier&&) noexcept = default;
 JwtVerifier& JwtVerifier::operator=(JwtVerifier&&) noexcept = default;
 JwtVerifier::~JwtVerifier() = default;
 
-size_t JwtVerifier::keyCount() const { return m_keys->rsa.size() + m_keys->ec.size(); }
+size_t JwtVerifier::keyCount() const {
+    return m_keys->rsa.size() + m_keys->ec.size();
+}
 
 Result<void> JwtVerifier::addKey(Keys& keys, const std::string& pem, const std::string& label) {
     BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
@@ -262,9 +265,14 @@ Result<void> JwtVerifier::addKey(Keys& keys, const std::string& pem, const std::
     if (!key)
         return Error{label + " is not a PEM public key (-----BEGIN PUBLIC KEY-----)"};
     switch (kindOf(key.get())) {
-    case KeyKind::Rsa: keys.rsa.push_back(std::move(key)); break;
-    case KeyKind::EcP256: keys.ec.push_back(std::move(key)); break;
-    case KeyKind::Other: return Error{label + " is " + keyProblem(key.get())};
+    case KeyKind::Rsa:
+        keys.rsa.push_back(std::move(key));
+        break;
+    case KeyKind::EcP256:
+        keys.ec.push_back(std::move(key));
+        break;
+    case KeyKind::Other:
+        return Error{label + " is " + keyProblem(key.get())};
     }
     return {};
 }
@@ -347,6 +355,30 @@ Result<Identity> JwtVerifier::verify(std::string_view token, int64_t now) const 
     if (nbf && *nbf - m_options.clockSkewSeconds > now)
         return unauthorized("the token is not valid for another " + std::to_string(*nbf - now) +
                             " s");
+    if (!m_options.issuer.empty()) {
+        if (!claims.contains("iss"))
+            return unauthorized("the token has no 'iss' claim (this agent accepts tokens of "
+                                "issuer '" +
+                                m_options.issuer + "')");
+        if (!claims["iss"].is_string() || claims["iss"].get<std::string>() != m_options.issuer)
+            return unauthorized("the token's issuer is not '" + m_options.issuer +
+                                "', the one this agent accepts");
+    }
+    if (!m_options.audience.empty()) {
+        // RFC 7519: one audience as a string, or a list of them.
+        const json aud = claims.contains("aud") ? claims["aud"] : json();
+        bool named = aud.is_string() && aud.get<std::string>() == m_options.audience;
+        if (aud.is_array())
+            for (const auto& a : aud)
+                named = named || (a.is_string() && a.get<std::string>() == m_options.audience);
+        if (aud.is_null())
+            return unauthorized("the token has no 'aud' claim (this agent accepts tokens for "
+                                "audience '" +
+                                m_options.audience + "')");
+        if (!named)
+            return unauthorized("the token is not for this agent: its 'aud' claim does not name '" +
+                                m_options.audience + "'");
+    }
     id.expiresAt = exp;
     if (exp)
         id.acceptedUntil = *exp + m_options.clockSkewSeconds;
@@ -379,7 +411,14 @@ Result<std::string> signJwt(const std::string& privateKeyPem, const TokenClaims&
         payload["exp"] = *claims.expiresAt;
     if (claims.notBefore)
         payload["nbf"] = *claims.notBefore;
-    const std::string input = encodeBase64Url(header.dump()) + "." + encodeBase64Url(payload.dump());
+    if (!claims.issuer.empty())
+        payload["iss"] = claims.issuer;
+    if (claims.audience.size() == 1)
+        payload["aud"] = claims.audience.front();
+    else if (!claims.audience.empty())
+        payload["aud"] = claims.audience;
+    const std::string input =
+        encodeBase64Url(header.dump()) + "." + encodeBase64Url(payload.dump());
     std::unique_ptr<EVP_MD_CTX, MdCtxDeleter> ctx(EVP_MD_CTX_new());
     size_t len = 0;
     if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1 ||

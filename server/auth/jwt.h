@@ -1,7 +1,8 @@
 // JSON Web Tokens as day2 uses them (docs/security.md): RS256 or ES256 signatures checked with the
 // public keys from agent.toml, claims `uid` (required), `exp` (required unless non-expiring
-// tokens are allowed), `nbf`, `groups`. Nothing else is accepted: no `none`, no HMAC, so a
-// public key can never be used as an HMAC secret.
+// tokens are allowed), `nbf`, `groups`, and `iss` and `aud` when the agent names an issuer or an
+// audience. Nothing else is accepted: no `none`, no HMAC, so a public key can never be used as
+// an HMAC secret.
 #pragma once
 
 #include "base/result.h"
@@ -43,6 +44,10 @@ std::string encodeBase64Url(std::string_view bytes);
 struct VerifyOptions {
     int64_t clockSkewSeconds = 60;
     bool allowNonExpiring = false;
+    // When not empty: the token's `iss` must be this, and its `aud` (a string or a list) must
+    // name this.
+    std::string issuer;
+    std::string audience;
 };
 
 class JwtVerifier {
@@ -75,6 +80,8 @@ struct TokenClaims {
     std::optional<int64_t> expiresAt;
     std::optional<int64_t> notBefore;
     int64_t issuedAt = 0;
+    std::string issuer;                // `iss`; empty: none
+    std::vector<std::string> audience; // `aud`: a string when one, a list when several
 };
 Result<std::string> signJwt(const std::string& privateKeyPem, const TokenClaims& claims);
 

@@ -321,6 +321,10 @@ struct Reader {
             return readUnsigned(node, key, cfg.clockSkewSeconds, 0, 3600);
         if (key == "auth.allow_non_expiring_tokens")
             return readBool(node, key, cfg.allowNonExpiringTokens);
+        if (key == "auth.issuer")
+            return readString(node, key, cfg.authIssuer);
+        if (key == "auth.audience")
+            return readString(node, key, cfg.authAudience);
         return fail(node, key, "unknown key");
     }
 

@@ -94,6 +94,8 @@ struct AgentConfig {
     std::string aclFile = "/etc/day2/acl.json";
     unsigned clockSkewSeconds = 60;
     bool allowNonExpiringTokens = false;
+    std::string authIssuer;   // tokens' `iss` must be this; empty: not checked
+    std::string authAudience; // tokens' `aud` must name this; empty: not checked
 
     // The native-protocol socket of the configured journal.
     std::string effectiveJournalSocket() const;

@@ -506,6 +506,48 @@ TEST_F(AuthApi, TheCliMintsTokensTheAgentAccepts) {
     EXPECT_EQ(runCapture(std::string(DAY2_CLI_BINARY) + " token issue --uid x").exitCode, 2);
 }
 
+// An agent with auth.issuer and auth.audience refuses the tokens of another issuer or for
+// another cluster, and says which; the CLI mints ones it accepts.
+TEST_F(AuthApi, AnAgentThatNamesItsIssuerAndAudienceRefusesOtherTokens) {
+    AgentProcess named({"--journal-namespace", s_ns->name()},
+                       "[auth]\npublic_keys = [\"" + s_dir + "/rsa.pub\"]\nacl_file = \"" + s_dir +
+                           "/acl.json\"\nissuer = \"https://login.example.com\"\n"
+                           "audience = \"prod-eu\"\n");
+    EXPECT_NE(named.log().find("issuer 'https://login.example.com', audience 'prod-eu'"),
+              std::string::npos)
+        << named.log();
+    auto whoami = [&](const std::string& t) {
+        return httpRequest(named.port(), "GET", "/system/v1/auth/whoami", std::nullopt,
+                           {{"Authorization", "Bearer " + t}});
+    };
+    auto mint = [&](const std::string& flags) {
+        auto r = runCapture(std::string(DAY2_CLI_BINARY) + " token issue --key " + s_dir +
+                            "/rsa.key --uid cli-user --ttl 10m " + flags);
+        EXPECT_EQ(r.exitCode, 0) << r.output;
+        while (!r.output.empty() && r.output.back() == '\n')
+            r.output.pop_back();
+        return r.output;
+    };
+    const std::string refusedBefore = "DAY2_AUDIT_RESULT=unauthenticated";
+    const size_t audited = auditCount(refusedBefore);
+    auto plain = whoami(mint(""));
+    EXPECT_EQ(plain.status, 401);
+    EXPECT_NE(plain.body.find("no 'iss' claim"), std::string::npos) << plain.body;
+    auto elsewhere = whoami(mint("--issuer https://login.example.com --audience prod-us"));
+    EXPECT_EQ(elsewhere.status, 401);
+    EXPECT_NE(elsewhere.body.find("does not name 'prod-eu'"), std::string::npos) << elsewhere.body;
+    auto ok = whoami(mint("--issuer https://login.example.com --audience prod-eu"));
+    EXPECT_EQ(ok.status, 200) << ok.body;
+    auto both =
+        whoami(mint("--issuer https://login.example.com --audience prod-us --audience prod-eu"));
+    EXPECT_EQ(both.status, 200) << both.body; // a list that names it
+    // (The agent on the suite's usual config still takes a token without them.)
+    EXPECT_EQ(get("/system/v1/auth/whoami", mint("")).status, 200);
+    // Both refusals are audited.
+    s_ns->waitForCount(audited + 2, refusedBefore);
+    EXPECT_EQ(auditCount(refusedBefore), audited + 2);
+}
+
 TEST_F(AuthApi, TheAgentRefusesToStartWithAuthenticationOnAndNoWayToCheckTokens) {
     struct Case {
         std::string config;

@@ -195,4 +195,22 @@ TEST(Config, ShippedDefaultFileParsesToTheDefaults) {
     EXPECT_EQ(cfg->aclFile, d.aclFile);
     EXPECT_EQ(cfg->clockSkewSeconds, d.clockSkewSeconds);
     EXPECT_EQ(cfg->allowNonExpiringTokens, d.allowNonExpiringTokens);
+    EXPECT_EQ(cfg->authIssuer, d.authIssuer);
+    EXPECT_EQ(cfg->authAudience, d.authAudience);
+}
+
+TEST(Config, TokenIssuerAndAudience) {
+    auto path =
+        writeTemp("[auth]\nissuer = \"https://login.example.com\"\naudience = \"prod-eu\"\n");
+    auto cfg = loadConfigFile(path, AgentConfig{});
+    ASSERT_TRUE(cfg) << cfg.error().message;
+    EXPECT_EQ(cfg->authIssuer, "https://login.example.com");
+    EXPECT_EQ(cfg->authAudience, "prod-eu");
+    std::remove(path.c_str());
+    path = writeTemp("[auth]\naudience = [\"a\", \"b\"]\n");
+    cfg = loadConfigFile(path, AgentConfig{});
+    ASSERT_FALSE(cfg);
+    EXPECT_NE(cfg.error().message.find(":2: auth.audience: must be a string"), std::string::npos)
+        << cfg.error().message;
+    std::remove(path.c_str());
 }

@@ -1,7 +1,8 @@
 // JWT verification and the ACL: valid RS256 and ES256 tokens, and every way a token must be
 // refused (wrong key, tampering, alg none, HS256 with the public key as secret, expiry, nbf,
-// missing claims, malformed input); ACL files that must parse and must not, and grants by uid,
-// group and `*` pattern. Keys are generated for the test with OpenSSL.
+// missing claims, another issuer or audience when the agent names one, malformed input); ACL files
+// that must parse and must not, and grants by uid, group and `*` pattern. Keys are generated for
+// the test with OpenSSL.
 #include "auth/acl.h"
 #include "auth/jwt.h"
 #include "test_keys.h"
@@ -10,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/pem.h>
 
 using namespace day2::auth;
 using nlohmann::json;
@@ -18,7 +20,9 @@ namespace {
 
 using KeyPair = day2::test::TestKey;
 
-KeyPair generate(const char* type, const char* param) { return day2::test::generateKey(type, param); }
+KeyPair generate(const char* type, const char* param) {
+    return day2::test::generateKey(type, param);
+}
 
 const KeyPair& rsa() {
     static KeyPair k = generate("RSA", "2048");
@@ -55,6 +59,32 @@ JwtVerifier verifier(VerifyOptions o = {}) {
 std::string unsignedToken(const json& header, const json& payload, const std::string& sig) {
     return encodeBase64Url(header.dump()) + "." + encodeBase64Url(payload.dump()) + "." +
            encodeBase64Url(sig);
+}
+
+// A token of any payload, signed RS256 with the test's RSA key (signJwt writes only day2's own
+// claims).
+std::string signedRs256(const json& payload) {
+    const std::string input = encodeBase64Url(json({{"alg", "RS256"}, {"typ", "JWT"}}).dump()) +
+                              "." + encodeBase64Url(payload.dump());
+    BIO* bio = BIO_new_mem_buf(rsa().privatePem.data(), static_cast<int>(rsa().privatePem.size()));
+    EVP_PKEY* key = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
+    BIO_free(bio);
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    size_t len = 0;
+    std::string sig;
+    if (key && ctx && EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, key) == 1 &&
+        EVP_DigestSign(ctx, nullptr, &len, reinterpret_cast<const unsigned char*>(input.data()),
+                       input.size()) == 1) {
+        sig.resize(len);
+        if (EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len,
+                           reinterpret_cast<const unsigned char*>(input.data()), input.size()) != 1)
+            sig.clear();
+        sig.resize(len);
+    }
+    EVP_MD_CTX_free(ctx);
+    EVP_PKEY_free(key);
+    EXPECT_FALSE(sig.empty());
+    return input + "." + encodeBase64Url(sig);
 }
 
 void expectRefused(const JwtVerifier& v, const std::string& token, const std::string& why) {
@@ -109,13 +139,13 @@ TEST(Jwt, RefusedTokens) {
     unsigned macLen = 0;
     HMAC(EVP_sha256(), rsa().publicPem.data(), static_cast<int>(rsa().publicPem.size()),
          reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &macLen);
-    expectRefused(v, input + "." + encodeBase64Url(std::string(reinterpret_cast<char*>(mac), macLen)),
+    expectRefused(v,
+                  input + "." + encodeBase64Url(std::string(reinterpret_cast<char*>(mac), macLen)),
                   "'HS256' is not accepted");
 
     // RS256 header on an ES256 signature and the other way round.
     std::string es = sign(ec(), claims());
-    expectRefused(v,
-                  encodeBase64Url(json({{"alg", "RS256"}}).dump()) + es.substr(es.find('.')),
+    expectRefused(v, encodeBase64Url(json({{"alg", "RS256"}}).dump()) + es.substr(es.find('.')),
                   "signature does not match");
 
     TokenClaims c = claims();
@@ -139,11 +169,59 @@ TEST(Jwt, RefusedTokens) {
     c = claims("");
     expectRefused(v, sign(rsa(), c), "no 'uid' claim");
 
-
-    for (const char* bad : {"", "abc", "a.b", "a.b.c.d", "###.###.###", "eyJhbGciOiJSUzI1NiJ9.e30.",
-                            "e30.e30.e30"})
+    for (const char* bad :
+         {"", "abc", "a.b", "a.b.c.d", "###.###.###", "eyJhbGciOiJSUzI1NiJ9.e30.", "e30.e30.e30"})
         expectRefused(v, bad, "");
     expectRefused(v, std::string(9000, 'a'), "longer than");
+}
+
+// With auth.issuer and auth.audience set, a token must carry both, the audience as a string or
+// in a list; without them, neither claim is looked at.
+TEST(Jwt, IssuerAndAudienceWhenTheAgentNamesThem) {
+    VerifyOptions o;
+    o.issuer = "https://login.example.com";
+    o.audience = "prod-eu";
+    auto v = verifier(o);
+    TokenClaims c = claims();
+    c.issuer = o.issuer;
+    c.audience = {"prod-eu"};
+    EXPECT_TRUE(v.verify(sign(rsa(), c), kNow));
+    c.audience = {"staging", "prod-eu"}; // a list naming it
+    EXPECT_TRUE(v.verify(sign(ec(), c), kNow));
+
+    c.audience = {"staging"};
+    expectRefused(v, sign(rsa(), c), "its 'aud' claim does not name 'prod-eu'");
+    c.audience = {"staging", "prod-us"};
+    expectRefused(v, sign(rsa(), c), "does not name 'prod-eu'");
+    c.audience.clear();
+    expectRefused(v, sign(rsa(), c), "no 'aud' claim");
+    c.audience = {"prod-eu"};
+    c.issuer = "https://login.example.org";
+    expectRefused(v, sign(rsa(), c), "issuer is not 'https://login.example.com'");
+    c.issuer.clear();
+    expectRefused(v, sign(rsa(), c), "no 'iss' claim");
+
+    // Claims of other types, validly signed: refused, not crashed on.
+    for (const json& aud : {json(42), json::array({1, 2}), json::object(), json()}) {
+        const json payload = {
+            {"uid", "alice"}, {"exp", kNow + 3600}, {"iss", o.issuer}, {"aud", aud}};
+        expectRefused(v, signedRs256(payload), "aud");
+    }
+    for (const json& iss : {json(42), json::array({o.issuer}), json()}) {
+        const json payload = {
+            {"uid", "alice"}, {"exp", kNow + 3600}, {"iss", iss}, {"aud", o.audience}};
+        expectRefused(v, signedRs256(payload), "issuer is not");
+    }
+    EXPECT_TRUE(v.verify(signedRs256({{"uid", "alice"},
+                                      {"exp", kNow + 3600},
+                                      {"iss", o.issuer},
+                                      {"aud", json::array({42, o.audience})}}),
+                         kNow)); // (the list names it; the number beside it is no audience)
+
+    // An agent that names neither accepts tokens with or without them.
+    auto plain = verifier();
+    EXPECT_TRUE(plain.verify(sign(rsa(), claims()), kNow));
+    EXPECT_TRUE(plain.verify(sign(rsa(), c), kNow));
 }
 
 TEST(Jwt, AuthorizationHeaderForms) {
@@ -162,10 +240,10 @@ TEST(Jwt, Base64Url) {
     EXPECT_EQ(decodeBase64Url("aGVsbG8"), "hello");
     EXPECT_EQ(encodeBase64Url("hello"), "aGVsbG8");
     EXPECT_EQ(decodeBase64Url(""), "");
-    EXPECT_FALSE(decodeBase64Url("aGVsbG8="));  // padding
-    EXPECT_FALSE(decodeBase64Url("a+b/"));      // the standard alphabet
-    EXPECT_FALSE(decodeBase64Url("a"));         // impossible length
-    EXPECT_FALSE(decodeBase64Url("aGVsbG9"));   // non-zero trailing bits
+    EXPECT_FALSE(decodeBase64Url("aGVsbG8=")); // padding
+    EXPECT_FALSE(decodeBase64Url("a+b/"));     // the standard alphabet
+    EXPECT_FALSE(decodeBase64Url("a"));        // impossible length
+    EXPECT_FALSE(decodeBase64Url("aGVsbG9"));  // non-zero trailing bits
     for (std::string s : {"", "a", "ab", "abc", "\xff\xfe\x00\x01"})
         EXPECT_EQ(decodeBase64Url(encodeBase64Url(s)), s);
 }
