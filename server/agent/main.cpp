@@ -295,7 +295,7 @@ int main(int argc, char** argv) {
     auth::HeldGrants held;
     const auto router =
         agent::makeRouter(info, {logsService, tasksService.get(), runtime.get(), metrics.get(),
-                                 execService.get(), *authority, audit, held});
+                                 execService.get(), *authority, audit, held, cfg.trustedProxies});
     http::Server server(io, http::ServerOptions::fromConfig(cfg), router);
     serverPtr = &server;
     if (cfg.httpsListen) {

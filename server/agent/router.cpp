@@ -2,6 +2,7 @@
 
 #include "base/text.h"
 #include "day2/wire/wire.h"
+#include "http/forwarded.h"
 #include "http/query.h"
 
 #include <ctime>
@@ -91,6 +92,9 @@ http::Handler makeRouter(const AgentInfo& info, Services sv) {
             co_await rs.send(prometheus(*sv.metrics, req));
             co_return;
         }
+        // Who sent it, for the audit trail: the peer, or the client a trusted proxy names.
+        const http::RequestSource from = http::requestSource(
+            req.remoteAddress, req.header("X-Forwarded-For"), sv.trustedProxies);
         // The precise clock (std::time may lag by a tick), the one a stream's end is set by.
         const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
         auto who = sv.authority.authenticate(authorization, static_cast<int64_t>(now));
@@ -100,9 +104,10 @@ http::Handler makeRouter(const AgentInfo& info, Services sv) {
                  "-",
                  "-",
                  "unauthenticated",
-                 req.remoteAddress,
+                 from.client,
                  req.method + " " + req.path.substr(0, 200) + ": " + who.error().message,
-                 {}});
+                 {},
+                 from.via});
             co_await rs.send(unauthorized(who.error().message, authorization.has_value()));
             co_return;
         }
@@ -110,15 +115,16 @@ http::Handler makeRouter(const AgentInfo& info, Services sv) {
         auto may = [&sv, identity](const std::string& resource, const std::string& action) {
             return sv.authority.allows(identity, resource, action);
         };
-        auto refused = [&sv, &req, identity](const std::string& resource,
-                                             const std::string& action) {
+        auto refused = [&sv, &req, &from, identity](const std::string& resource,
+                                                    const std::string& action) {
             sv.audit.record({identity.uid,
                              resource,
                              action,
                              "denied",
-                             req.remoteAddress,
+                             from.client,
                              req.method + " " + req.path.substr(0, 200),
-                             {}});
+                             {},
+                             from.via});
         };
         // A stream ends with its token (through that second) and holds its grant while it runs:
         // an ACL reload that takes the grant away ends it. (A range is over before a reload
@@ -128,13 +134,13 @@ http::Handler makeRouter(const AgentInfo& info, Services sv) {
             until =
                 std::chrono::system_clock::from_time_t(std::time_t(*identity.acceptedUntil + 1));
         // `what` ends ("the stream", "the session") when its grant of `action` goes.
-        auto holdGrant = [&sv, &req, &authorization,
+        auto holdGrant = [&sv, &from, &authorization,
                           identity](const std::string& resource, const std::string& action,
                                     const std::string& what, http::StreamStop& stop) {
-            return sv.held.hold(std::string(authorization.value_or("")), identity.uid, resource,
-                                action, req.remoteAddress, [&stop, what](const std::string& why) {
-                                    stop.stop(why + ": " + what + " ends");
-                                });
+            return sv.held.hold(
+                std::string(authorization.value_or("")), identity.uid, resource, action,
+                from.client, from.via,
+                [&stop, what](const std::string& why) { stop.stop(why + ": " + what + " ends"); });
         };
         // Every metrics path, /metrics with a JWT included: day2:metrics read, and metrics on.
         auto metricsRefusal = [&]() -> std::optional<http::Response> {
@@ -235,7 +241,7 @@ http::Handler makeRouter(const AgentInfo& info, Services sv) {
             // A session holds its grant like a stream: a reload that takes it away ends it.
             http::StreamStop stop;
             auth::HeldGrants::Hold hold = holdGrant(resource, "create", "the session", stop);
-            exec::ExecCaller caller{identity.uid, resource, req.remoteAddress};
+            exec::ExecCaller caller{identity.uid, resource, from.client, from.via};
             co_await sv.exec->handle(req, rest, rs, std::move(caller), until, &stop);
             co_return;
         }

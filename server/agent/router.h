@@ -43,6 +43,8 @@ struct Services {
     auth::Authority& authority;
     auth::AuditLog& audit;
     auth::HeldGrants& held; // streams (and exec sessions) hold their grant here
+    // Whose X-Forwarded-For names the client in the audit trail (http.trusted_proxies).
+    std::vector<std::string> trustedProxies;
 };
 
 http::Handler makeRouter(const AgentInfo& info, Services services);

@@ -26,16 +26,20 @@ void AuditLog::record(const AuditEvent& e) {
     const std::string message = "audit: " + e.result + " " + (e.action.empty() ? "-" : e.action) +
                                 " on " + (e.resource.empty() ? "-" : e.resource) + " by uid " +
                                 (e.uid.empty() ? "-" : e.uid) + " from " + e.source +
+                                (e.via.empty() ? "" : " via " + e.via) +
                                 (e.detail.empty() ? "" : ": " + e.detail);
     JournalWriter::appendField(payload, "MESSAGE", message);
     JournalWriter::appendField(payload, "PRIORITY", e.result == "allowed" ? "6" : "4");
     JournalWriter::appendField(payload, "SYSLOG_IDENTIFIER", "day2-agent");
     JournalWriter::appendField(payload, "DAY2_AUDIT", "1");
     JournalWriter::appendField(payload, "DAY2_AUDIT_UID", e.uid.empty() ? "-" : e.uid);
-    JournalWriter::appendField(payload, "DAY2_AUDIT_RESOURCE", e.resource.empty() ? "-" : e.resource);
+    JournalWriter::appendField(payload, "DAY2_AUDIT_RESOURCE",
+                               e.resource.empty() ? "-" : e.resource);
     JournalWriter::appendField(payload, "DAY2_AUDIT_ACTION", e.action.empty() ? "-" : e.action);
     JournalWriter::appendField(payload, "DAY2_AUDIT_RESULT", e.result);
     JournalWriter::appendField(payload, "DAY2_AUDIT_SOURCE", e.source);
+    if (!e.via.empty())
+        JournalWriter::appendField(payload, "DAY2_AUDIT_VIA", e.via);
     for (const auto& [name, value] : e.fields)
         JournalWriter::appendField(payload, name, value);
     sockaddr_un addr{};

@@ -1,5 +1,6 @@
 // Audit lines in journald (docs/security.md): each refused request and each exec session, with
-// DAY2_AUDIT=1 and the uid, resource, action, result and source address. Sent without blocking:
+// DAY2_AUDIT=1 and the uid, resource, action, result and source address (and the proxy it came
+// through). Sent without blocking:
 // when journald's socket is full the line is dropped and counted, never queued without bound.
 #pragma once
 
@@ -20,6 +21,7 @@ struct AuditEvent {
     // More journald fields, e.g. an exec session's DAY2_EXEC_COMMAND (names as journald takes
     // them: upper case, digits, '_').
     std::vector<std::pair<std::string, std::string>> fields;
+    std::string via; // the trusted proxy that forwarded the request (source is then the client)
 };
 
 class AuditLog {

@@ -2,12 +2,12 @@
 
 namespace day2::auth {
 
-HeldGrants::Hold HeldGrants::hold(std::string authorization, std::string uid,
-                                   std::string resource, std::string action, std::string source,
-                                   std::function<void(const std::string& why)> end) {
-    auto it = m_held->insert(m_held->end(),
-                            Held{std::move(authorization), std::move(uid), std::move(resource),
-                                 std::move(action), std::move(source), std::move(end)});
+HeldGrants::Hold HeldGrants::hold(std::string authorization, std::string uid, std::string resource,
+                                  std::string action, std::string source, std::string via,
+                                  std::function<void(const std::string& why)> end) {
+    auto it = m_held->insert(
+        m_held->end(), Held{std::move(authorization), std::move(uid), std::move(resource),
+                            std::move(action), std::move(source), std::move(via), std::move(end)});
     return Hold(m_held, it);
 }
 
@@ -18,10 +18,10 @@ size_t HeldGrants::recheck(const Authority& authority, int64_t nowSeconds, Audit
         if (!h.end)
             continue;
         std::string why;
-        auto who = authority.authenticate(
-            h.authorization.empty() ? std::nullopt
-                                    : std::optional<std::string_view>(h.authorization),
-            nowSeconds);
+        auto who = authority.authenticate(h.authorization.empty()
+                                              ? std::nullopt
+                                              : std::optional<std::string_view>(h.authorization),
+                                          nowSeconds);
         if (!who)
             why = "the token that opened it is no longer accepted (" + who.error().message + ")";
         else if (!authority.allows(*who, h.resource, h.action))
@@ -29,8 +29,14 @@ size_t HeldGrants::recheck(const Authority& authority, int64_t nowSeconds, Audit
                   h.uid + "'";
         if (why.empty())
             continue;
-        audit.record({h.uid, h.resource, h.action, "revoked", h.source,
-                      "ended after the keys and the ACL were reloaded: " + why, {}});
+        audit.record({h.uid,
+                      h.resource,
+                      h.action,
+                      "revoked",
+                      h.source,
+                      "ended after the keys and the ACL were reloaded: " + why,
+                      {},
+                      h.via});
         ending.emplace_back(std::exchange(h.end, nullptr), std::move(why));
     }
     for (auto& [end, why] : ending)

@@ -23,6 +23,7 @@ class HeldGrants {
         std::string resource;
         std::string action;
         std::string source; // the client's address
+        std::string via;    // the proxy it came through, if any
         std::function<void(const std::string& why)> end;
     };
 
@@ -61,7 +62,7 @@ public:
 
     // `end` is called (once, at most) with a sentence saying why the request must end now.
     Hold hold(std::string authorization, std::string uid, std::string resource, std::string action,
-              std::string source, std::function<void(const std::string& why)> end);
+              std::string source, std::string via, std::function<void(const std::string& why)> end);
 
     // After a reload: ends every held grant `authority` no longer allows at `nowSeconds`, each
     // audited as "revoked"; returns how many it ended.

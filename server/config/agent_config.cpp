@@ -1,6 +1,7 @@
 #include "config/agent_config.h"
 
 #include "base/text.h"
+#include "http/forwarded.h"
 
 #include <toml++/toml.h>
 
@@ -142,6 +143,20 @@ struct Reader {
             return readString(node, key, cfg.httpsCertificate);
         if (key == "https.key")
             return readString(node, key, cfg.httpsKey);
+        if (key == "http.trusted_proxies") {
+            if (!readStringList(node, key, cfg.trustedProxies))
+                return false;
+            for (std::string& proxy : cfg.trustedProxies) {
+                auto ip = http::canonicalIp(proxy);
+                if (!ip)
+                    return fail(node, key,
+                                "'" + proxy.substr(0, 64) +
+                                    "' is not an IP address (list the addresses Adminrouter "
+                                    "connects from, e.g. \"127.0.0.1\")");
+                proxy = *ip;
+            }
+            return true;
+        }
         if (key == "http.max_connections")
             return readUnsigned(node, key, cfg.maxConnections, 1, 1000000);
         if (key == "http.read_timeout_seconds")

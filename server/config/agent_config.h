@@ -23,6 +23,9 @@ struct AgentConfig {
     // [http]
     ListenAddress listen{"127.0.0.1", 61001};
     unsigned maxConnections = 1024;
+    // Peers whose X-Forwarded-For names the client in the audit trail (Adminrouter's addresses;
+    // canonical). Empty: the TCP peer is the client.
+    std::vector<std::string> trustedProxies;
     unsigned readTimeoutSeconds = 30;
     // A new connection's first request (its TLS handshake included) must be complete by then.
     unsigned firstRequestTimeoutSeconds = 10;

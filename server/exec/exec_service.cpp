@@ -294,7 +294,8 @@ ExecService::handle(const http::Request& req, const std::vector<std::string>& se
         {"DAY2_EXEC_TTY", query->tty ? "1" : "0"},
         {"DAY2_EXEC_PROTOCOL", *subprotocol}};
     d.audit.record({caller.uid, caller.resource, "create", "allowed", caller.source,
-                    "exec session in container " + containerId + ": " + command, fields});
+                    "exec session in container " + containerId + ": " + command, fields,
+                    caller.via});
 
     // Start it off the io thread.
     ProcessRequest startRequest;
@@ -446,7 +447,8 @@ ExecService::handle(const http::Request& req, const std::vector<std::string>& se
         detail += " with exit code " + std::to_string(exitCode);
     if (!endReason.empty())
         detail += ": " + endReason;
-    d.audit.record({caller.uid, caller.resource, "create", "ended", caller.source, detail, fields});
+    d.audit.record({caller.uid, caller.resource, "create", "ended", caller.source, detail, fields,
+                    caller.via});
 }
 
 } // namespace day2::exec

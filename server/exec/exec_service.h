@@ -1,5 +1,5 @@
-// The Exec section of docs/api.md: GET /system/v1/exec/v1/containers/{cid}?command=... upgraded to a
-// WebSocket that speaks the Kubernetes channel protocol (channel_protocol.h), with a process
+// The Exec section of docs/api.md: GET /system/v1/exec/v1/containers/{cid}?command=... upgraded to
+// a WebSocket that speaks the Kubernetes channel protocol (channel_protocol.h), with a process
 // inside the container (exec_process.h) at the other end.
 //
 // A session, once upgraded:
@@ -52,6 +52,7 @@ struct ExecCaller {
     std::string uid;
     std::string resource;
     std::string source; // the client's address
+    std::string via;    // the proxy it came through, if any
 };
 
 class ExecService {

@@ -548,6 +548,44 @@ TEST_F(AuthApi, AnAgentThatNamesItsIssuerAndAudienceRefusesOtherTokens) {
     EXPECT_EQ(auditCount(refusedBefore), audited + 2);
 }
 
+// Through a trusted proxy (http.trusted_proxies: Adminrouter's address) the audit trail names
+// the client the proxy forwarded for, and the proxy; from any other peer X-Forwarded-For is
+// ignored, so that a client cannot write its own source.
+TEST_F(AuthApi, TheAuditNamesTheClientATrustedProxyForwardedFor) {
+    AgentProcess behind({"--journal-namespace", s_ns->name()},
+                        "[http]\ntrusted_proxies = [\"127.0.0.1\"]\n[auth]\npublic_keys = [\"" +
+                            s_dir + "/rsa.pub\"]\nacl_file = \"" + s_dir + "/acl.json\"\n");
+    auto noToken = [](uint16_t port, const std::string& forwardedFor) {
+        return httpRequest(port, "GET", kTasks, std::nullopt, {{"X-Forwarded-For", forwardedFor}});
+    };
+    const std::string forwarded = "DAY2_AUDIT_SOURCE=203.0.113.7";
+    const size_t before = auditCount(forwarded);
+    // A client's own header, then the address nginx saw: the rightmost.
+    EXPECT_EQ(noToken(behind.port(), "198.51.100.1, 203.0.113.7").status, 401);
+    s_ns->waitForCount(before + 1, forwarded);
+    auto lines = s_ns->journalctlJson(kAudit + forwarded);
+    ASSERT_EQ(lines.size(), before + 1);
+    const json& line = lines.back();
+    ASSERT_TRUE(line.contains("DAY2_AUDIT_VIA")) << line.dump();
+    EXPECT_EQ(line["DAY2_AUDIT_VIA"].get<std::string>().rfind("127.0.0.1:", 0), 0u) << line.dump();
+    EXPECT_NE(line["MESSAGE"].get<std::string>().find("from 203.0.113.7 via 127.0.0.1:"),
+              std::string::npos)
+        << line.dump();
+
+    // The suite's agent trusts no proxy: the header changes nothing.
+    const std::string spoofed = "DAY2_AUDIT_SOURCE=192.0.2.66";
+    const std::string unauthenticated = "DAY2_AUDIT_RESULT=unauthenticated";
+    const size_t refusals = auditCount(unauthenticated);
+    EXPECT_EQ(noToken(s_agent->port(), "192.0.2.66").status, 401);
+    s_ns->waitForCount(refusals + 1, unauthenticated);
+    EXPECT_EQ(auditCount(spoofed), 0u);
+    lines = s_ns->journalctlJson(kAudit + unauthenticated);
+    ASSERT_FALSE(lines.empty());
+    EXPECT_EQ(lines.back()["DAY2_AUDIT_SOURCE"].get<std::string>().rfind("127.0.0.1:", 0), 0u)
+        << lines.back().dump();
+    EXPECT_FALSE(lines.back().contains("DAY2_AUDIT_VIA")) << lines.back().dump();
+}
+
 TEST_F(AuthApi, TheAgentRefusesToStartWithAuthenticationOnAndNoWayToCheckTokens) {
     struct Case {
         std::string config;

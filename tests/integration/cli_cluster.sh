@@ -151,6 +151,18 @@ nobody_token=$(day2 token issue --key "$DAY2_DEMO_DIR/jwt.key" --uid bob --group
 rc=0; DAY2_TOKEN=$nobody_token day2 task exec "$sid" -- true 2> "$scratch/403" || rc=$?
 [ $rc = 1 ] && grep -q "^day2: you may not exec in $sid: .*403" "$scratch/403" ||
     fail "task exec without the grant (rc $rc): $(cat "$scratch/403")"
+# Audited with the CLI's address, and Adminrouter's (the agents trust it: http.trusted_proxies).
+bob_audit() {
+    for i in 1 2; do
+        journalctl --namespace="${DAY2_DEMO_NAME}node$i" -o json DAY2_AUDIT=1 _UID=0 \
+            _COMM=day2-agent DAY2_AUDIT_UID=bob DAY2_AUDIT_RESULT=denied 2> /dev/null || true
+    done
+}
+bob_audited() {
+    bob_audit | grep '"DAY2_AUDIT_SOURCE":"127.0.0.1"' |
+        grep -q "\"DAY2_AUDIT_VIA\":\"$DAY2_DEMO_SUBNET.1:"
+}
+until_ok 10 bob_audited || fail "the refusal's audit line (client 127.0.0.1 via $DAY2_DEMO_SUBNET.1): $(bob_audit)"
 day2 task kill "$sid" 2> /dev/null || fail "task kill /shell failed"
 
 # The config file, with no environment.

@@ -199,6 +199,22 @@ TEST(Config, ShippedDefaultFileParsesToTheDefaults) {
     EXPECT_EQ(cfg->authAudience, d.authAudience);
 }
 
+TEST(Config, TrustedProxiesAreAddresses) {
+    auto path = writeTemp("[http]\ntrusted_proxies = [\"127.0.0.1\", \"0:0::1\"]\n");
+    auto cfg = loadConfigFile(path, AgentConfig{});
+    ASSERT_TRUE(cfg) << cfg.error().message;
+    EXPECT_EQ(cfg->trustedProxies, (std::vector<std::string>{"127.0.0.1", "::1"}));
+    std::remove(path.c_str());
+    path = writeTemp("[http]\ntrusted_proxies = [\"adminrouter.local\"]\n");
+    cfg = loadConfigFile(path, AgentConfig{});
+    ASSERT_FALSE(cfg);
+    EXPECT_NE(cfg.error().message.find(
+                  ":2: http.trusted_proxies: 'adminrouter.local' is not an IP address"),
+              std::string::npos)
+        << cfg.error().message;
+    std::remove(path.c_str());
+}
+
 TEST(Config, TokenIssuerAndAudience) {
     auto path =
         writeTemp("[auth]\nissuer = \"https://login.example.com\"\naudience = \"prod-eu\"\n");
