@@ -341,6 +341,19 @@ struct TaskRuntime::Impl : std::enable_shared_from_this<Impl> {
 
     void adopt(const std::string& id) {
         const std::string dir = options.stateDir + "/" + id;
+        // Written by a newer agent (this one was downgraded): not this agent's to judge, run or
+        // remove.
+        for (const char* file : {kSpecFile, kStatusFile}) {
+            const auto text = readWholeFile(dir + "/" + file);
+            const auto format = text ? stateFormatOf(*text) : std::nullopt;
+            if (format && *format > kStateFormat) {
+                log::error("container ", id, " left as it is, not adopted: its ", file,
+                           " is of state format ", *format,
+                           ", written by a newer day2-agent (this one reads format ", kStateFormat,
+                           "); the newer agent will adopt it again");
+                return;
+            }
+        }
         auto specText = readWholeFile(dir + "/" + kSpecFile);
         auto spec = specText ? containerSpecFromJson(*specText)
                              : Result<ContainerSpec>(Error{"no " + std::string(kSpecFile)});

@@ -493,8 +493,21 @@ LogScopes logScopesFromJson(const json& j, const std::string& containerId) {
 
 } // namespace
 
+std::optional<int> stateFormatOf(std::string_view text) {
+    const json j = json::parse(text, nullptr, false);
+    if (!j.is_object())
+        return std::nullopt;
+    if (!j.contains("format"))
+        return 1;
+    const json& f = j["format"];
+    if (!f.is_number_integer() || f.get<int64_t>() < 1 || f.get<int64_t>() > 1000000)
+        return std::nullopt;
+    return static_cast<int>(f.get<int64_t>());
+}
+
 std::string toJson(const ContainerSpec& s) {
-    json j = {{"container_id", s.containerId},
+    json j = {{"format", kStateFormat},
+              {"container_id", s.containerId},
               {"agent_id", s.agentId},
               {"request", requestToJson(s.request)},
               {"argv", s.argv},
@@ -560,7 +573,8 @@ std::string_view toString(ContainerState state) {
 }
 
 std::string toJson(const ContainerStatus& s) {
-    json j = {{"state", toString(s.state)},
+    json j = {{"format", kStateFormat},
+              {"state", toString(s.state)},
               {"supervisor_pid", s.supervisorPid},
               {"supervisor_start_ticks", s.supervisorStartTicks},
               {"pid", s.pid},

@@ -82,6 +82,15 @@ struct ContainerSpec {
 // 128 letters, digits, '.', '_', '-' (and '/'), not "." or ".."; 400 naming `field` otherwise.
 Result<void> checkTaskId(const std::string& value, std::string_view field, bool slash);
 
+// The format of a container's state files (container.json, status.json), written into both as
+// "format". A file without it is format 1: the agents before it wrote none. An agent does not
+// adopt a container whose files are of a newer format (after a downgrade): it leaves them, and
+// the container, as they are, for an agent that reads them.
+constexpr int kStateFormat = 1;
+// The "format" of a state file; 1 when it has none; nothing when the file is not a JSON object
+// or its format not a positive integer.
+std::optional<int> stateFormatOf(std::string_view json);
+
 std::string toJson(const ContainerSpec& spec);
 Result<ContainerSpec> containerSpecFromJson(std::string_view json);
 

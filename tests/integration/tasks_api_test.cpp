@@ -8,6 +8,7 @@
 #include "journal_namespace.h"
 #include "task_gate.h"
 #include "tasks/log_scope.h"
+#include "tasks/task_spec.h"
 #include "test_keys.h"
 
 #include <gtest/gtest.h>
@@ -222,6 +223,10 @@ protected:
                 return d["path"];
         return {};
     }
+    // `shell` launched as `app` by an agent on `state` and `parent`, which is then killed (-9):
+    // the container runs on with no agent. Its launch answer.
+    static json launchWithoutAnAgent(const std::string& state, const std::string& parent,
+                                     const std::string& app, const std::string& shell);
     static std::string dirFor(const json& c, const std::string& controller) {
         for (const auto& d : c["cgroup"]["dirs"]) {
             std::string names = "," + d["controllers"].get<std::string>() + ",";
@@ -244,6 +249,15 @@ std::string task(const std::string& app, const std::string& shell) {
                  {"application_name", app},
                  {"shell", shell}})
         .dump();
+}
+
+json TasksApi::launchWithoutAnAgent(const std::string& state, const std::string& parent,
+                                    const std::string& app, const std::string& shell) {
+    fs::create_directories(state);
+    Agent first(s_ns->name(), state, config(parent, 3600));
+    json c = first.launch(task(app, shell));
+    first.process().kill9();
+    return c;
 }
 
 // `task()` with more members merged in.
@@ -541,7 +555,7 @@ TEST_F(TasksApi, BadInputGetsAClearErrorAndChangesNothing) {
     // A valid request that is not sent as JSON: 415, whatever else it says.
     const std::string valid =
         R"({"framework_id":"f","framework_name":"m","application_name":"a","shell":"true"})";
-    for (const std::string& type :
+    for (const std::string type :
          {"text/plain", "application/x-www-form-urlencoded", "application/jsonx"}) {
         auto r = httpRequest(a.port(), "POST", kTasks, valid, {{"Content-Type", type}});
         EXPECT_EQ(r.status, 415) << type << " -> " << r.body;
@@ -594,6 +608,50 @@ TEST_F(TasksApi, ATaskPathAnswersForAKnownContainerBeforeItsFirstLine) {
               404);
     a.del(cid);
     a.waitFinished(cid, std::chrono::seconds(30));
+}
+
+// A container whose state files a newer agent wrote (format 2: this agent was downgraded) is
+// left as it is: not adopted, not removed, still running, and the agent says why. Back in
+// format 1, the next agent adopts it again.
+TEST_F(TasksApi, AContainerOfANewerAgentIsLeftAsItIs) {
+    const std::string state = s_state + "-newer";
+    const std::string parent = s_parent + "-newer";
+    const json c = launchWithoutAnAgent(state, parent, "/newer", "exec sleep 1000");
+    const std::string cid = c["container_id"];
+    const int pid = c["pid"];
+    // (The agent keeps its containers under <state_dir>/tasks.)
+    const std::string specPath = state + "/tasks/" + cid + "/container.json";
+    const std::string original = day2::tasks::readWholeFile(specPath).value_or("");
+    EXPECT_EQ(day2::tasks::stateFormatOf(original), 1) << specPath << ": " << original;
+    json newer = json::parse(original, nullptr, false);
+    if (newer.is_object()) {
+        newer["format"] = 2;
+        newer["a_field_of_the_future"] = true;
+        EXPECT_TRUE(day2::tasks::writeFileAtomically(specPath, newer.dump(), 0600));
+        Agent second(s_ns->name(), state, config(parent, 3600));
+        EXPECT_EQ(second.get(cid).value("status", 0), 404);
+        EXPECT_TRUE(second.list().empty());
+        EXPECT_NE(second.process().log().find("container " + cid +
+                                              " left as it is, not adopted: its container.json "
+                                              "is of state format 2"),
+                  std::string::npos)
+            << second.process().log();
+        second.process().stop();
+        EXPECT_FALSE(ended(pid)) << "the container of the newer agent was stopped";
+        EXPECT_EQ(day2::tasks::readWholeFile(specPath), newer.dump()) << "its state was changed";
+        // Back to format 1 (as if the newer agent came back).
+        EXPECT_TRUE(day2::tasks::writeFileAtomically(specPath, original, 0600));
+    }
+    // Adopted, and removed on request.
+    {
+        Agent third(s_ns->name(), state, config(parent, 3600));
+        EXPECT_EQ(third.get(cid).value("state", ""), "running");
+        EXPECT_EQ(third.del(cid).status, 202);
+        EXPECT_NE(third.waitFinished(cid, std::chrono::seconds(30)).value("state", "running"),
+                  "running");
+        EXPECT_EQ(third.del(cid).status, 200);
+    }
+    removeScratch(parent, state);
 }
 
 // 200,000 lines as fast as the task can print them, with a kill -9 of the agent while the first
@@ -649,13 +707,7 @@ TEST_F(TasksApi, EveryLineSurvivesAKillOfTheAgentAndTheTaskIsReadopted) {
 TEST_F(TasksApi, AgentRestartFindsADeadSupervisorAndCleansUp) {
     const std::string state = s_state + "-dead";
     const std::string parent = s_parent + "-dead";
-    fs::create_directories(state);
-    json c;
-    {
-        Agent first(s_ns->name(), state, config(parent, 3600));
-        c = first.launch(task("/orphan", "sleep 1000"));
-        first.process().kill9();
-    }
+    const json c = launchWithoutAnAgent(state, parent, "/orphan", "sleep 1000");
     const std::string cid = c["container_id"];
     auto status = json::parse(readFile(state + "/tasks/" + cid + "/status.json"));
     ::kill(status["supervisor_pid"].get<int>(), SIGKILL); // its init dies with it

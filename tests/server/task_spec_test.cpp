@@ -199,6 +199,22 @@ TEST(StateFiles, SpecAndStatusSurviveARoundTrip) {
     EXPECT_FALSE(containerStatusFromJson(R"({"state":"zombie"})"));
 }
 
+// Both state files say their format; a file without one is format 1 (the agents before formats
+// were written); anything else is no format at all.
+TEST(StateFiles, SayTheirFormat) {
+    EXPECT_EQ(stateFormatOf(toJson(ContainerStatus{})), kStateFormat);
+    ContainerSpec s;
+    s.containerId = newContainerId();
+    s.argv = {"true"};
+    EXPECT_EQ(stateFormatOf(toJson(s)), kStateFormat);
+    EXPECT_EQ(stateFormatOf(R"({"state":"running","supervisor_pid":1})"), 1);
+    EXPECT_EQ(stateFormatOf(R"({"format":2,"something":"new"})"), 2);
+    for (const char* bad :
+         {"", "garbage", "[]", "1", R"({"format":"2"})", R"({"format":0})", R"({"format":-1})",
+          R"({"format":1.5})", R"({"format":null})", R"({"format":99999999999})"})
+        EXPECT_FALSE(stateFormatOf(bad)) << bad;
+}
+
 TEST(StateFiles, ProcessStartTicksTellAReusedPidApart) {
     EXPECT_GT(processStartTicks(::getpid()), 0u);
     EXPECT_EQ(processStartTicks(0x7ffffff0), 0u);
