@@ -576,7 +576,12 @@ void MainWindow::onSelection() {
     QString title;
     const QUrlQuery start; // the pane loads the newest page, then follows
     int containerCount = 0;
-    for (const QModelIndex& i : picked) {
+    // The containers under each item, for both panes (a walk of the tree each).
+    QList<QList<ContainerRef>> under;
+    for (const QModelIndex& i : picked)
+        under.append(m_model->containersUnder(i));
+    for (qsizetype k = 0; k < picked.size(); ++k) {
+        const QModelIndex& i = picked[k];
         const auto kind = ClusterModel::Kind(m_model->data(i, ClusterModel::KindRole).toInt());
         if (kind == ClusterModel::Kind::Agent) {
             const QString id = m_model->data(i, ClusterModel::KeyRole).toString();
@@ -590,7 +595,7 @@ void MainWindow::onSelection() {
                                       start});
             continue;
         }
-        const auto containers = m_model->containersUnder(i);
+        const auto& containers = under[k];
         if (picked.size() == 1)
             title = containers.size() == 1
                         ? tr("%1 · container %2 on %3")
@@ -624,7 +629,7 @@ void MainWindow::onSelection() {
     }
     if (!sources.isEmpty())
         m_logPane->follow(title, sources);
-    showMetricsFor(picked);
+    showMetricsFor(picked, under);
 }
 
 MetricsSource MainWindow::metricsSource(const QString& agentId, const QString& agentName,
@@ -651,7 +656,8 @@ void MainWindow::showClusterMetrics() {
     m_metricsPane->setSources(tr("The cluster's hosts"), sources);
 }
 
-void MainWindow::showMetricsFor(const QModelIndexList& picked) {
+void MainWindow::showMetricsFor(const QModelIndexList& picked,
+                                const QList<QList<ContainerRef>>& under) {
     QList<MetricsSource> sources;
     QString title;
     QSet<QString> seen, agents;
@@ -672,9 +678,10 @@ void MainWindow::showMetricsFor(const QModelIndexList& picked) {
         }
     };
     bool anAgent = false;
-    for (const QModelIndex& i : picked) {
+    for (qsizetype k = 0; k < picked.size(); ++k) {
+        const QModelIndex& i = picked[k];
         const auto kind = ClusterModel::Kind(m_model->data(i, ClusterModel::KindRole).toInt());
-        const auto containers = m_model->containersUnder(i);
+        const auto& containers = under[k];
         if (kind == ClusterModel::Kind::Agent) {
             anAgent = true;
             const QString id = m_model->data(i, ClusterModel::KeyRole).toString();

@@ -99,7 +99,9 @@ private:
     void defaultSizes();
     // The log and metrics panes on what is selected: an agent, a framework, an application, a
     // container, or several of them (Ctrl/Shift-click; an application on every agent).
-    void showMetricsFor(const QModelIndexList& picked);
+    // `under`: the containers under each picked item.
+    void showMetricsFor(const QModelIndexList& picked,
+                        const QList<QList<client::ContainerRef>>& under);
     // Every agent's application named `name` (the tree has one under each agent running it).
     QModelIndexList applicationsNamed(const QString& name) const;
     MetricsSource metricsSource(const QString& agentId, const QString& agentName,

@@ -66,11 +66,7 @@ public:
         m_lines = std::move(lines);
         if (appends && m_cacheValid) {
             // Only points added at the ends: into the image, and only their rectangle repainted.
-            const QRectF dirty = newParts(before, &m_cache);
-            if (!dirty.isEmpty()) {
-                m_cachePainted |= dirty.translated(-m_plot.topLeft());
-                update(dirty.adjusted(-2, -2, 2, 2) & m_plot);
-            }
+            repaintNewParts(before, &m_cache);
         } else if (!ready.isNull() && readyFor.size == m_plot.size() && readyFor.dpr == m_dpr &&
                    paintedAsReady()) {
             m_cache = ready;
@@ -79,11 +75,9 @@ public:
             m_cacheValid = true;
             update();
         } else if (appends) {
-            // (The image is made now: the last paint was a full one.)
+            // (The image is made now, new parts and all: the last paint was a full one.)
             rebuild(m_dpr);
-            const QRectF dirty = newParts(before, nullptr);
-            if (!dirty.isEmpty()) // (drawn into the image already)
-                update(dirty.adjusted(-2, -2, 2, 2) & m_plot);
+            repaintNewParts(before, nullptr);
         } else {
             invalidate();
         }
@@ -199,6 +193,15 @@ private:
                 return false;
         }
         return true;
+    }
+    // The parts of m_lines that `before` did not have, drawn into `into` (when given), repainted
+    // from the image.
+    void repaintNewParts(const QList<Line>& before, QImage* into) {
+        const QRectF dirty = newParts(before, into);
+        if (dirty.isEmpty())
+            return;
+        m_cachePainted |= dirty.translated(-m_plot.topLeft());
+        update(dirty.adjusted(-2, -2, 2, 2) & m_plot);
     }
     // The parts of m_lines that `before` did not have: drawn into `into` (when given), and
     // where they are, in item coordinates.

@@ -101,9 +101,10 @@ private slots:
         QTest::keyClick(view, Qt::Key_Return);
         QTRY_COMPARE_WITH_TIMEOUT(pane.exitCode(0), -1, 10000);
         QVERIFY(!pane.findChild<QTabWidget*>()->tabText(0).contains("exit 3"));
-        QTRY_VERIFY_WITH_TIMEOUT(view->screenText().trimmed().endsWith('$') ||
-                                     view->screenText().trimmed().endsWith('#'),
-                                 30000); // the new shell's prompt
+        QTRY_VERIFY2_WITH_TIMEOUT(view->screenText().trimmed().endsWith('$') ||
+                                      view->screenText().trimmed().endsWith('#'),
+                                  qPrintable(view->screenText()),
+                                  30000); // the new shell's prompt
         QTest::keyClicks(view, "echo again-$((2+3))");
         QTest::keyClick(view, Qt::Key_Return);
         QTRY_VERIFY2_WITH_TIMEOUT(hasLine(view, "again-5"), qPrintable(view->screenText()), 30000);
