@@ -203,6 +203,7 @@ int main(int argc, char** argv) {
         mo.kafkaTopic = cfg.kafkaTopic;
         mo.kafkaCompression = cfg.kafkaCompression;
         mo.kafkaBufferBytes = size_t{cfg.kafkaBufferMb} << 20;
+        mo.kafkaProperties = cfg.kafkaProperties;
         mo.statsdSinkAddress = cfg.statsdSinkAddress;
         mo.statsdSinkFormat = cfg.statsdSinkFormat;
         mo.statsdSinkMtu = cfg.statsdSinkMtu;

@@ -107,8 +107,63 @@ struct Reader {
                     return false;
                 continue;
             }
+            if (key == "sinks.kafka.properties") {
+                const toml::table* props = node.as_table();
+                if (!props)
+                    return fail(node, key,
+                                "must be a table ([sinks.kafka.properties]) of librdkafka "
+                                "settings");
+                cfg.kafkaProperties.clear();
+                if (!readKafkaProperties("", *props))
+                    return false;
+                continue;
+            }
             if (!readKey(key, node))
                 return false;
+        }
+        return true;
+    }
+
+    // librdkafka's property names have dots: "security.protocol" = "SSL" and security.protocol =
+    // "SSL" (a table in TOML) are the same. Strings, integers and booleans, as librdkafka reads
+    // them. What the sink sets itself is refused, not silently overridden.
+    bool readKafkaProperties(const std::string& prefix, const toml::table& table) {
+        static const char* const kOwn[] = {"bootstrap.servers",
+                                           "metadata.broker.list",
+                                           "compression.codec",
+                                           "compression.type",
+                                           "client.id",
+                                           "enable.idempotence",
+                                           "retries",
+                                           "message.send.max.retries",
+                                           "queue.buffering.max.kbytes",
+                                           "queue.buffering.max.messages",
+                                           "message.timeout.ms",
+                                           "delivery.timeout.ms",
+                                           "log.queue"};
+        for (auto&& [k, node] : table) {
+            const std::string name = prefix + std::string(k.str());
+            const std::string key = "sinks.kafka.properties." + name;
+            if (const toml::table* sub = node.as_table()) {
+                if (!readKafkaProperties(name + ".", *sub))
+                    return false;
+                continue;
+            }
+            for (const char* own : kOwn)
+                if (name == own)
+                    return fail(node, key,
+                                "day2 sets this one itself (brokers, compression, buffer_mb and "
+                                "the idempotent producer: see docs/configuration.md)");
+            std::string value;
+            if (auto s = node.value<std::string>(); s && node.is_string())
+                value = *s;
+            else if (node.is_integer())
+                value = std::to_string(*node.value<int64_t>());
+            else if (node.is_boolean())
+                value = *node.value<bool>() ? "true" : "false";
+            else
+                return fail(node, key, "must be a string, an integer or a boolean");
+            cfg.kafkaProperties.emplace_back(name, value);
         }
         return true;
     }

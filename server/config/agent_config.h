@@ -87,6 +87,8 @@ struct AgentConfig {
     std::string kafkaTopic = "metrics";
     std::string kafkaCompression = "lz4";
     unsigned kafkaBufferMb = 64;
+    // [sinks.kafka.properties]: more librdkafka settings (security.protocol, ssl.*, sasl.*)
+    std::vector<std::pair<std::string, std::string>> kafkaProperties;
     // [sinks.statsd]: on when address is set
     std::string statsdSinkAddress;
     std::string statsdSinkFormat = "dogstatsd";

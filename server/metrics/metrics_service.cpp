@@ -716,6 +716,7 @@ Result<void> MetricsService::start() {
         ko.topic = o.kafkaTopic;
         ko.compression = o.kafkaCompression;
         ko.bufferBytes = o.kafkaBufferBytes;
+        ko.properties = o.kafkaProperties;
         auto k = sinks::KafkaSink::create(ko);
         if (!k)
             return Error{"sinks.kafka: " + k.error().message};

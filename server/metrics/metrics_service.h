@@ -26,6 +26,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace day2::metrics {
@@ -59,6 +60,7 @@ struct MetricsOptions {
     std::string kafkaTopic = "metrics";
     std::string kafkaCompression = "lz4";
     size_t kafkaBufferBytes = size_t{64} << 20;
+    std::vector<std::pair<std::string, std::string>> kafkaProperties; // more librdkafka settings
     std::string statsdSinkAddress;
     std::string statsdSinkFormat = "dogstatsd";
     size_t statsdSinkMtu = 1432;

@@ -692,6 +692,28 @@ TEST_F(MetricsApi, ATagFloodBeyondTheCapIsDroppedAndCountedAndTheRestServed) {
     EXPECT_EQ(a.metrics("ping").status, 200);
 }
 
+// The operator's librdkafka settings reach librdkafka: one it does not know stops the agent at
+// start with librdkafka's own words.
+TEST_F(MetricsApi, KafkaPropertiesReachLibrdkafka) {
+    const std::string dir = "/tmp/day2-kafka-props-" + std::to_string(::getpid());
+    fs::create_directories(dir);
+    {
+        std::ofstream(dir + "/agent.toml")
+            << "[sinks.kafka]\nbrokers = \"127.0.0.1:1\"\n[sinks.kafka.properties]\n"
+               "\"no.such.property\" = \"1\"\n[auth]\nenabled = false\n[tasks]\nenabled = false\n";
+    }
+    // (Bounded: an agent that took the setting would run until stopped.)
+    auto r = runCapture("timeout 30 " + agentBinary() + " --config " + dir +
+                        "/agent.toml --listen 127.0.0.1:0 --state-dir " + dir + "/state 2>&1");
+    EXPECT_EQ(r.exitCode, 1) << r.output;
+    EXPECT_NE(r.output.find("sinks.kafka: Kafka sink: no.such.property = \"1\": No such "
+                            "configuration property"),
+              std::string::npos)
+        << r.output;
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+}
+
 TEST_F(MetricsApi, EveryCollectionGoesToKafkaAndToStatsd) {
     MockCluster kafka(1);
     ASSERT_TRUE(kafka.ok());
@@ -705,9 +727,11 @@ TEST_F(MetricsApi, EveryCollectionGoesToKafkaAndToStatsd) {
     ::getsockname(udp, reinterpret_cast<sockaddr*>(&addr), &len);
     const timeval tv{1, 0};
     ::setsockopt(udp, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    // (With librdkafka settings of the operator's that change nothing here.)
     OtherAgent agent("sinks", 1,
                      "[sinks.kafka]\nbrokers = \"" + kafka.bootstraps() +
-                         "\"\n[sinks.statsd]\naddress = \"127.0.0.1:" +
+                         "\"\n[sinks.kafka.properties]\n\"linger.ms\" = 20\n"
+                         "socket.keepalive.enable = true\n[sinks.statsd]\naddress = \"127.0.0.1:" +
                          std::to_string(ntohs(addr.sin_port)) + "\"\n");
     Gate g("sinks");
     json c = agent->launch(pythonTask("/sunk", "sunk.hits:1|c|#zone:a", 1, g.path()));

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <unistd.h>
@@ -75,6 +76,14 @@ TEST(Config, ErrorsNameFileLineAndKey) {
          ":2: metrics.prometheus_token: must be at least 16"},
         {"[sinks.kafka]\ncompression = \"brotli\"\n",
          ":2: sinks.kafka.compression: must be none, gzip"},
+        {"[sinks.kafka.properties]\nretries = 3\n",
+         ":2: sinks.kafka.properties.retries: day2 sets this one itself"},
+        {"[sinks.kafka.properties]\n\"bootstrap.servers\" = \"x:1\"\n",
+         ":2: sinks.kafka.properties.bootstrap.servers: day2 sets this one itself"},
+        {"[sinks.kafka.properties]\n\"ssl.ca.location\" = [\"a\"]\n",
+         ":2: sinks.kafka.properties.ssl.ca.location: must be a string, an integer or a boolean"},
+        {"[sinks.kafka]\nproperties = \"security.protocol=SSL\"\n",
+         ":2: sinks.kafka.properties: must be a table"},
         {"[sinks.syslog]\naddress = \"x\"\n", ":1: sinks.syslog: unknown sink"},
         {"[sinks.statsd]\nformat = \"graphite\"\n",
          ":2: sinks.statsd.format: must be dogstatsd or plain"},
@@ -197,6 +206,24 @@ TEST(Config, ShippedDefaultFileParsesToTheDefaults) {
     EXPECT_EQ(cfg->allowNonExpiringTokens, d.allowNonExpiringTokens);
     EXPECT_EQ(cfg->authIssuer, d.authIssuer);
     EXPECT_EQ(cfg->authAudience, d.authAudience);
+}
+
+// librdkafka's own settings, quoted or as dotted keys (TOML tables), strings, integers and
+// booleans (the ones day2 sets itself, and other types, are refused: ErrorsNameFileLineAndKey).
+TEST(Config, KafkaProperties) {
+    auto path = writeTemp("[sinks.kafka]\nbrokers = \"k:9092\"\n[sinks.kafka.properties]\n"
+                          "\"security.protocol\" = \"SASL_SSL\"\nsasl.mechanism = \"PLAIN\"\n"
+                          "\"linger.ms\" = 20\nsocket.keepalive.enable = true\n");
+    auto cfg = loadConfigFile(path, AgentConfig{});
+    ASSERT_TRUE(cfg) << cfg.error().message;
+    auto props = cfg->kafkaProperties; // (in any order: each is a setting of its own)
+    std::sort(props.begin(), props.end());
+    EXPECT_EQ(props, (std::vector<std::pair<std::string, std::string>>{
+                         {"linger.ms", "20"},
+                         {"sasl.mechanism", "PLAIN"},
+                         {"security.protocol", "SASL_SSL"},
+                         {"socket.keepalive.enable", "true"}}));
+    std::remove(path.c_str());
 }
 
 TEST(Config, TrustedProxiesAreAddresses) {
