@@ -7,8 +7,6 @@
 
 #include <limits>
 
-#include <arpa/inet.h>
-
 namespace day2::config {
 
 std::string AgentConfig::effectiveJournalSocket() const {
@@ -320,9 +318,7 @@ struct Reader {
         if (key == "metrics.statsd_host") {
             if (!readString(node, key, cfg.statsdHost))
                 return false;
-            in6_addr scratch{};
-            if (::inet_pton(AF_INET, cfg.statsdHost.c_str(), &scratch) != 1 &&
-                ::inet_pton(AF_INET6, cfg.statsdHost.c_str(), &scratch) != 1)
+            if (!http::canonicalIp(cfg.statsdHost))
                 return fail(node, key, "must be an IP address (tasks reach it as STATSD_UDP_HOST)");
             return true;
         }
